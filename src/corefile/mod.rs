@@ -1,0 +1,176 @@
+//! The core file: ELF program headers and notes of a linux/amd64 core dump.
+
+mod input;
+pub mod notes;
+
+pub use input::{map_file, Compression};
+pub use notes::{FileMapping, ProcessInfo, Regs, ThreadState};
+
+use crate::addr::{Addr, AddrRange};
+use crate::error::{Error, Result};
+use goblin::elf::{header, program_header, Elf, ProgramHeader};
+use memmap2::Mmap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A `PT_LOAD` segment of the core.
+#[derive(Clone, Debug)]
+pub struct CoreSegment {
+    /// Mapped range in the process.
+    pub range: AddrRange,
+    /// Where its bytes start in the core file.
+    pub file_offset: u64,
+    /// How many bytes the core holds (may be less than the range: filtered or truncated).
+    pub file_size: u64,
+    /// `PF_R|PF_W|PF_X` bits.
+    pub flags: u32,
+}
+
+/// A parsed core dump. Owns the memory map; reading target memory goes through
+/// [`crate::memory::ProcessImage`].
+pub struct CoreFile {
+    /// Path as given.
+    pub path: PathBuf,
+    /// How the file was stored.
+    pub compression: Compression,
+    /// The mapped bytes (decompressed).
+    pub map: Arc<Mmap>,
+    /// `PT_LOAD` segments.
+    pub segments: Vec<CoreSegment>,
+    /// Threads, in note order (the first is the one that received the fatal signal).
+    pub threads: Vec<ThreadState>,
+    /// Auxiliary vector.
+    pub auxv: Vec<(u64, u64)>,
+    /// File-backed mappings.
+    pub files: Vec<FileMapping>,
+    /// Process name and arguments.
+    pub process: Option<ProcessInfo>,
+    /// Things that were wrong with the core but did not stop reading it.
+    pub warnings: Vec<String>,
+}
+
+/// More program headers than a core could sensibly have (bounds allocation).
+const MAX_PHDRS: usize = 1 << 22;
+
+impl CoreFile {
+    /// Opens and parses a core, decompressing zstd or gzip input.
+    pub fn open(path: &Path) -> Result<CoreFile> {
+        let (map, compression) = map_file(path)?;
+        Self::parse(path, Arc::new(map), compression)
+    }
+
+    fn parse(path: &Path, map: Arc<Mmap>, compression: Compression) -> Result<CoreFile> {
+        let bad = |reason: String| Error::NotACore { path: path.to_path_buf(), reason };
+        let data: &[u8] = &map;
+        if data.len() < header::header64::SIZEOF_EHDR || &data[..4] != b"\x7fELF" {
+            return Err(bad("no ELF header".into()));
+        }
+        let hdr = Elf::parse_header(data).map_err(|e| bad(format!("bad ELF header: {e}")))?;
+        if hdr.e_ident[header::EI_CLASS] != header::ELFCLASS64 || hdr.e_ident[header::EI_DATA] != header::ELFDATA2LSB {
+            return Err(bad("not a 64-bit little-endian ELF file".into()));
+        }
+        if hdr.e_type != header::ET_CORE {
+            return Err(bad(format!("ELF type is {}, not a core dump", header::et_to_str(hdr.e_type))));
+        }
+        if hdr.e_machine != header::EM_X86_64 {
+            return Err(bad(format!("machine is {}, only x86-64 is supported", header::machine_to_str(hdr.e_machine))));
+        }
+        let mut phnum = hdr.e_phnum as usize;
+        if hdr.e_phnum == 0xffff {
+            // PN_XNUM: the real count is in section header 0's sh_info.
+            let off = hdr.e_shoff as usize + 44;
+            phnum = data
+                .get(off..off + 4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_le_bytes)
+                .ok_or_else(|| bad("PN_XNUM set but section header 0 is missing".into()))? as usize;
+        }
+        let phoff = hdr.e_phoff as usize;
+        let needed =
+            phnum.checked_mul(program_header::program_header64::SIZEOF_PHDR).and_then(|n| n.checked_add(phoff));
+        if phnum > MAX_PHDRS || needed.is_none_or(|n| n > data.len()) {
+            return Err(bad(format!("program headers ({phnum}) run past the end of the file (truncated?)")));
+        }
+        let ctx = goblin::container::Ctx::new(goblin::container::Container::Big, goblin::container::Endian::Little);
+        let phdrs = ProgramHeader::parse(data, phoff, phnum, ctx).map_err(|e| bad(format!("program headers: {e}")))?;
+
+        let mut core = CoreFile {
+            path: path.to_path_buf(),
+            compression,
+            map: map.clone(),
+            segments: Vec::new(),
+            threads: Vec::new(),
+            auxv: Vec::new(),
+            files: Vec::new(),
+            process: None,
+            warnings: Vec::new(),
+        };
+        let flen = data.len() as u64;
+        for ph in &phdrs {
+            match ph.p_type {
+                program_header::PT_LOAD => {
+                    let avail = flen.saturating_sub(ph.p_offset).min(ph.p_filesz);
+                    if avail < ph.p_filesz {
+                        core.warnings.push(format!(
+                            "segment at {:#x} is cut short: {} of {} bytes in the file (truncated core)",
+                            ph.p_vaddr, avail, ph.p_filesz
+                        ));
+                    }
+                    core.segments.push(CoreSegment {
+                        range: AddrRange::new(Addr(ph.p_vaddr), Addr(ph.p_vaddr.saturating_add(ph.p_memsz))),
+                        file_offset: ph.p_offset,
+                        file_size: avail,
+                        flags: ph.p_flags,
+                    });
+                }
+                program_header::PT_NOTE => {
+                    let start = ph.p_offset.min(flen) as usize;
+                    let end = ph.p_offset.saturating_add(ph.p_filesz).min(flen) as usize;
+                    core.read_notes(&data[start..end]);
+                }
+                _ => {}
+            }
+        }
+        if core.segments.is_empty() {
+            return Err(bad("no memory segments".into()));
+        }
+        if core.threads.is_empty() {
+            core.warnings.push("no thread registers (NT_PRSTATUS) in the core".into());
+        }
+        Ok(core)
+    }
+
+    fn read_notes(&mut self, seg: &[u8]) {
+        let (list, err) = notes::parse_notes(seg);
+        if let Some(e) = err {
+            self.warnings.push(e);
+        }
+        for n in list {
+            if n.name != b"CORE" {
+                continue;
+            }
+            match n.kind {
+                notes::NT_PRSTATUS => match notes::parse_prstatus(n.desc) {
+                    Some(t) => self.threads.push(t),
+                    None => self.warnings.push("short NT_PRSTATUS note skipped".into()),
+                },
+                notes::NT_PRPSINFO => self.process = notes::parse_prpsinfo(n.desc),
+                notes::NT_AUXV => self.auxv = notes::parse_auxv(n.desc),
+                notes::NT_FILE => self.files = notes::parse_nt_file(n.desc),
+                _ => {}
+            }
+        }
+    }
+
+    /// Value of an auxiliary-vector entry.
+    pub fn auxv(&self, key: u64) -> Option<u64> {
+        self.auxv.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    /// The path of the main executable as the process had it mapped: the file
+    /// mapped at the lowest address that is not a shared library, else `AT_EXECFN`'s string.
+    pub fn recorded_executable(&self) -> Option<String> {
+        let entry = self.auxv(notes::AT_ENTRY)?;
+        self.files.iter().find(|f| f.range.contains(Addr(entry))).or_else(|| self.files.first()).map(|f| f.path.clone())
+    }
+}

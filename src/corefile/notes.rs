@@ -1,0 +1,276 @@
+//! ELF core notes of linux/amd64: `NT_PRSTATUS`, `NT_PRPSINFO`, `NT_AUXV`, `NT_FILE`.
+//! Every field is read with bounds checks; a malformed note is skipped with a warning.
+
+use crate::addr::{Addr, AddrRange};
+
+/// `NT_PRSTATUS`: a thread's registers.
+pub const NT_PRSTATUS: u32 = 1;
+/// `NT_PRPSINFO`: process name and arguments.
+pub const NT_PRPSINFO: u32 = 3;
+/// `NT_AUXV`: the auxiliary vector.
+pub const NT_AUXV: u32 = 6;
+/// `NT_FILE`: file-backed mappings.
+pub const NT_FILE: u32 = 0x4649_4c45;
+
+/// `AT_PHDR` auxv key.
+pub const AT_PHDR: u64 = 3;
+/// `AT_ENTRY` auxv key.
+pub const AT_ENTRY: u64 = 9;
+/// `AT_EXECFN` auxv key.
+pub const AT_EXECFN: u64 = 31;
+
+/// General-purpose registers of an amd64 thread, as `struct user_regs_struct`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[allow(missing_docs)]
+pub struct Regs {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub orig_rax: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub eflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
+}
+
+/// One thread of the dead process.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ThreadState {
+    /// The kernel's thread id (LWP), which Go stores as `m.procid`.
+    pub lwp: u32,
+    /// The signal that stopped the thread (`pr_cursig`).
+    pub signal: u16,
+    /// Its registers.
+    pub regs: Regs,
+}
+
+/// A file mapped into the process (`NT_FILE`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FileMapping {
+    /// Mapped range.
+    pub range: AddrRange,
+    /// Offset in the file, in bytes.
+    pub file_offset: u64,
+    /// The file's path when the process died.
+    pub path: String,
+}
+
+/// `NT_PRPSINFO`: who the process was.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ProcessInfo {
+    /// Process id.
+    pub pid: u32,
+    /// Command name (at most 15 bytes).
+    pub fname: String,
+    /// Command line (at most 80 bytes).
+    pub psargs: String,
+}
+
+/// One raw note.
+pub struct Note<'a> {
+    /// Owner name ("CORE", "LINUX", …).
+    pub name: &'a [u8],
+    /// Note type.
+    pub kind: u32,
+    /// Descriptor bytes.
+    pub desc: &'a [u8],
+}
+
+fn u32_at(b: &[u8], off: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(off..off + 4)?.try_into().ok()?))
+}
+
+fn u64_at(b: &[u8], off: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(off..off + 8)?.try_into().ok()?))
+}
+
+fn align4(n: usize) -> Option<usize> {
+    n.checked_add(3).map(|x| x & !3)
+}
+
+/// Splits a `PT_NOTE` segment into notes; stops at the first malformed one.
+pub fn parse_notes(seg: &[u8]) -> (Vec<Note<'_>>, Option<String>) {
+    let mut out = Vec::new();
+    let mut off = 0usize;
+    while off + 12 <= seg.len() {
+        let (Some(namesz), Some(descsz), Some(kind)) = (u32_at(seg, off), u32_at(seg, off + 4), u32_at(seg, off + 8))
+        else {
+            break;
+        };
+        let name_start = off + 12;
+        let Some(desc_start) = align4(namesz as usize).and_then(|n| name_start.checked_add(n)) else { break };
+        let Some(next) = align4(descsz as usize).and_then(|n| desc_start.checked_add(n)) else { break };
+        let (Some(name), Some(desc)) =
+            (seg.get(name_start..name_start + namesz as usize), seg.get(desc_start..desc_start + descsz as usize))
+        else {
+            return (out, Some(format!("note at offset {off} runs past its segment")));
+        };
+        let name = &name[..name.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)];
+        out.push(Note { name, kind, desc });
+        off = next;
+    }
+    (out, None)
+}
+
+/// Decodes `NT_PRSTATUS` (`struct elf_prstatus`, 336 bytes on amd64).
+pub fn parse_prstatus(d: &[u8]) -> Option<ThreadState> {
+    let cursig = u16::from_le_bytes(d.get(12..14)?.try_into().ok()?);
+    let lwp = u32_at(d, 32)?;
+    let r = |i: usize| u64_at(d, 112 + i * 8);
+    let regs = Regs {
+        r15: r(0)?,
+        r14: r(1)?,
+        r13: r(2)?,
+        r12: r(3)?,
+        rbp: r(4)?,
+        rbx: r(5)?,
+        r11: r(6)?,
+        r10: r(7)?,
+        r9: r(8)?,
+        r8: r(9)?,
+        rax: r(10)?,
+        rcx: r(11)?,
+        rdx: r(12)?,
+        rsi: r(13)?,
+        rdi: r(14)?,
+        orig_rax: r(15)?,
+        rip: r(16)?,
+        cs: r(17)?,
+        eflags: r(18)?,
+        rsp: r(19)?,
+        ss: r(20)?,
+        fs_base: r(21)?,
+        gs_base: r(22)?,
+    };
+    Some(ThreadState { lwp, signal: cursig, regs })
+}
+
+/// Decodes `NT_PRPSINFO` (`struct elf_prpsinfo` on amd64).
+pub fn parse_prpsinfo(d: &[u8]) -> Option<ProcessInfo> {
+    let cstr = |b: &[u8]| {
+        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+        String::from_utf8_lossy(&b[..end]).trim_end().to_string()
+    };
+    Some(ProcessInfo { pid: u32_at(d, 24)?, fname: cstr(d.get(40..56)?), psargs: cstr(d.get(56..136)?) })
+}
+
+/// Decodes `NT_AUXV` into (key, value) pairs up to `AT_NULL`.
+pub fn parse_auxv(d: &[u8]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    for pair in d.chunks_exact(16) {
+        let (Some(k), Some(v)) = (u64_at(pair, 0), u64_at(pair, 8)) else { break };
+        if k == 0 {
+            break;
+        }
+        out.push((k, v));
+    }
+    out
+}
+
+/// Decodes `NT_FILE`.
+pub fn parse_nt_file(d: &[u8]) -> Vec<FileMapping> {
+    let (Some(count), Some(page)) = (u64_at(d, 0), u64_at(d, 8)) else { return Vec::new() };
+    // Each entry takes 24 bytes; a count the note cannot hold is a lie.
+    if count > (d.len() as u64) / 24 {
+        return Vec::new();
+    }
+    let count = count as usize;
+    let mut names = d.get(16 + count * 24..).unwrap_or(&[]).split(|&b| b == 0);
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let e = 16 + i * 24;
+        let (Some(start), Some(end), Some(pgoff)) = (u64_at(d, e), u64_at(d, e + 8), u64_at(d, e + 16)) else { break };
+        let path = names.next().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        out.push(FileMapping {
+            range: AddrRange::new(Addr(start), Addr(end)),
+            file_offset: pgoff.saturating_mul(page),
+            path,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(name: &[u8], kind: u32, desc: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&(name.len() as u32 + 1).to_le_bytes());
+        v.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+        v.extend_from_slice(&kind.to_le_bytes());
+        v.extend_from_slice(name);
+        v.push(0);
+        while v.len() % 4 != 0 {
+            v.push(0);
+        }
+        v.extend_from_slice(desc);
+        while v.len() % 4 != 0 {
+            v.push(0);
+        }
+        v
+    }
+
+    #[test]
+    fn parses_prstatus_and_auxv() {
+        let mut pr = vec![0u8; 336];
+        pr[12..14].copy_from_slice(&6u16.to_le_bytes());
+        pr[32..36].copy_from_slice(&4242u32.to_le_bytes());
+        pr[112 + 16 * 8..112 + 17 * 8].copy_from_slice(&0x401000u64.to_le_bytes());
+        pr[112 + 19 * 8..112 + 20 * 8].copy_from_slice(&0xc000100000u64.to_le_bytes());
+        let mut aux = Vec::new();
+        for (k, v) in [(AT_ENTRY, 0x401000u64), (0, 0)] {
+            aux.extend_from_slice(&k.to_le_bytes());
+            aux.extend_from_slice(&v.to_le_bytes());
+        }
+        let mut seg = note(b"CORE", NT_PRSTATUS, &pr);
+        seg.extend(note(b"CORE", NT_AUXV, &aux));
+        let (notes, err) = parse_notes(&seg);
+        assert!(err.is_none());
+        assert_eq!(notes.len(), 2);
+        assert_eq!(notes[0].name, b"CORE");
+        let t = parse_prstatus(notes[0].desc).unwrap();
+        assert_eq!((t.lwp, t.signal, t.regs.rip, t.regs.rsp), (4242, 6, 0x401000, 0xc000100000));
+        assert_eq!(parse_auxv(notes[1].desc), vec![(AT_ENTRY, 0x401000)]);
+    }
+
+    #[test]
+    fn malformed_notes_do_not_panic() {
+        let mut seg = note(b"CORE", NT_PRSTATUS, &[0u8; 8]);
+        seg[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        let (notes, err) = parse_notes(&seg);
+        assert!(notes.is_empty() && err.is_some());
+        assert!(parse_prstatus(&[0u8; 100]).is_none());
+        let mut f = Vec::new();
+        f.extend_from_slice(&u64::MAX.to_le_bytes());
+        f.extend_from_slice(&4096u64.to_le_bytes());
+        assert!(parse_nt_file(&f).is_empty());
+    }
+
+    #[test]
+    fn parses_nt_file() {
+        let mut d = Vec::new();
+        for w in [1u64, 4096, 0x400000, 0x401000, 2] {
+            d.extend_from_slice(&w.to_le_bytes());
+        }
+        d.extend_from_slice(b"/srv/app\0");
+        let m = parse_nt_file(&d);
+        assert_eq!(m.len(), 1);
+        assert_eq!((m[0].range.start, m[0].file_offset, m[0].path.as_str()), (Addr(0x400000), 8192, "/srv/app"));
+    }
+}

@@ -1,0 +1,286 @@
+//! A lazy index over the executable's DWARF: struct layouts, field offsets,
+//! constants and globals by their Go names (`runtime.g`, `runtime._Gscan`,
+//! `runtime.allgs`). Runtime layouts come from here, never from version numbers.
+
+use crate::addr::Addr;
+use gimli::EndianArcSlice;
+use gimli::{constants as dw, AttributeValue, DebugInfoOffset, LittleEndian, UnitOffset};
+use object::{Object, ObjectSection};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type R = EndianArcSlice<LittleEndian>;
+
+/// A type DIE, by its global offset in `.debug_info`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TypeRef(pub usize);
+
+/// A struct member.
+#[derive(Clone, Debug)]
+pub struct Field {
+    /// Member name.
+    pub name: String,
+    /// Byte offset in the struct.
+    pub offset: u64,
+    /// Member type.
+    pub ty: Option<TypeRef>,
+}
+
+/// A type's shape as far as gotopsy needs it.
+#[derive(Clone, Debug)]
+pub struct TypeInfo {
+    /// Go name (`runtime.g`, `*runtime.m`, `[20]string`).
+    pub name: String,
+    /// `DW_TAG_*` of the DIE.
+    pub tag: gimli::DwTag,
+    /// Size in bytes, if stated.
+    pub size: Option<u64>,
+    /// Members, for structs.
+    pub fields: Vec<Field>,
+    /// Pointee, element or aliased type.
+    pub elem: Option<TypeRef>,
+    /// Number of elements, for arrays.
+    pub count: Option<u64>,
+}
+
+impl TypeInfo {
+    /// A member by name.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+#[derive(Copy, Clone, Debug)]
+struct Entry {
+    unit: usize,
+    offset: UnitOffset,
+    tag: gimli::DwTag,
+}
+
+/// The DWARF index. Building it scans the top level of every compilation
+/// unit once; struct members are decoded only when asked for.
+pub struct DwarfIndex {
+    dwarf: gimli::Dwarf<R>,
+    units: Vec<(DebugInfoOffset, gimli::Unit<R>)>,
+    names: HashMap<String, Vec<Entry>>,
+}
+
+impl DwarfIndex {
+    /// Loads the DWARF sections (zlib-compressed ones too) and indexes names.
+    pub fn load(file: &object::File<'_>) -> Result<DwarfIndex, String> {
+        if file.section_by_name(".debug_info").is_none() {
+            return Err("the executable has no DWARF (.debug_info missing: built with -ldflags=-w?)".into());
+        }
+        let load = |id: gimli::SectionId| -> Result<R, String> {
+            let data: Arc<[u8]> = match file.section_by_name(id.name()) {
+                Some(s) => Arc::from(s.uncompressed_data().map_err(|e| format!("{}: {e}", id.name()))?.as_ref()),
+                None => Arc::from(&[][..]),
+            };
+            Ok(EndianArcSlice::new(data, LittleEndian))
+        };
+        let dwarf = gimli::Dwarf::load(load)?;
+        let mut units = Vec::new();
+        let mut names: HashMap<String, Vec<Entry>> = HashMap::new();
+        let mut iter = dwarf.units();
+        while let Some(header) = iter.next().map_err(|e| format!("DWARF unit header: {e}"))? {
+            let Some(off) = header.offset().as_debug_info_offset() else { continue };
+            let unit = dwarf.unit(header).map_err(|e| format!("DWARF unit: {e}"))?;
+            let ui = units.len();
+            {
+                let mut cursor = unit.entries();
+                let mut depth = 0isize;
+                while let Some((delta, die)) = cursor.next_dfs().map_err(|e| format!("DWARF entry: {e}"))? {
+                    depth += delta;
+                    if depth != 1 {
+                        continue;
+                    }
+                    let tag = die.tag();
+                    if !matches!(
+                        tag,
+                        dw::DW_TAG_structure_type
+                            | dw::DW_TAG_typedef
+                            | dw::DW_TAG_base_type
+                            | dw::DW_TAG_pointer_type
+                            | dw::DW_TAG_array_type
+                            | dw::DW_TAG_variable
+                            | dw::DW_TAG_constant
+                            | dw::DW_TAG_subroutine_type
+                            | dw::DW_TAG_unspecified_type
+                    ) {
+                        continue;
+                    }
+                    if let Some(name) = attr_string(&dwarf, &unit, die.attr_value(dw::DW_AT_name).ok().flatten()) {
+                        names.entry(name).or_default().push(Entry { unit: ui, offset: die.offset(), tag });
+                    }
+                }
+            }
+            units.push((off, unit));
+        }
+        Ok(DwarfIndex { dwarf, units, names })
+    }
+
+    fn lookup(&self, name: &str, want: impl Fn(gimli::DwTag) -> bool) -> Option<Entry> {
+        self.names.get(name)?.iter().copied().find(|e| want(e.tag))
+    }
+
+    fn global_ref(&self, e: Entry) -> TypeRef {
+        TypeRef(self.units[e.unit].0 .0 + e.offset.0)
+    }
+
+    fn locate(&self, t: TypeRef) -> Option<(usize, UnitOffset)> {
+        let i = self.units.partition_point(|(off, _)| off.0 <= t.0).checked_sub(1)?;
+        Some((i, UnitOffset(t.0 - self.units[i].0 .0)))
+    }
+
+    /// A named type (struct, typedef, base type, …).
+    pub fn type_named(&self, name: &str) -> Option<TypeRef> {
+        let e = self.lookup(name, |t| t != dw::DW_TAG_variable && t != dw::DW_TAG_constant)?;
+        Some(self.global_ref(e))
+    }
+
+    /// Decodes a type DIE.
+    pub fn type_info(&self, t: TypeRef) -> Option<TypeInfo> {
+        let (ui, off) = self.locate(t)?;
+        let unit = &self.units[ui].1;
+        let mut tree = unit.entries_tree(Some(off)).ok()?;
+        let root = tree.root().ok()?;
+        let die = root.entry();
+        let mut info = TypeInfo {
+            name: attr_string(&self.dwarf, unit, die.attr_value(dw::DW_AT_name).ok().flatten()).unwrap_or_default(),
+            tag: die.tag(),
+            size: die.attr_value(dw::DW_AT_byte_size).ok().flatten().and_then(|v| v.udata_value()),
+            fields: Vec::new(),
+            elem: self.type_attr(ui, die),
+            count: None,
+        };
+        let mut children = root.children();
+        while let Ok(Some(child)) = children.next() {
+            let c = child.entry();
+            match c.tag() {
+                dw::DW_TAG_member => {
+                    let name =
+                        attr_string(&self.dwarf, unit, c.attr_value(dw::DW_AT_name).ok().flatten()).unwrap_or_default();
+                    let offset = c
+                        .attr_value(dw::DW_AT_data_member_location)
+                        .ok()
+                        .flatten()
+                        .and_then(|v| v.udata_value())
+                        .unwrap_or(0);
+                    info.fields.push(Field { name, offset, ty: self.type_attr(ui, c) });
+                }
+                dw::DW_TAG_subrange_type => {
+                    let count = c.attr_value(dw::DW_AT_count).ok().flatten().and_then(|v| v.udata_value());
+                    let upper = c.attr_value(dw::DW_AT_upper_bound).ok().flatten().and_then(|v| v.udata_value());
+                    info.count = count.or(upper.map(|u| u + 1));
+                }
+                _ => {}
+            }
+        }
+        Some(info)
+    }
+
+    fn type_attr(&self, ui: usize, die: &gimli::DebuggingInformationEntry<'_, '_, R>) -> Option<TypeRef> {
+        match die.attr_value(dw::DW_AT_type).ok().flatten()? {
+            AttributeValue::UnitRef(o) => Some(TypeRef(self.units[ui].0 .0 + o.0)),
+            AttributeValue::DebugInfoRef(o) => Some(TypeRef(o.0)),
+            _ => None,
+        }
+    }
+
+    /// A struct type by name (following typedefs).
+    pub fn struct_named(&self, name: &str) -> Option<TypeInfo> {
+        let mut t = self.type_info(self.type_named(name)?)?;
+        for _ in 0..8 {
+            if t.tag != dw::DW_TAG_typedef {
+                break;
+            }
+            t = self.type_info(t.elem?)?;
+        }
+        Some(t)
+    }
+
+    /// Byte offset of a dotted field path (`"sched.sp"`) in struct `name`.
+    pub fn field_offset(&self, name: &str, path: &str) -> Option<u64> {
+        self.field_path(name, path).map(|(off, _)| off)
+    }
+
+    /// Byte offset and type of a dotted field path in struct `name`.
+    pub fn field_path(&self, name: &str, path: &str) -> Option<(u64, Option<TypeRef>)> {
+        let mut t = self.struct_named(name)?;
+        let mut off = 0;
+        let mut ty = None;
+        let mut parts = path.split('.').peekable();
+        while let Some(p) = parts.next() {
+            let f = t.field(p)?;
+            off += f.offset;
+            ty = f.ty;
+            if parts.peek().is_some() {
+                t = self.resolve(f.ty?)?;
+            }
+        }
+        Some((off, ty))
+    }
+
+    /// Follows typedefs to the underlying type.
+    pub fn resolve(&self, t: TypeRef) -> Option<TypeInfo> {
+        let mut info = self.type_info(t)?;
+        for _ in 0..8 {
+            if info.tag != dw::DW_TAG_typedef {
+                break;
+            }
+            info = self.type_info(info.elem?)?;
+        }
+        Some(info)
+    }
+
+    /// Size of the type of a dotted field path.
+    pub fn field_size(&self, name: &str, path: &str) -> Option<u64> {
+        let (_, ty) = self.field_path(name, path)?;
+        self.resolve(ty?)?.size
+    }
+
+    /// Value of a Go constant (`runtime._Gscan`).
+    pub fn constant(&self, name: &str) -> Option<i64> {
+        let e = self.lookup(name, |t| t == dw::DW_TAG_constant)?;
+        let unit = &self.units[e.unit].1;
+        let die = unit.entry(e.offset).ok()?;
+        match die.attr_value(dw::DW_AT_const_value).ok().flatten()? {
+            AttributeValue::Sdata(v) => Some(v),
+            AttributeValue::Udata(v) => Some(v as i64),
+            AttributeValue::Data1(v) => Some(v as i64),
+            AttributeValue::Data2(v) => Some(v as i64),
+            AttributeValue::Data4(v) => Some(v as i64),
+            AttributeValue::Data8(v) => Some(v as i64),
+            _ => None,
+        }
+    }
+
+    /// Stated address and type of a global variable (`runtime.allgs`).
+    pub fn global(&self, name: &str) -> Option<(Addr, Option<TypeRef>)> {
+        let e = self.lookup(name, |t| t == dw::DW_TAG_variable)?;
+        let unit = &self.units[e.unit].1;
+        let die = unit.entry(e.offset).ok()?;
+        let ty = self.type_attr(e.unit, &die);
+        let AttributeValue::Exprloc(expr) = die.attr_value(dw::DW_AT_location).ok().flatten()? else { return None };
+        let mut ops = expr.operations(unit.encoding());
+        match ops.next().ok()?? {
+            gimli::Operation::Address { address } => Some((Addr(address), ty)),
+            _ => None,
+        }
+    }
+
+    /// Number of indexed names (for diagnostics).
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when nothing was indexed.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+fn attr_string(dwarf: &gimli::Dwarf<R>, unit: &gimli::Unit<R>, v: Option<AttributeValue<R>>) -> Option<String> {
+    let s = dwarf.attr_string(unit, v?).ok()?;
+    Some(String::from_utf8_lossy(&s).into_owned())
+}

@@ -1,0 +1,160 @@
+//! The executable: ELF sections, symbols, segments, build IDs and build info,
+//! plus the Go metadata readers (pclntab, DWARF) built on them.
+
+pub mod buildinfo;
+pub mod dwarf;
+pub mod pclntab;
+
+pub use buildinfo::BuildInfo;
+
+use crate::addr::Addr;
+use crate::corefile::{map_file, Compression};
+use crate::error::{Error, Result};
+use memmap2::Mmap;
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+/// A loadable segment of the executable.
+#[derive(Clone, Debug)]
+pub struct ExeSegment {
+    /// Link-time ("stated") address.
+    pub vaddr: u64,
+    /// Bytes in memory.
+    pub memsz: u64,
+    /// File offset.
+    pub offset: u64,
+    /// Bytes in the file.
+    pub filesz: u64,
+}
+
+/// A section's stated address and size.
+#[derive(Clone, Debug)]
+pub struct SectionInfo {
+    /// Link-time address.
+    pub addr: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// A Go executable, memory-mapped.
+pub struct Executable {
+    /// Path as given.
+    pub path: PathBuf,
+    /// How the file was stored.
+    pub compression: Compression,
+    /// The mapped (decompressed) bytes.
+    pub map: Arc<Mmap>,
+    /// ELF entry point (stated).
+    pub entry: u64,
+    /// True for `ET_DYN` (PIE).
+    pub is_pie: bool,
+    /// `PT_LOAD` segments.
+    pub segments: Vec<ExeSegment>,
+    /// Sections by name.
+    pub sections: HashMap<String, SectionInfo>,
+    symbols: HashMap<String, (u64, u64)>,
+    /// The Go build ID (always present in Go binaries built by `go build`).
+    pub go_build_id: Option<String>,
+    /// The GNU build-id note, hex (Go 1.24+ only).
+    pub gnu_build_id: Option<String>,
+    /// Build information, when `.go.buildinfo` is present.
+    pub build_info: Option<BuildInfo>,
+    dwarf: OnceLock<std::result::Result<dwarf::DwarfIndex, String>>,
+}
+
+impl Executable {
+    /// Opens and parses an executable (zstd or gzip compressed files too).
+    pub fn open(path: &Path) -> Result<Executable> {
+        let (map, compression) = map_file(path)?;
+        let map = Arc::new(map);
+        let bad = |reason: String| Error::BadExecutable { path: path.to_path_buf(), reason };
+        let file = object::File::parse(&**map).map_err(|e| bad(format!("not an ELF executable: {e}")))?;
+        if file.architecture() != object::Architecture::X86_64 {
+            return Err(bad(format!("architecture {:?}, only x86-64 is supported", file.architecture())));
+        }
+        let is_pie = matches!(file.kind(), object::ObjectKind::Dynamic);
+        let segments = file
+            .segments()
+            .map(|s| {
+                let (offset, filesz) = s.file_range();
+                ExeSegment { vaddr: s.address(), memsz: s.size(), offset, filesz }
+            })
+            .collect();
+        let mut sections = HashMap::new();
+        for s in file.sections() {
+            if let Ok(name) = s.name() {
+                sections.insert(name.to_string(), SectionInfo { addr: s.address(), size: s.size() });
+            }
+        }
+        let mut symbols = HashMap::new();
+        for s in file.symbols() {
+            if let Ok(name) = s.name() {
+                if !name.is_empty() {
+                    symbols.entry(name.to_string()).or_insert((s.address(), s.size()));
+                }
+            }
+        }
+        let section_data = |name: &str| file.section_by_name(name).and_then(|s| s.uncompressed_data().ok());
+        let go_build_id = section_data(".note.go.buildid")
+            .and_then(|d| note_desc(&d, b"Go", 4))
+            .map(|d| String::from_utf8_lossy(&d).into_owned());
+        let gnu_build_id = section_data(".note.gnu.build-id")
+            .and_then(|d| note_desc(&d, b"GNU", 3))
+            .map(|d| d.iter().map(|b| format!("{b:02x}")).collect());
+        let build_info = section_data(".go.buildinfo").and_then(|d| buildinfo::parse(&d));
+        if build_info.is_none() && go_build_id.is_none() && !symbols.contains_key("runtime.main") {
+            return Err(bad("no Go build information, build ID or runtime symbols: not a Go program".into()));
+        }
+        Ok(Executable {
+            path: path.to_path_buf(),
+            compression,
+            entry: file.entry(),
+            is_pie,
+            segments,
+            sections,
+            symbols,
+            go_build_id,
+            gnu_build_id,
+            build_info,
+            map,
+            dwarf: OnceLock::new(),
+        })
+    }
+
+    /// Stated address and size of a symbol.
+    pub fn symbol(&self, name: &str) -> Option<(Addr, u64)> {
+        self.symbols.get(name).map(|&(a, s)| (Addr(a), s))
+    }
+
+    /// The Go version (e.g. `go1.27.3`), from build info.
+    pub fn go_version(&self) -> Option<&str> {
+        self.build_info.as_ref().map(|b| b.version())
+    }
+
+    /// The DWARF index, built on first use. `Err` says why there is none
+    /// (stripped with `-ldflags=-w`, or malformed).
+    pub fn dwarf(&self) -> std::result::Result<&dwarf::DwarfIndex, String> {
+        self.dwarf
+            .get_or_init(|| {
+                let file = object::File::parse(&**self.map).map_err(|e| e.to_string())?;
+                dwarf::DwarfIndex::load(&file)
+            })
+            .as_ref()
+            .map_err(|e| e.clone())
+    }
+
+    /// Raw bytes of a section (decompressed).
+    pub fn section_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        let file = object::File::parse(&**self.map).ok()?;
+        let s = file.section_by_name(name)?;
+        s.uncompressed_data().ok().map(|c| c.into_owned())
+    }
+}
+
+/// Finds the descriptor of the note with `name` and `kind` in a note section.
+fn note_desc(sec: &[u8], name: &[u8], kind: u32) -> Option<Vec<u8>> {
+    let (notes, _) = crate::corefile::notes::parse_notes(sec);
+    notes.into_iter().find(|n| n.name == name && n.kind == kind).map(|n| n.desc.to_vec())
+}

@@ -1,0 +1,18 @@
+//! gotopsy: post-mortem forensics of Go programs.
+//!
+//! Layers, each using only the ones before it (see `docs/architecture.md`):
+//! [`corefile`] → [`memory`] → [`exe`] → [`runtime`] → [`report`].
+
+#![warn(missing_docs)]
+
+pub mod addr;
+pub mod corefile;
+pub mod error;
+pub mod exe;
+pub mod gotraceback;
+pub mod memory;
+pub mod report;
+pub mod runtime;
+
+pub use addr::Addr;
+pub use error::{Error, Result};

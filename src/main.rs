@@ -1,0 +1,107 @@
+//! The `gotopsy` command line.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use gotopsy::report::{self, traceback};
+use gotopsy::runtime::goroutines::{read_goroutines, ReadOptions};
+use gotopsy::runtime::{crash, OpenOptions, Process};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+/// Post-mortem forensics of Go programs: goroutines, stacks and crashes from core dumps.
+#[derive(Parser)]
+#[command(name = "gotopsy", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct CoreArgs {
+    /// The core dump (plain, zstd or gzip).
+    core: PathBuf,
+    /// The executable that wrote it (default: the path recorded in the core).
+    #[arg(long)]
+    exe: Option<PathBuf>,
+    /// Analyze even if the core and the executable do not match.
+    #[arg(long)]
+    force: bool,
+    /// Include dead goroutines.
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The report: how the process died and every goroutine.
+    Analyze {
+        #[command(flatten)]
+        args: CoreArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Every goroutine, in the runtime's own traceback format.
+    Goroutines {
+        #[command(flatten)]
+        args: CoreArgs,
+    },
+}
+
+fn open(args: &CoreArgs) -> Result<Process> {
+    Ok(Process::open(&args.core, &OpenOptions { exe: args.exe.clone(), force: args.force })?)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match cli.command {
+        Command::Analyze { args, format } => {
+            let p = open(&args)?;
+            let gs = read_goroutines(&p, ReadOptions { include_dead: args.all })?;
+            let c = crash::detect(&p, &gs);
+            let r = report::build(&p, &gs, &c);
+            match format {
+                Format::Json => {
+                    serde_json::to_writer_pretty(&mut out, &r).context("writing JSON")?;
+                    writeln!(out)?;
+                }
+                Format::Text => {
+                    let style = traceback::Style::for_go(p.go_major_minor().1);
+                    report::text::write(&mut out, &r, &gs, style, p.layout.status.leaked)?;
+                }
+            }
+        }
+        Command::Goroutines { args } => {
+            let p = open(&args)?;
+            let gs = read_goroutines(&p, ReadOptions { include_dead: args.all })?;
+            let style = traceback::Style::for_go(p.go_major_minor().1);
+            for (i, g) in gs.list.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                traceback::write_goroutine(&mut out, g, style, Some(g.status_raw) == p.layout.status.leaked)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        // A closed pipe (`| head`) is not an error worth a message.
+        if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+            std::process::exit(0);
+        }
+        eprintln!("gotopsy: {e:#}");
+        std::process::exit(1);
+    }
+}

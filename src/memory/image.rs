@@ -1,0 +1,224 @@
+//! The process image: the core's dumped segments overlaid on the executable's
+//! file-backed segments. Text and read-only data are not in cores (the kernel
+//! filters file-backed private mappings); writable and RELRO pages are, already
+//! relocated, so the core always wins where both have bytes.
+
+use super::{MemError, MemErrorKind, Memory, View};
+use crate::addr::{Addr, AddrRange};
+use std::sync::Arc;
+
+/// Shared, immutable bytes that back a region (a memory map, or a vector in tests).
+pub type Backing = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// Where a region's bytes come from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RegionSource {
+    /// A `PT_LOAD` segment of the core.
+    Core,
+    /// A `PT_LOAD` segment of the executable, shifted by the load bias.
+    Executable,
+}
+
+#[derive(Clone)]
+struct Region {
+    range: AddrRange,
+    backing: usize,
+    offset: usize,
+    source: RegionSource,
+}
+
+/// Target memory of a dead process. Reads may cross region boundaries; a gap
+/// is a [`MemError`], never a panic.
+#[derive(Clone, Default)]
+pub struct ProcessImage {
+    backings: Vec<Backing>,
+    /// Regions with bytes, sorted by start, core regions first in priority.
+    core: Vec<Region>,
+    exe: Vec<Region>,
+    /// Every mapping the process had (including ones the core holds no bytes of).
+    mapped: Vec<AddrRange>,
+}
+
+impl ProcessImage {
+    /// An empty image.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a backing store and returns its handle for [`ProcessImage::add_region`].
+    pub fn add_backing(&mut self, b: Backing) -> usize {
+        self.backings.push(b);
+        self.backings.len() - 1
+    }
+
+    /// Makes `len` bytes of backing `backing` at `offset` visible at `start`.
+    /// Bytes past the end of the backing are clipped (a truncated core).
+    pub fn add_region(&mut self, source: RegionSource, start: Addr, len: u64, backing: usize, offset: u64) {
+        let Some(b) = self.backings.get(backing) else { return };
+        let avail = (b.as_ref().as_ref().len() as u64).saturating_sub(offset);
+        let len = len.min(avail);
+        if len == 0 {
+            return;
+        }
+        let r = Region { range: AddrRange::new(start, start.add(len)), backing, offset: offset as usize, source };
+        let list = match source {
+            RegionSource::Core => &mut self.core,
+            RegionSource::Executable => &mut self.exe,
+        };
+        let pos = list.partition_point(|x| x.range.start < start);
+        list.insert(pos, r);
+    }
+
+    /// Records that the process mapped `range`, whether or not its bytes are held.
+    pub fn add_mapping(&mut self, range: AddrRange) {
+        let pos = self.mapped.partition_point(|x| x.start < range.start);
+        self.mapped.insert(pos, range);
+    }
+
+    /// True when some mapping of the process covers `a`.
+    pub fn is_mapped(&self, a: Addr) -> bool {
+        find(&self.mapped, a, |r| *r).is_some() || self.region_at(a).is_some()
+    }
+
+    /// Where the byte at `a` comes from, if anywhere.
+    pub fn source_of(&self, a: Addr) -> Option<RegionSource> {
+        self.region_at(a).map(|r| r.source)
+    }
+
+    fn region_at(&self, a: Addr) -> Option<&Region> {
+        find(&self.core, a, |r| r.range).or_else(|| find(&self.exe, a, |r| r.range))
+    }
+
+    fn bytes(&self, r: &Region) -> &[u8] {
+        let all = self.backings[r.backing].as_ref().as_ref();
+        let len = r.range.len() as usize;
+        &all[r.offset..r.offset + len]
+    }
+
+    /// Reads only from the core's own segments (used to check that the core and
+    /// the executable belong together).
+    pub fn read_core_only(&self, addr: Addr, buf: &mut [u8]) -> Result<(), MemError> {
+        let r = find(&self.core, addr, |r| r.range).ok_or(MemError {
+            addr,
+            len: buf.len() as u64,
+            kind: MemErrorKind::NotInCore,
+        })?;
+        let off = (addr.0 - r.range.start.0) as usize;
+        let src = self.bytes(r).get(off..off + buf.len()).ok_or(MemError {
+            addr,
+            len: buf.len() as u64,
+            kind: MemErrorKind::NotInCore,
+        })?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+/// Binary search for the range containing `a` in a list sorted by start.
+fn find<T>(list: &[T], a: Addr, range: impl Fn(&T) -> AddrRange) -> Option<&T> {
+    let i = list.partition_point(|x| range(x).start <= a);
+    if i == 0 {
+        return None;
+    }
+    let cand = &list[i - 1];
+    range(cand).contains(a).then_some(cand)
+}
+
+impl Memory for ProcessImage {
+    fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<(), MemError> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = addr.add(done as u64);
+            let Some(r) = self.region_at(at) else {
+                let kind = if find(&self.mapped, at, |r| *r).is_some() {
+                    MemErrorKind::NotInCore
+                } else {
+                    MemErrorKind::Unmapped
+                };
+                return Err(MemError { addr: at, len: (buf.len() - done) as u64, kind });
+            };
+            let off = (at.0 - r.range.start.0) as usize;
+            let src = &self.bytes(r)[off..];
+            let n = src.len().min(buf.len() - done);
+            buf[done..done + n].copy_from_slice(&src[..n]);
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn view(&self, addr: Addr, len: u64, max: u64) -> Result<View, MemError> {
+        if len > max {
+            return Err(MemError { addr, len, kind: MemErrorKind::TooLarge });
+        }
+        if let Some(r) = self.region_at(addr) {
+            let off = (addr.0 - r.range.start.0) as usize;
+            if (off as u64).saturating_add(len) <= r.range.len() {
+                if let Some(v) = View::window(self.backings[r.backing].clone(), r.offset + off, len as usize) {
+                    return Ok(v);
+                }
+            }
+        }
+        let mut v = vec![0u8; len as usize];
+        self.read(addr, &mut v)?;
+        Ok(View::from_vec(v))
+    }
+
+    fn slice(&self, addr: Addr, len: u64) -> Option<&[u8]> {
+        let r = self.region_at(addr)?;
+        let off = (addr.0 - r.range.start.0) as usize;
+        self.bytes(r).get(off..off.checked_add(usize::try_from(len).ok()?)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::ReadExt;
+
+    fn image() -> ProcessImage {
+        let mut im = ProcessImage::new();
+        let core: Backing = Arc::new((0u8..=255).collect::<Vec<u8>>());
+        let exe: Backing = Arc::new(vec![0xaa; 64]);
+        let c = im.add_backing(core);
+        let e = im.add_backing(exe);
+        // Core holds 0x1000..0x1010 (bytes 16..32 of its file).
+        im.add_region(RegionSource::Core, Addr(0x1000), 16, c, 16);
+        // The executable covers 0x1008..0x1048; the core wins where both have bytes.
+        im.add_region(RegionSource::Executable, Addr(0x1008), 64, e, 0);
+        // A mapping whose bytes are not in the core.
+        im.add_mapping(AddrRange::new(Addr(0x9000), Addr(0xa000)));
+        // A core segment that claims more bytes than the file holds.
+        im.add_region(RegionSource::Core, Addr(0x5000), 1 << 20, c, 250);
+        im
+    }
+
+    #[test]
+    fn core_wins_and_reads_cross_into_the_executable() {
+        let im = image();
+        let mut b = [0u8; 12];
+        im.read(Addr(0x100c), &mut b).unwrap();
+        assert_eq!(&b[..4], &[28, 29, 30, 31]);
+        assert_eq!(&b[4..], &[0xaa; 8]);
+        assert_eq!(im.source_of(Addr(0x1009)), Some(RegionSource::Core));
+        assert_eq!(im.source_of(Addr(0x1010)), Some(RegionSource::Executable));
+    }
+
+    #[test]
+    fn gaps_are_typed_errors() {
+        let im = image();
+        assert_eq!(im.read_u64(Addr(0x9100)).unwrap_err().kind, MemErrorKind::NotInCore);
+        assert_eq!(im.read_u64(Addr(0x20)).unwrap_err().kind, MemErrorKind::Unmapped);
+        // Past the end of the executable's bytes.
+        let e = im.read_u64(Addr(0x1044)).unwrap_err();
+        assert_eq!(e.addr, Addr(0x1048));
+    }
+
+    #[test]
+    fn truncated_segments_are_clipped() {
+        let im = image();
+        assert_eq!(im.read_u8(Addr(0x5005)).unwrap(), 255);
+        assert!(im.read_u8(Addr(0x5006)).is_err());
+        assert!(im.slice(Addr(0x5000), 6).is_some());
+        assert!(im.slice(Addr(0x5000), 7).is_none());
+    }
+}

@@ -1,0 +1,206 @@
+//! What killed the process: the signal that wrote the core, the panic value or
+//! `fatal error` text, and the goroutine that crashed.
+
+use super::goroutines::{Goroutine, Goroutines};
+use super::process::Process;
+use crate::addr::Addr;
+use crate::memory::{Memory, ReadExt};
+
+/// A signal number with its name.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SignalInfo {
+    /// Signal number.
+    pub number: u32,
+    /// `SIGABRT`, …
+    pub name: String,
+}
+
+/// The fault a `sigpanic` turned into a panic (`[signal SIGSEGV: … addr=0x0 pc=…]`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Fault {
+    /// The signal.
+    pub signal: SignalInfo,
+    /// `si_code`.
+    pub code: u64,
+    /// Faulting address.
+    pub addr: Addr,
+    /// Faulting pc.
+    pub pc: Addr,
+}
+
+/// How the process died.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Crash {
+    /// The signal that wrote the core (SIGABRT for `GOTRACEBACK=crash`).
+    pub signal: Option<SignalInfo>,
+    /// `panic`, `fatal error`, or `signal` when the runtime raised neither.
+    pub kind: String,
+    /// The panic value or fatal error text, as far as the core holds it.
+    pub message: Option<String>,
+    /// The goroutine that panicked or threw.
+    pub goroutine: Option<u64>,
+    /// For a panic from a fault: the fault.
+    pub fault: Option<Fault>,
+}
+
+/// The name of a linux signal.
+pub fn signal_name(n: u32) -> String {
+    let s = match n {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return format!("signal {n}"),
+    };
+    s.to_string()
+}
+
+fn has_frame(g: &Goroutine, names: &[&str]) -> bool {
+    g.frames.iter().any(|f| names.contains(&&*f.function))
+}
+
+/// A printable string of `len` bytes at `ptr`, if that is what is there.
+fn printable(mem: &dyn Memory, ptr: Addr, len: u64) -> Option<String> {
+    if len == 0 || len > 4096 {
+        return None;
+    }
+    let b = mem.read_vec(ptr, len, 4096).ok()?;
+    let s = String::from_utf8(b).ok()?;
+    s.chars().all(|c| !c.is_control()).then_some(s)
+}
+
+/// Reads the string argument of `throw(s string)` / `fatal(s string)` in the
+/// frame `[sp, fp)`. Register arguments are spilled to the argument area only
+/// when the compiler needed to; where the length word was not, the closure
+/// that prints `s` (captured by value in the frame) still holds it.
+fn string_arg(mem: &dyn Memory, sp: Addr, fp: Addr) -> Option<String> {
+    let ptr = mem.read_ptr(fp).ok()?;
+    if let Some(s) = mem.read_u64(fp.add(8)).ok().and_then(|len| printable(mem, ptr, len)) {
+        return Some(s);
+    }
+    let words = fp.checked_sub(sp)? / 8;
+    (0..words.min(512)).find_map(|i| {
+        let at = sp.add(i * 8);
+        (mem.read_ptr(at).ok()? == ptr).then_some(())?;
+        printable(mem, ptr, mem.read_u64(at.add(8)).ok()?)
+    })
+}
+
+/// Works out how the process died.
+pub fn detect(p: &Process, gs: &Goroutines) -> Crash {
+    let mem = p.mem();
+    let mut c = Crash {
+        signal: p
+            .core
+            .threads
+            .first()
+            .filter(|t| t.signal != 0)
+            .map(|t| SignalInfo { number: t.signal as u32, name: signal_name(t.signal as u32) }),
+        kind: "signal".into(),
+        ..Default::default()
+    };
+    // A fatal error: some goroutine is in throw/fatal on its way to fatalthrow.
+    // When several goroutines throw at once, the one that reached fatalthrow printed.
+    let thrower = gs
+        .list
+        .iter()
+        .find(|g| has_frame(g, &["runtime.fatalthrow"]))
+        .or_else(|| gs.list.iter().find(|g| has_frame(g, &["runtime.throw", "runtime.fatal"])));
+    if let Some(g) = thrower {
+        c.kind = "fatal error".into();
+        c.goroutine = Some(g.id);
+        c.message = g
+            .frames
+            .iter()
+            .filter(|f| !f.inlined && (&*f.function == "runtime.throw" || &*f.function == "runtime.fatal"))
+            .find_map(|f| string_arg(mem, f.sp, f.fp));
+        return c;
+    }
+    let panicker = gs
+        .list
+        .iter()
+        .find(|g| has_frame(g, &["runtime.fatalpanic"]))
+        .or_else(|| gs.list.iter().find(|g| has_frame(g, &["runtime.gopanic"])));
+    if let Some(g) = panicker {
+        c.kind = "panic".into();
+        c.goroutine = Some(g.id);
+        c.message = panic_message(p, g.address);
+        c.fault = fault(p, g);
+    }
+    c
+}
+
+/// The value of the innermost panic of the goroutine at `gp`, when it can be
+/// shown without running Go code (strings and runtime errors).
+fn panic_message(p: &Process, gp: Addr) -> Option<String> {
+    let mem = p.mem();
+    let panic = mem.read_ptr(gp.add(p.layout.g.panic?)).ok()?;
+    if panic.is_null() {
+        return None;
+    }
+    let arg = panic.add(p.layout.panic_arg?);
+    let ty = mem.read_ptr(arg).ok()?;
+    let data = mem.read_ptr(arg.add(8)).ok()?;
+    if ty.is_null() {
+        return Some("nil".into());
+    }
+    let name = type_name(p, ty).unwrap_or_default();
+    // abi.Type.Kind_ is at byte 23; the low 5 bits are the kind; 24 = String.
+    let kind = mem.read_u8(ty.add(23)).ok()? & 0x1f;
+    if kind == 24 {
+        let s = mem.read_go_string(data).ok()?;
+        return Some(match name.as_str() {
+            "string" | "runtime.plainError" => s,
+            "runtime.errorString" => format!("runtime error: {s}"),
+            _ => format!("{name}(\"{s}\")"),
+        });
+    }
+    Some(format!("({name}) {data}"))
+}
+
+/// The name of a runtime type descriptor: `abi.Type.Str` is a name offset from `moduledata.types`.
+fn type_name(p: &Process, ty: Addr) -> Option<String> {
+    let mem = p.mem();
+    let dwarf = p.exe.dwarf().ok()?;
+    let md = p.global("runtime.firstmoduledata")?;
+    let types = mem.read_ptr(md.add(dwarf.field_offset("runtime.moduledata", "types")?)).ok()?;
+    let tflag = mem.read_u8(ty.add(20)).ok()?;
+    let str_off = mem.read_i32(ty.add(40)).ok()?;
+    let name = types.offset(str_off as i64);
+    // A name is a flags byte, a varint length, then the bytes.
+    let mut len = 0u64;
+    let mut at = name.add(1);
+    for shift in (0..35).step_by(7) {
+        let b = mem.read_u8(at).ok()?;
+        at = at.add(1);
+        len |= ((b & 0x7f) as u64) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    let bytes = mem.read_vec(at, len, 4096).ok()?;
+    let s = String::from_utf8(bytes).ok()?;
+    // tflagExtraStar: the stored name has a leading '*'.
+    Some(if tflag & 2 != 0 { s.strip_prefix('*').unwrap_or(&s).to_string() } else { s })
+}
+
+fn fault(p: &Process, g: &Goroutine) -> Option<Fault> {
+    if !has_frame(g, &["runtime.sigpanic"]) {
+        return None;
+    }
+    let d = p.exe.dwarf().ok()?;
+    let mem = p.mem();
+    let sig = mem.read_u32(g.address.add(d.field_offset("runtime.g", "sig")?)).ok()?;
+    let code = mem.read_u64(g.address.add(d.field_offset("runtime.g", "sigcode0")?)).ok()?;
+    let addr = mem.read_u64(g.address.add(d.field_offset("runtime.g", "sigcode1")?)).ok()?;
+    let pc = mem.read_u64(g.address.add(d.field_offset("runtime.g", "sigpc")?)).ok()?;
+    Some(Fault { signal: SignalInfo { number: sig, name: signal_name(sig) }, code, addr: Addr(addr), pc: Addr(pc) })
+}

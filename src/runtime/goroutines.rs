@@ -1,0 +1,389 @@
+//! Goroutines: walks `runtime.allgs`, reads each `g` by the DWARF layout, and
+//! unwinds its stack from where the runtime would (syscall state, `g.sched`,
+//! or the registers of the thread running it).
+
+use super::process::Process;
+use super::symbolize::{Frame, Symbolizer};
+use super::unwind::{unwind, CurG, Start};
+use crate::addr::{Addr, AddrRange};
+use crate::corefile::ThreadState;
+use crate::memory::{MemError, ReadExt};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Most goroutines we accept from `allgs` (bounds a damaged length).
+pub const MAX_GOROUTINES: u64 = 50_000_000;
+/// Most Ms we follow on `allm`.
+const MAX_MS: usize = 1 << 20;
+/// Most physical frames unwound per stack.
+pub const MAX_FRAMES: usize = 100_000;
+
+/// An M (OS thread) of the runtime.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct MInfo {
+    /// `m.id`.
+    pub id: i64,
+    /// Address of the `m`.
+    pub address: Addr,
+    /// `m.procid`: the OS thread id.
+    pub procid: u64,
+    /// `m.curg`.
+    pub curg: Addr,
+    /// `m.g0`.
+    pub g0: Addr,
+    /// `m.vdsoSP`.
+    pub vdso_sp: u64,
+    /// `m.vdsoPC`.
+    pub vdso_pc: u64,
+}
+
+/// Where a goroutine's creation happened (`g.gopc`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CreatedBy {
+    /// Function containing the `go` statement.
+    pub function: Arc<str>,
+    /// Its file.
+    pub file: Arc<str>,
+    /// Its line.
+    pub line: i32,
+    /// The `go` statement's pc.
+    pub pc: Addr,
+    /// Offset of that pc from the function's entry.
+    #[serde(skip)]
+    pub offset: u64,
+    /// Id of the goroutine that ran the `go` statement (0: unknown).
+    pub goroutine: u64,
+}
+
+/// Where unwinding started.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnwindSource {
+    /// `g.sched` (a parked goroutine).
+    Sched,
+    /// `g.syscallpc/syscallsp` (in a syscall or cgo call).
+    Syscall,
+    /// The registers of the thread running it.
+    ThreadRegisters,
+    /// `m.vdsoPC/vdsoSP` (the thread was in the vDSO).
+    Vdso,
+}
+
+/// A goroutine of the dead process.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Goroutine {
+    /// `g.goid`.
+    pub id: u64,
+    /// Address of the `g`.
+    pub address: Addr,
+    /// Raw `atomicstatus`.
+    pub status_raw: u32,
+    /// Status as the runtime prints it in brackets, without suffixes
+    /// (the wait reason for waiting goroutines: `chan receive`).
+    pub status: String,
+    /// The `_Gscan` bit was set.
+    pub scan: bool,
+    /// The wait reason, for waiting goroutines.
+    pub wait_reason: Option<String>,
+    /// `g.waitsince` (a nanotime reading; 0 when unknown).
+    pub wait_since_ns: i64,
+    /// Estimated minutes waited (see [`Goroutines::clock_ns`]).
+    pub wait_minutes: Option<i64>,
+    /// `g.lockedm != 0`.
+    pub locked_to_thread: bool,
+    /// The M it was on, if any.
+    pub m: Option<MInfo>,
+    /// OS thread id of that M, when it was running.
+    pub thread: Option<u64>,
+    /// Where it was created.
+    pub created_by: Option<CreatedBy>,
+    /// Its stack, innermost first, inlined calls expanded.
+    pub frames: Vec<Frame>,
+    /// Where unwinding started.
+    pub unwound_from: UnwindSource,
+    /// Why the stack is incomplete, if it is.
+    pub stack_error: Option<String>,
+    /// Stack bounds.
+    pub stack: (Addr, Addr),
+    /// Synctest bubble id (Go 1.25+), if in one.
+    pub bubble: Option<u64>,
+    /// Remarks (e.g. a running goroutine's state may have moved on after the printout).
+    pub notes: Vec<String>,
+}
+
+/// All goroutines of a process plus the facts used to read them.
+pub struct Goroutines {
+    /// Goroutines in `allgs` order.
+    pub list: Vec<Goroutine>,
+    /// Ms on `allm`.
+    pub ms: Vec<MInfo>,
+    /// The latest runtime clock reading found (`sched.lastpoll`, or the latest
+    /// `waitsince`): the reference for `wait_minutes`. The core holds no clock
+    /// reading at death, so waits are estimates against this.
+    pub clock_ns: i64,
+    /// Problems reading the goroutine list.
+    pub warnings: Vec<String>,
+}
+
+/// Options for [`read_goroutines`].
+#[derive(Copy, Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// Keep `_Gdead` goroutines.
+    pub include_dead: bool,
+}
+
+struct RawG {
+    addr: Addr,
+    id: u64,
+    status: u32,
+    stack: AddrRange,
+    m: Addr,
+    sched_pc: Addr,
+    sched_sp: Addr,
+    syscallsp: Addr,
+    syscallpc: Addr,
+    waitsince: i64,
+    waitreason: u8,
+    gopc: Addr,
+    parent: u64,
+    lockedm: u64,
+    bubble: Addr,
+}
+
+fn read_g(p: &Process, addr: Addr) -> Result<RawG, MemError> {
+    let l = &p.layout.g;
+    let m = p.mem();
+    Ok(RawG {
+        addr,
+        id: m.read_u64(addr.add(l.goid))?,
+        status: m.read_u32(addr.add(l.atomicstatus))?,
+        stack: AddrRange::new(m.read_ptr(addr.add(l.stack_lo))?, m.read_ptr(addr.add(l.stack_hi))?),
+        m: m.read_ptr(addr.add(l.m))?,
+        sched_pc: m.read_ptr(addr.add(l.sched_pc))?,
+        sched_sp: m.read_ptr(addr.add(l.sched_sp))?,
+        syscallsp: m.read_ptr(addr.add(l.syscallsp))?,
+        syscallpc: m.read_ptr(addr.add(l.syscallpc))?,
+        waitsince: m.read_i64(addr.add(l.waitsince))?,
+        waitreason: m.read_u8(addr.add(l.waitreason))?,
+        gopc: m.read_ptr(addr.add(l.gopc))?,
+        parent: match l.parent_goid {
+            Some(o) => m.read_u64(addr.add(o))?,
+            None => 0,
+        },
+        lockedm: m.read_u64(addr.add(l.lockedm))?,
+        bubble: match l.bubble {
+            Some(o) => m.read_ptr(addr.add(o))?,
+            None => Addr::NULL,
+        },
+    })
+}
+
+fn read_m(p: &Process, addr: Addr) -> Result<MInfo, MemError> {
+    let l = &p.layout.m;
+    let m = p.mem();
+    let opt = |o: Option<u64>| -> Result<u64, MemError> { o.map_or(Ok(0), |o| m.read_u64(addr.add(o))) };
+    Ok(MInfo {
+        id: m.read_i64(addr.add(l.id))?,
+        address: addr,
+        procid: m.read_u64(addr.add(l.procid))?,
+        curg: m.read_ptr(addr.add(l.curg))?,
+        g0: m.read_ptr(addr.add(l.g0))?,
+        vdso_sp: opt(l.vdso_sp)?,
+        vdso_pc: opt(l.vdso_pc)?,
+    })
+}
+
+/// Reads every M on `runtime.allm`.
+pub fn read_ms(p: &Process, warnings: &mut Vec<String>) -> Vec<MInfo> {
+    let mut out = Vec::new();
+    let (Some(allm), Some(link)) = (p.global("runtime.allm"), p.layout.m.alllink) else {
+        warnings.push("runtime.allm not found: running goroutines cannot be matched to threads".into());
+        return out;
+    };
+    let mut at = match p.mem().read_ptr(allm) {
+        Ok(a) => a,
+        Err(e) => {
+            warnings.push(format!("runtime.allm unreadable: {e}"));
+            return out;
+        }
+    };
+    while !at.is_null() && out.len() < MAX_MS {
+        match read_m(p, at) {
+            Ok(m) => out.push(m),
+            Err(e) => {
+                warnings.push(format!("m at {at} unreadable: {e}"));
+                break;
+            }
+        }
+        at = match p.mem().read_ptr(at.add(link)) {
+            Ok(a) => a,
+            Err(_) => break,
+        };
+    }
+    out
+}
+
+impl Process {
+    /// The status text the runtime prints for a `g`: `gStatusStrings[status]`,
+    /// replaced by the wait reason for waiting (or leaked) goroutines.
+    pub fn status_text(&self, status: u32, waitreason: u8) -> (String, Option<String>) {
+        let st = &self.layout.status;
+        let base = status & !st.scan;
+        let mut text = self.status_strings.get(base as usize).cloned().unwrap_or_else(|| "???".into());
+        let mut reason = None;
+        if (base == st.waiting || Some(base) == st.leaked) && waitreason != 0 {
+            let r = self
+                .wait_reason_strings
+                .get(waitreason as usize)
+                .cloned()
+                .unwrap_or_else(|| format!("wait reason {waitreason}"));
+            text = r.clone();
+            reason = Some(r);
+        }
+        (text, reason)
+    }
+}
+
+/// Reads all goroutines and unwinds their stacks.
+pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines, crate::Error> {
+    let rt = |what: String| crate::Error::Runtime { path: p.core.path.clone(), what };
+    let mut warnings = Vec::new();
+    let allgs = p.global("runtime.allgs").ok_or_else(|| rt("runtime.allgs not found in the executable".into()))?;
+    let mem = p.mem();
+    let base = mem.read_ptr(allgs).map_err(|e| rt(format!("runtime.allgs unreadable: {e}")))?;
+    let len = mem.read_u64(allgs.add(8)).map_err(|e| rt(format!("runtime.allgs unreadable: {e}")))?;
+    if len > MAX_GOROUTINES {
+        return Err(rt(format!("runtime.allgs claims {len} goroutines: the core is damaged")));
+    }
+    let ms = read_ms(p, &mut warnings);
+    let threads: HashMap<u64, &ThreadState> = p.core.threads.iter().map(|t| (t.lwp as u64, t)).collect();
+    let ms_by_addr: HashMap<Addr, &MInfo> = ms.iter().map(|m| (m.address, m)).collect();
+
+    let mut raws = Vec::with_capacity(len.min(1 << 20) as usize);
+    for i in 0..len {
+        let gp = match mem.read_ptr(base.add(i * 8)) {
+            Ok(g) => g,
+            Err(e) => {
+                warnings.push(format!("allgs[{i}] unreadable: {e}"));
+                continue;
+            }
+        };
+        if gp.is_null() {
+            continue;
+        }
+        match read_g(p, gp) {
+            Ok(g) => raws.push(g),
+            Err(e) => warnings.push(format!("g at {gp} (allgs[{i}]) unreadable: {e}")),
+        }
+    }
+
+    let st = &p.layout.status;
+    let lastpoll = p
+        .layout
+        .sched_lastpoll
+        .and_then(|o| p.global("runtime.sched").map(|s| s.add(o)))
+        .and_then(|a| mem.read_i64(a).ok())
+        .unwrap_or(0);
+    let clock_ns = raws.iter().map(|g| g.waitsince).fold(lastpoll, i64::max);
+
+    let mut sym = Symbolizer::new();
+    let mut list = Vec::with_capacity(raws.len());
+    for g in &raws {
+        let base_status = g.status & !st.scan;
+        if base_status == st.dead && !opts.include_dead {
+            continue;
+        }
+        let (status, wait_reason) = p.status_text(g.status, g.waitreason);
+        let m = if g.m.is_null() { None } else { ms_by_addr.get(&g.m).map(|m| (*m).clone()) };
+        let mut notes = Vec::new();
+        let curg = CurG { stack: g.stack, sched_pc: g.sched_pc, sched_sp: g.sched_sp };
+
+        let (start, source, thread, ctx) = if base_status == st.running && g.syscallsp.is_null() {
+            match m.as_ref().and_then(|m| threads.get(&m.procid).map(|t| (m, t))) {
+                Some((m, _)) if m.vdso_sp != 0 => (
+                    Start { pc: Addr(m.vdso_pc), sp: Addr(m.vdso_sp), trap: false, syscall: false },
+                    UnwindSource::Vdso,
+                    Some(m.procid),
+                    None,
+                ),
+                Some((m, t)) => {
+                    notes.push("running when the core was written: its state may have moved on after the runtime printed its traceback".into());
+                    let start = Start { pc: Addr(t.regs.rip), sp: Addr(t.regs.rsp), trap: true, syscall: false };
+                    (start, UnwindSource::ThreadRegisters, Some(m.procid), Some(curg))
+                }
+                None => {
+                    notes.push(
+                        "running, but no thread of the core belongs to its M: stack from g.sched, possibly stale"
+                            .into(),
+                    );
+                    (
+                        Start { pc: g.sched_pc, sp: g.sched_sp, trap: false, syscall: false },
+                        UnwindSource::Sched,
+                        None,
+                        None,
+                    )
+                }
+            }
+        } else if !g.syscallsp.is_null() {
+            let thread = m.as_ref().map(|m| m.procid);
+            (
+                Start { pc: g.syscallpc, sp: g.syscallsp, trap: false, syscall: true },
+                UnwindSource::Syscall,
+                thread,
+                None,
+            )
+        } else {
+            (Start { pc: g.sched_pc, sp: g.sched_sp, trap: false, syscall: false }, UnwindSource::Sched, None, None)
+        };
+
+        let (frames, stack_error) = if base_status == st.dead || (start.pc.is_null() && start.sp.is_null()) {
+            (Vec::new(), None)
+        } else {
+            let u = unwind(mem, &p.pclntab, start, ctx, MAX_FRAMES);
+            (sym.frames(&p.pclntab, mem, &u.frames), u.error)
+        };
+        let created_by = if g.gopc.is_null() {
+            None
+        } else {
+            sym.created_by(&p.pclntab, g.gopc).map(|(function, file, line, offset)| CreatedBy {
+                function,
+                file,
+                line,
+                pc: g.gopc,
+                offset,
+                goroutine: g.parent,
+            })
+        };
+        let wait_minutes = if (base_status == st.waiting || base_status == st.syscall)
+            && g.waitsince != 0
+            && clock_ns >= g.waitsince
+        {
+            Some((clock_ns - g.waitsince) / 60_000_000_000)
+        } else {
+            None
+        };
+        let bubble =
+            if g.bubble.is_null() { None } else { p.layout.bubble_id.and_then(|o| mem.read_u64(g.bubble.add(o)).ok()) };
+        list.push(Goroutine {
+            id: g.id,
+            address: g.addr,
+            status_raw: g.status,
+            status,
+            scan: g.status & st.scan != 0,
+            wait_reason,
+            wait_since_ns: g.waitsince,
+            wait_minutes,
+            locked_to_thread: g.lockedm != 0,
+            thread: if base_status == st.running { thread.or(m.as_ref().map(|m| m.procid)) } else { thread },
+            m,
+            created_by,
+            frames,
+            unwound_from: source,
+            stack_error,
+            stack: (g.stack.start, g.stack.end),
+            bubble,
+            notes,
+        });
+    }
+    Ok(Goroutines { list, ms, clock_ns, warnings })
+}

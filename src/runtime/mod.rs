@@ -1,0 +1,11 @@
+//! The Go runtime model: goroutines, threads, the unwinder and crash facts,
+//! read from a [`process::Process`].
+
+pub mod crash;
+pub mod goroutines;
+pub mod layout;
+pub mod process;
+pub mod symbolize;
+pub mod unwind;
+
+pub use process::{OpenOptions, Process};

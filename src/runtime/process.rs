@@ -1,0 +1,213 @@
+//! A dead Go process: core + executable + memory image + runtime metadata.
+
+use super::layout::RuntimeLayout;
+use crate::addr::{Addr, AddrRange};
+use crate::corefile::notes::{AT_ENTRY, AT_PHDR};
+use crate::corefile::CoreFile;
+use crate::error::{Error, Result};
+use crate::exe::pclntab::Pclntab;
+use crate::exe::Executable;
+use crate::memory::{Backing, Memory, ProcessImage, ReadExt, RegionSource};
+use std::path::{Path, PathBuf};
+
+/// Options for [`Process::open`].
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// The executable; `None` uses the path recorded in the core.
+    pub exe: Option<PathBuf>,
+    /// Analyze even when the core and the executable do not match.
+    pub force: bool,
+}
+
+/// A core dump of a Go process with its executable, ready to be read.
+pub struct Process {
+    /// The core file.
+    pub core: CoreFile,
+    /// The executable.
+    pub exe: Executable,
+    /// The dead process's memory.
+    pub image: ProcessImage,
+    /// Load bias: actual minus stated addresses (0 unless PIE).
+    pub bias: u64,
+    /// Runtime data layout from DWARF.
+    pub layout: RuntimeLayout,
+    /// Function and line tables.
+    pub pclntab: Pclntab,
+    /// Go version, e.g. `go1.27.3`.
+    pub go_version: String,
+    /// `runtime.gStatusStrings`.
+    pub status_strings: Vec<String>,
+    /// `runtime.waitReasonStrings`.
+    pub wait_reason_strings: Vec<String>,
+    /// Problems that did not stop the analysis.
+    pub warnings: Vec<String>,
+}
+
+impl Process {
+    /// Opens a core and its executable.
+    pub fn open(core_path: &Path, opts: &OpenOptions) -> Result<Process> {
+        let core = CoreFile::open(core_path)?;
+        let exe_path = match &opts.exe {
+            Some(p) => p.clone(),
+            None => {
+                let rec = core.recorded_executable().ok_or_else(|| Error::NoExecutable {
+                    core: core_path.to_path_buf(),
+                    reason: "the core records no executable path".into(),
+                })?;
+                let p = PathBuf::from(&rec);
+                if !p.exists() {
+                    return Err(Error::NoExecutable {
+                        core: core_path.to_path_buf(),
+                        reason: format!("the recorded executable {rec} does not exist here"),
+                    });
+                }
+                p
+            }
+        };
+        let exe = Executable::open(&exe_path)?;
+        Self::from_parts(core, exe, opts.force)
+    }
+
+    /// Builds the process from an already opened core and executable.
+    pub fn from_parts(core: CoreFile, exe: Executable, force: bool) -> Result<Process> {
+        let mut warnings = core.warnings.clone();
+        let bias = load_bias(&core, &exe);
+        let image = build_image(&core, &exe, bias);
+        if let Err(reason) = check_match(&core, &exe, &image, bias) {
+            if !force {
+                return Err(Error::Mismatch { core: core.path.clone(), exe: exe.path.clone(), reason });
+            }
+            warnings.push(format!("core and executable do not match ({reason}); analyzing anyway (--force)"));
+        }
+        let rt_err = |what: String| Error::Runtime { path: exe.path.clone(), what };
+        let dwarf = exe.dwarf().map_err(|e| rt_err(format!("cannot read runtime layouts: {e}")))?;
+        let layout = RuntimeLayout::from_dwarf(dwarf).map_err(rt_err)?;
+        let global = |name: &str| -> Option<Addr> {
+            dwarf.global(name).map(|(a, _)| a).or_else(|| exe.symbol(name).map(|(a, _)| a)).map(|a| a.add(bias))
+        };
+        let md = global("runtime.firstmoduledata").ok_or_else(|| rt_err("no runtime.firstmoduledata".into()))?;
+        let pclntab = Pclntab::from_moduledata(&image, md, &layout.moduledata, layout.func.clone())
+            .map_err(|e| Error::Runtime { path: core.path.clone(), what: format!("pclntab: {e}") })?;
+        let go_version = match exe.go_version() {
+            Some(v) => v.to_string(),
+            None => global("runtime.buildVersion").and_then(|a| image.read_go_string(a).ok()).unwrap_or_default(),
+        };
+        let strings = |name: &str| -> Vec<String> {
+            let Some((addr, ty)) = dwarf.global(name) else { return Vec::new() };
+            let count = ty.and_then(|t| dwarf.resolve(t)).and_then(|t| t.count).unwrap_or(0).min(4096);
+            (0..count).map(|i| image.read_go_string(addr.add(bias + i * 16)).unwrap_or_default()).collect()
+        };
+        let status_strings = strings("runtime.gStatusStrings");
+        let wait_reason_strings = strings("runtime.waitReasonStrings");
+        if wait_reason_strings.is_empty() {
+            warnings.push("runtime.waitReasonStrings not found: wait reasons shown as numbers".into());
+        }
+        Ok(Process {
+            core,
+            exe,
+            image,
+            bias,
+            layout,
+            pclntab,
+            go_version,
+            status_strings,
+            wait_reason_strings,
+            warnings,
+        })
+    }
+
+    /// Actual address of a runtime global, from DWARF or the symbol table.
+    pub fn global(&self, name: &str) -> Option<Addr> {
+        let stated = self
+            .exe
+            .dwarf()
+            .ok()
+            .and_then(|d| d.global(name).map(|(a, _)| a))
+            .or_else(|| self.exe.symbol(name).map(|(a, _)| a))?;
+        Some(stated.add(self.bias))
+    }
+
+    /// (major, minor) of the Go version, e.g. (1, 27).
+    pub fn go_major_minor(&self) -> (u32, u32) {
+        crate::exe::buildinfo::parse_major_minor(&self.go_version).unwrap_or((1, 0))
+    }
+
+    /// Memory of the process.
+    pub fn mem(&self) -> &dyn Memory {
+        &self.image
+    }
+}
+
+/// Actual minus stated addresses: `AT_ENTRY − e_entry` (Go links PIE at
+/// 0x400000 too, so where a mapping starts says nothing), else via `AT_PHDR`.
+fn load_bias(core: &CoreFile, exe: &Executable) -> u64 {
+    if !exe.is_pie {
+        return 0;
+    }
+    if let Some(entry) = core.auxv(AT_ENTRY) {
+        return entry.wrapping_sub(exe.entry);
+    }
+    if let (Some(phdr), Some(first)) = (core.auxv(AT_PHDR), exe.segments.iter().find(|s| s.offset == 0)) {
+        // AT_PHDR points at the program headers, 64 bytes into the first segment.
+        return phdr.wrapping_sub(first.vaddr + 64);
+    }
+    0
+}
+
+fn build_image(core: &CoreFile, exe: &Executable, bias: u64) -> ProcessImage {
+    let mut im = ProcessImage::new();
+    let cb = im.add_backing(core.map.clone() as Backing);
+    for s in &core.segments {
+        im.add_mapping(s.range);
+        im.add_region(RegionSource::Core, s.range.start, s.file_size, cb, s.file_offset);
+    }
+    let eb = im.add_backing(exe.map.clone() as Backing);
+    for s in &exe.segments {
+        if s.filesz > 0 {
+            im.add_region(RegionSource::Executable, Addr(s.vaddr.wrapping_add(bias)), s.filesz, eb, s.offset);
+        }
+        im.add_mapping(AddrRange::new(
+            Addr(s.vaddr.wrapping_add(bias)),
+            Addr(s.vaddr.wrapping_add(bias).wrapping_add(s.memsz)),
+        ));
+    }
+    im
+}
+
+/// Checks that the core was written by a process of this executable: the Go
+/// build ID note (in the first page, which cores keep) must be the same bytes,
+/// and the entry point must be in the executable's text.
+fn check_match(core: &CoreFile, exe: &Executable, image: &ProcessImage, bias: u64) -> Result<(), String> {
+    if let Some(entry) = core.auxv(AT_ENTRY) {
+        if entry != exe.entry.wrapping_add(bias) {
+            return Err(format!("the process entered at {entry:#x}, the executable's entry is {:#x}", exe.entry));
+        }
+    }
+    if let (Some(sec), Some(id)) = (exe.sections.get(".note.go.buildid"), &exe.go_build_id) {
+        let mut buf = vec![0u8; sec.size.min(4096) as usize];
+        if image.read_core_only(Addr(sec.addr.wrapping_add(bias)), &mut buf).is_ok() {
+            let (notes, _) = crate::corefile::notes::parse_notes(&buf);
+            let in_core = notes
+                .iter()
+                .find(|n| n.name == b"Go" && n.kind == 4)
+                .map(|n| String::from_utf8_lossy(n.desc).into_owned());
+            match in_core {
+                Some(c) if &c == id => return Ok(()),
+                Some(c) => return Err(format!("Go build ID in the core is {c}, the executable's is {id}")),
+                None => return Err("the core has no Go build ID where the executable has one".into()),
+            }
+        }
+    }
+    // No build ID in the core to compare: fall back to the first page of the executable.
+    let first = exe.segments.iter().find(|s| s.offset == 0 && s.filesz > 0);
+    if let Some(seg) = first {
+        let mut buf = vec![0u8; seg.filesz.min(4096) as usize];
+        if image.read_core_only(Addr(seg.vaddr.wrapping_add(bias)), &mut buf).is_ok() {
+            let file = exe.map.get(..buf.len()).unwrap_or(&[]);
+            if file != buf.as_slice() {
+                return Err("the executable's first page differs from the one in the core".into());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,374 @@
+//! The unwinder: walks a stack as the runtime's `unwinder` does (frame sizes
+//! from pcsp, return address at `fp-8`), across `systemstack`/`morestack`
+//! switches and signal frames. Memory and functions are injected, so tests can
+//! fake both.
+
+use crate::addr::{Addr, AddrRange};
+use crate::exe::pclntab::{funcflag, Pclntab};
+use crate::memory::{Memory, ReadExt};
+
+/// What the unwinder needs to know about the function at a pc.
+#[derive(Clone, Copy, Debug)]
+pub struct FuncFacts<'a> {
+    /// Entry pc.
+    pub entry: Addr,
+    /// Symbol name.
+    pub name: &'a str,
+    /// `abi.FuncFlag` bits.
+    pub flag: u8,
+    /// pcsp value at the pc asked about.
+    pub sp_delta: Option<i32>,
+}
+
+/// A source of [`FuncFacts`] (the pclntab, or a fake in tests).
+pub trait FuncTable {
+    /// Facts about the function containing `pc`, at `pc`.
+    fn lookup(&self, pc: Addr) -> Option<FuncFacts<'_>>;
+}
+
+impl FuncTable for Pclntab {
+    fn lookup(&self, pc: Addr) -> Option<FuncFacts<'_>> {
+        let f = self.find_func(pc)?;
+        Some(FuncFacts { entry: f.entry, name: f.name(), flag: f.flag(), sp_delta: f.sp_delta(pc) })
+    }
+}
+
+/// Functions the unwinder treats specially, by the runtime's names.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Special {
+    /// An ordinary function.
+    None,
+    /// Called by a signal handler in place of the faulting instruction:
+    /// `sigpanic`, `asyncPreempt`, `debugCallV2`.
+    Injected,
+    /// `runtime.systemstack`: g0 frames continue on the goroutine's stack.
+    SystemStack,
+    /// `runtime.morestack`: g0 frames continue at the goroutine's `sched`.
+    MoreStack,
+    /// `runtime.sigtramp`: the kernel's signal frame (ucontext) is above it.
+    SigTramp,
+    /// `runtime.cgocallback`: its SPWRITE flag does not stop unwinding.
+    CgoCallback,
+}
+
+impl Special {
+    /// Classifies a function by name.
+    pub fn of(name: &str) -> Special {
+        match name {
+            "runtime.sigpanic" | "runtime.asyncPreempt" | "runtime.debugCallV2" => Special::Injected,
+            "runtime.systemstack" => Special::SystemStack,
+            "runtime.morestack" => Special::MoreStack,
+            "runtime.sigtramp" | "runtime.cgoSigtramp" => Special::SigTramp,
+            "runtime.cgocallback" => Special::CgoCallback,
+            _ => Special::None,
+        }
+    }
+}
+
+/// Where to start unwinding.
+#[derive(Copy, Clone, Debug)]
+pub struct Start {
+    /// Program counter.
+    pub pc: Addr,
+    /// Stack pointer.
+    pub sp: Addr,
+    /// True when `pc` is the interrupted instruction (a trap), not a return address.
+    pub trap: bool,
+    /// True when starting from `g.syscallpc/syscallsp` (SPWRITE is ignored then).
+    pub syscall: bool,
+}
+
+/// The goroutine a thread was running, for switching stacks from g0.
+#[derive(Copy, Clone, Debug)]
+pub struct CurG {
+    /// Its stack bounds.
+    pub stack: AddrRange,
+    /// `g.sched.pc`.
+    pub sched_pc: Addr,
+    /// `g.sched.sp`.
+    pub sched_sp: Addr,
+}
+
+/// One physical frame.
+#[derive(Clone, Debug)]
+pub struct PhysFrame {
+    /// Program counter (a return address except for trap frames).
+    pub pc: Addr,
+    /// Stack pointer at `pc`.
+    pub sp: Addr,
+    /// Caller's stack pointer (`sp + framesize + 8`).
+    pub fp: Addr,
+    /// Function entry.
+    pub entry: Addr,
+    /// True when lines are looked up at `pc` itself (the runtime's `symPC`).
+    pub trap: bool,
+    /// True for frames on a system stack (g0 or gsignal), not the goroutine's.
+    pub system_stack: bool,
+}
+
+/// Result of unwinding: the frames found, and why unwinding stopped early if it did.
+#[derive(Clone, Debug, Default)]
+pub struct Unwound {
+    /// Frames, innermost first.
+    pub frames: Vec<PhysFrame>,
+    /// Why the walk stopped before the top of the stack, if it did.
+    pub error: Option<String>,
+}
+
+/// Offsets in the kernel's signal frame: `ucontext` is at the handler's entry SP + 8;
+/// `uc_mcontext.gregs` starts 40 bytes in (amd64).
+const UC_RBP: u64 = 40 + 10 * 8;
+const UC_RSP: u64 = 40 + 15 * 8;
+const UC_RIP: u64 = 40 + 16 * 8;
+
+/// Unwinds from `start`. `curg` enables the g0→goroutine switches and is the
+/// goroutine whose stack counts as "not a system stack". Stops after `max` frames.
+pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Option<CurG>, max: usize) -> Unwound {
+    let mut out = Unwound::default();
+    let mut pc = start.pc;
+    let mut sp = start.sp;
+    let mut trap = start.trap;
+    let mut syscall = start.syscall;
+    if pc.is_null() {
+        match mem.read_ptr(sp) {
+            Ok(p) => {
+                pc = p;
+                sp = sp.add(8);
+            }
+            Err(e) => {
+                out.error = Some(format!("stack unreadable: {e}"));
+                return out;
+            }
+        }
+    }
+    let on_goroutine_stack = |sp: Addr| curg.is_none_or(|c| c.stack.contains(sp));
+    let mut signal_frames = 0;
+    while out.frames.len() < max {
+        let Some(mut f) = funcs.lookup(pc) else {
+            out.error = Some(format!("unknown pc {pc}"));
+            return out;
+        };
+        let mut special = Special::of(f.name);
+        let mut system = !on_goroutine_stack(sp);
+        let mut switched = false;
+        if let (true, Some(g)) = (system, curg) {
+            match special {
+                Special::MoreStack => {
+                    pc = g.sched_pc;
+                    sp = g.sched_sp;
+                    system = false;
+                    match funcs.lookup(pc) {
+                        Some(ff) => f = ff,
+                        None => {
+                            out.error = Some(format!("unknown pc {pc} in g.sched after morestack"));
+                            return out;
+                        }
+                    }
+                    special = Special::of(f.name);
+                }
+                Special::SystemStack => {
+                    sp = g.sched_sp;
+                    system = false;
+                    switched = true;
+                }
+                _ => {}
+            }
+        }
+        let Some(delta) = f.sp_delta else {
+            out.error = Some(format!("no frame size for {} at {pc}", f.name));
+            return out;
+        };
+        let Ok(delta) = u64::try_from(delta) else {
+            out.error = Some(format!("negative frame size for {} at {pc}", f.name));
+            return out;
+        };
+        let fp = sp.add(delta + 8);
+        let mut flag = f.flag;
+        if syscall || switched || special == Special::CgoCallback {
+            flag &= !funcflag::SPWRITE;
+        }
+        out.frames.push(PhysFrame { pc, sp, fp, entry: f.entry, trap, system_stack: system });
+
+        if special == Special::SigTramp && curg.is_some() && signal_frames < 4 {
+            // Continue in the context the signal interrupted.
+            signal_frames += 1;
+            let ctx = fp;
+            match (mem.read_ptr(ctx.add(UC_RIP)), mem.read_ptr(ctx.add(UC_RSP)), mem.read_ptr(ctx.add(UC_RBP))) {
+                (Ok(ip), Ok(rsp), Ok(_)) => {
+                    pc = ip;
+                    sp = rsp;
+                    trap = true;
+                    syscall = false;
+                    continue;
+                }
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                    out.error = Some(format!("signal context unreadable: {e}"));
+                    return out;
+                }
+            }
+        }
+        if flag & (funcflag::TOPFRAME | funcflag::SPWRITE) != 0 {
+            return out;
+        }
+        let lr = match mem.read_ptr(fp.offset(-8)) {
+            Ok(lr) => lr,
+            Err(e) => {
+                out.error = Some(format!("stack unreadable: {e}"));
+                return out;
+            }
+        };
+        if lr.is_null() {
+            return out;
+        }
+        if lr == pc && fp == sp {
+            out.error = Some(format!("traceback stuck at pc={pc} sp={sp}"));
+            return out;
+        }
+        trap = special == Special::Injected;
+        syscall = false;
+        pc = lr;
+        sp = fp;
+    }
+    out.error = Some(format!("stopped after {max} frames"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::FakeMemory;
+
+    /// Fake functions: (entry, end, name, flag, frame size).
+    struct Fake(Vec<(u64, u64, &'static str, u8, i32)>);
+
+    impl FuncTable for Fake {
+        fn lookup(&self, pc: Addr) -> Option<FuncFacts<'_>> {
+            self.0.iter().find(|f| f.0 <= pc.0 && pc.0 < f.1).map(|f| FuncFacts {
+                entry: Addr(f.0),
+                name: f.2,
+                flag: f.3,
+                sp_delta: Some(f.4),
+            })
+        }
+    }
+
+    fn funcs() -> Fake {
+        Fake(vec![
+            (0x1000, 0x1100, "runtime.gopark", 0, 0x20),
+            (0x1100, 0x1200, "main.worker", 0, 0x10),
+            (0x1200, 0x1300, "runtime.goexit", funcflag::TOPFRAME, 0),
+            (0x1300, 0x1400, "runtime.sigpanic", 0, 0x18),
+            (0x1400, 0x1500, "runtime.systemstack", 0, 0),
+            (0x1500, 0x1600, "runtime.raise", 0, 0),
+            (0x1600, 0x1700, "runtime.sigtramp", funcflag::TOPFRAME, 0x8),
+        ])
+    }
+
+    #[test]
+    fn walks_a_parked_goroutine() {
+        // gopark frame at sp=0x8000 (size 0x20): return address at 0x8020+8-8.
+        let mem = FakeMemory::new()
+            .map_words(Addr(0x8020), &[0x1150]) // return into main.worker
+            .map_words(Addr(0x8038), &[0x1201]); // return into goexit
+        let u = unwind(
+            &mem,
+            &funcs(),
+            Start { pc: Addr(0x1050), sp: Addr(0x8000), trap: false, syscall: false },
+            None,
+            100,
+        );
+        assert_eq!(u.error, None);
+        let pcs: Vec<u64> = u.frames.iter().map(|f| f.pc.0).collect();
+        assert_eq!(pcs, vec![0x1050, 0x1150, 0x1201]);
+        assert_eq!((u.frames[1].sp, u.frames[1].fp), (Addr(0x8028), Addr(0x8040)));
+    }
+
+    #[test]
+    fn caller_of_an_injected_call_is_a_trap_frame() {
+        let mem = FakeMemory::new().map_words(Addr(0x8018), &[0x1150]).map_words(Addr(0x8030), &[0x1201]);
+        let u = unwind(
+            &mem,
+            &funcs(),
+            Start { pc: Addr(0x1310), sp: Addr(0x8000), trap: false, syscall: false },
+            None,
+            100,
+        );
+        assert!(u.frames[1].trap, "the frame sigpanic interrupted is looked up at its own pc");
+        assert!(!u.frames[2].trap);
+    }
+
+    #[test]
+    fn reports_unreadable_stack_and_unknown_pc() {
+        let u = unwind(
+            &FakeMemory::new(),
+            &funcs(),
+            Start { pc: Addr(0x1050), sp: Addr(0x8000), trap: false, syscall: false },
+            None,
+            100,
+        );
+        assert_eq!(u.frames.len(), 1);
+        assert!(u.error.unwrap().starts_with("stack unreadable: 0x8020"));
+        let u = unwind(
+            &FakeMemory::new(),
+            &funcs(),
+            Start { pc: Addr(0x9999), sp: Addr(0x8000), trap: false, syscall: false },
+            None,
+            100,
+        );
+        assert_eq!(u.error.as_deref(), Some("unknown pc 0x9999"));
+    }
+
+    #[test]
+    fn switches_from_g0_to_the_goroutine_at_systemstack() {
+        // raise on g0 (0x100000..), returns into systemstack; the goroutine's sched.sp is 0x8000.
+        let mem = FakeMemory::new()
+            .map_words(Addr(0x100000), &[0x1410])
+            .map_words(Addr(0x8000), &[0x1150])
+            .map_words(Addr(0x8018), &[0x1201]);
+        let g = CurG { stack: AddrRange::new(Addr(0x7000), Addr(0x9000)), sched_pc: Addr(0), sched_sp: Addr(0x8000) };
+        let u = unwind(
+            &mem,
+            &funcs(),
+            Start { pc: Addr(0x1500), sp: Addr(0x100000), trap: true, syscall: false },
+            Some(g),
+            100,
+        );
+        assert_eq!(u.error, None);
+        let got: Vec<(u64, bool)> = u.frames.iter().map(|f| (f.pc.0, f.system_stack)).collect();
+        assert_eq!(got, vec![(0x1500, true), (0x1410, false), (0x1150, false), (0x1201, false)]);
+    }
+
+    #[test]
+    fn crosses_a_signal_frame_into_the_interrupted_context() {
+        // sigtramp at sp 0x100000, size 8: ucontext at fp = 0x100010.
+        let ctx = 0x100010u64;
+        let mem = FakeMemory::new()
+            .map_words(Addr(ctx + UC_RBP), &[0])
+            .map_words(Addr(ctx + UC_RSP), &[0x8000])
+            .map_words(Addr(ctx + UC_RIP), &[0x1120])
+            .map_words(Addr(0x8010), &[0x1201]);
+        let g = CurG { stack: AddrRange::new(Addr(0x7000), Addr(0x9000)), sched_pc: Addr(0), sched_sp: Addr(0) };
+        let u = unwind(
+            &mem,
+            &funcs(),
+            Start { pc: Addr(0x1610), sp: Addr(0x100000), trap: false, syscall: false },
+            Some(g),
+            100,
+        );
+        assert_eq!(u.error, None);
+        let pcs: Vec<u64> = u.frames.iter().map(|f| f.pc.0).collect();
+        assert_eq!(pcs, vec![0x1610, 0x1120, 0x1201]);
+        assert!(u.frames[1].trap && !u.frames[1].system_stack);
+    }
+
+    #[test]
+    fn stops_at_max_frames_on_a_cycle() {
+        // main.worker returning into itself with sp advancing forever is bounded by max.
+        let words: Vec<u64> = vec![0x1150; 64];
+        let mem = FakeMemory::new().map_words(Addr(0x8000), &words);
+        let u =
+            unwind(&mem, &funcs(), Start { pc: Addr(0x1150), sp: Addr(0x8000), trap: false, syscall: false }, None, 10);
+        assert_eq!(u.frames.len(), 10);
+        assert!(u.error.unwrap().contains("stopped after 10"));
+    }
+}

@@ -1,0 +1,81 @@
+//! Fixture access for integration tests: decompresses each committed
+//! executable and core once into `target/fixture-cache/` and hands out paths.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Go versions gotopsy supports; each must have at least one fixture variant.
+pub const SUPPORTED_GO: &[&str] =
+    &["go1.21.13", "go1.22.10", "go1.23.9", "go1.24.11", "go1.25.5", "go1.26.6", "go1.27.3"];
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    root().join("fixtures")
+}
+
+/// Variant directories (`go1.21.13`, `go1.27.3-pie`, …), sorted.
+pub fn variants() -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(fixtures_dir())
+        .expect("fixtures/ exists")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("crashzoo.zst").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Scenarios of a variant (names of `*.core.zst`).
+pub fn scenarios(variant: &str) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(fixtures_dir().join(variant))
+        .expect("variant dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_string_lossy().strip_suffix(".core.zst").map(str::to_string))
+        .collect();
+    v.sort();
+    v
+}
+
+fn decompress(src: &Path, dst: &Path) -> PathBuf {
+    if !dst.exists() {
+        fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        let data = zstd::decode_all(fs::File::open(src).unwrap()).unwrap();
+        // Write under a unique name, then rename: tests run in parallel.
+        let tmp = dst.with_extension(format!("tmp{}", std::process::id()));
+        fs::write(&tmp, data).unwrap();
+        fs::rename(&tmp, dst).unwrap();
+    }
+    dst.to_path_buf()
+}
+
+fn cache() -> PathBuf {
+    root().join("target").join("fixture-cache")
+}
+
+/// The decompressed executable of a variant.
+pub fn exe(variant: &str) -> PathBuf {
+    decompress(&fixtures_dir().join(variant).join("crashzoo.zst"), &cache().join(variant).join("crashzoo"))
+}
+
+/// The decompressed core of a scenario.
+pub fn core(variant: &str, scenario: &str) -> PathBuf {
+    decompress(
+        &fixtures_dir().join(variant).join(format!("{scenario}.core.zst")),
+        &cache().join(variant).join(format!("{scenario}.core")),
+    )
+}
+
+/// The compressed core (gotopsy opens it directly too).
+pub fn core_zst(variant: &str, scenario: &str) -> PathBuf {
+    fixtures_dir().join(variant).join(format!("{scenario}.core.zst"))
+}
+
+/// What the runtime printed as it died.
+pub fn printed(variant: &str, scenario: &str) -> String {
+    fs::read_to_string(fixtures_dir().join(variant).join(format!("{scenario}.txt"))).unwrap()
+}

@@ -1,0 +1,143 @@
+//! Every fixture's goroutines must equal the runtime's own `GOTRACEBACK=crash`
+//! traceback: same ids, statuses, frames (print name, file, line), elision and
+//! `created by`. For goroutines the runtime printed as running, its frames must
+//! be the outermost of ours (ours add the crash machinery on top).
+
+mod common;
+
+use gotopsy::gotraceback::{self, TraceGoroutine};
+use gotopsy::runtime::goroutines::{read_goroutines, Goroutine, ReadOptions};
+use gotopsy::runtime::{crash, OpenOptions, Process};
+
+/// (call with arguments, file, line, `+off fp sp pc` for physical frames).
+type Key = (String, String, u32, Option<(u64, u64, u64, u64)>);
+
+fn ours_keys(g: &Goroutine) -> Vec<Key> {
+    g.frames
+        .iter()
+        .map(|f| {
+            let regs = (!f.inlined).then_some((f.pc.0 - f.entry.0, f.fp.0, f.sp.0, f.pc.0));
+            (format!("{}({})", f.print_name(), f.args), f.file.to_string(), f.line as u32, regs)
+        })
+        .collect()
+}
+
+fn printed_keys(t: &TraceGoroutine) -> Vec<Key> {
+    t.frames
+        .iter()
+        .map(|f| {
+            let regs = f.pc.map(|pc| (f.offset.unwrap_or(0), f.fp.unwrap_or(0), f.sp.unwrap_or(0), pc));
+            (format!("{}({})", f.function, f.args), f.file.clone(), f.line, regs)
+        })
+        .collect()
+}
+
+/// Compares one goroutine; returns a description of the first difference.
+fn compare(t: &TraceGoroutine, g: &Goroutine) -> Result<(), String> {
+    if t.status() != g.status {
+        return Err(format!("status: printed {:?}, ours {:?}", t.status(), g.status));
+    }
+    if let Some(c) = &t.created_by {
+        let ours = g.created_by.as_ref().ok_or("created_by missing")?;
+        let o = (
+            gotopsy::runtime::symbolize::print_name(&ours.function),
+            ours.file.to_string(),
+            ours.line as u32,
+            ours.goroutine,
+        );
+        let p = (c.function.clone(), c.file.clone(), c.line, c.goroutine.unwrap_or(0));
+        if o != p {
+            return Err(format!("created by: printed {p:?}, ours {o:?}"));
+        }
+    }
+    let ours = ours_keys(g);
+    let printed = printed_keys(t);
+    if t.running_elsewhere {
+        return if ours.is_empty() {
+            Err(format!("running on another thread but no frames: {:?}", g.stack_error))
+        } else {
+            Ok(())
+        };
+    }
+    if t.status() == "running" {
+        // The printed stack is the outermost part of ours.
+        if ours.len() < printed.len() || ours[ours.len() - printed.len()..] != printed[..] {
+            return Err(format!("running stack: printed {printed:#?}\nours {ours:#?}"));
+        }
+        return Ok(());
+    }
+    match t.elided {
+        None => {
+            if ours != printed {
+                return Err(format!("frames: printed {printed:#?}\nours {ours:#?} (error {:?})", g.stack_error));
+            }
+        }
+        Some((at, n)) => {
+            let tail = printed.len() - at;
+            if ours.len() != printed.len() + n as usize {
+                return Err(format!("elided stack: printed {} + {n} elided, ours {}", printed.len(), ours.len()));
+            }
+            if ours[..at] != printed[..at] || ours[ours.len() - tail..] != printed[at..] {
+                return Err("elided stack: frames differ".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_supported_go_version_has_a_fixture() {
+    let variants = common::variants();
+    for v in common::SUPPORTED_GO {
+        assert!(variants.iter().any(|x| x == v || x.starts_with(&format!("{v}-"))), "no fixture for {v}");
+    }
+}
+
+#[test]
+fn goroutines_equal_the_runtime_traceback() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for v in common::variants() {
+        for sc in common::scenarios(&v) {
+            let exe = common::exe(&v);
+            let core = common::core(&v, &sc);
+            let p = match Process::open(&core, &OpenOptions { exe: Some(exe), force: false }) {
+                Ok(p) => p,
+                Err(e) => {
+                    failures.push(format!("{v}/{sc}: open: {e}"));
+                    continue;
+                }
+            };
+            let gs = read_goroutines(&p, ReadOptions::default()).expect("goroutines");
+            let tb = gotraceback::parse(&common::printed(&v, &sc));
+            let mut ours: Vec<u64> = gs.list.iter().map(|g| g.id).collect();
+            let mut theirs: Vec<u64> = tb.goroutines.iter().map(|g| g.id).collect();
+            ours.sort();
+            theirs.sort();
+            if ours != theirs {
+                failures.push(format!("{v}/{sc}: goroutine ids: printed {theirs:?}, ours {ours:?}"));
+            }
+            for t in &tb.goroutines {
+                let Some(g) = gs.list.iter().find(|g| g.id == t.id) else { continue };
+                checked += 1;
+                if let Err(e) = compare(t, g) {
+                    failures.push(format!("{v}/{sc}: goroutine {}: {e}", t.id));
+                }
+            }
+            // The crash as the runtime announced it.
+            let c = crash::detect(&p, &gs);
+            if let Some(f) = &tb.fatal_error {
+                if c.kind != "fatal error" || c.message.as_deref() != Some(f.as_str()) {
+                    failures
+                        .push(format!("{v}/{sc}: crash: printed fatal error {f:?}, ours {} {:?}", c.kind, c.message));
+                }
+            } else if let Some(pm) = &tb.panic {
+                if c.kind != "panic" || c.message.as_deref() != Some(pm.as_str()) {
+                    failures.push(format!("{v}/{sc}: crash: printed panic {pm:?}, ours {} {:?}", c.kind, c.message));
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "too few goroutines compared: {checked}");
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}

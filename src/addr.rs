@@ -56,9 +56,36 @@ impl fmt::LowerHex for Addr {
     }
 }
 
+impl Addr {
+    /// Writes `0x…` (lowercase, no leading zeros) into `buf` without allocating.
+    pub fn to_hex(self, buf: &mut [u8; 18]) -> &str {
+        // Only ASCII was written.
+        std::str::from_utf8(self.to_hex_bytes(buf)).unwrap_or("0x?")
+    }
+
+    /// [`Addr::to_hex`] as bytes.
+    pub fn to_hex_bytes(self, buf: &mut [u8; 18]) -> &[u8] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut v = self.0;
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = DIGITS[(v & 0xf) as usize];
+            v >>= 4;
+            if v == 0 {
+                break;
+            }
+        }
+        buf[i - 1] = b'x';
+        buf[i - 2] = b'0';
+        &buf[i - 2..]
+    }
+}
+
 impl serde::Serialize for Addr {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{:#x}", self.0))
+        let mut buf = [0u8; 18];
+        s.serialize_str(self.to_hex(&mut buf))
     }
 }
 
@@ -97,6 +124,14 @@ impl AddrRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_hex_matches_format() {
+        for v in [0u64, 1, 0xf, 0x10, 0xc000012345, u64::MAX] {
+            let mut b = [0u8; 18];
+            assert_eq!(Addr(v).to_hex(&mut b), format!("{v:#x}"));
+        }
+    }
 
     #[test]
     fn formats_as_hex() {

@@ -58,25 +58,47 @@ fn open(args: &CoreArgs) -> Result<Process> {
     Ok(Process::open(&args.core, &OpenOptions { exe: args.exe.clone(), force: args.force })?)
 }
 
+/// With `GOTOPSY_TIMING` set, prints how long each phase took to stderr.
+struct Timing(Option<std::time::Instant>);
+
+impl Timing {
+    fn start() -> Self {
+        Timing(std::env::var_os("GOTOPSY_TIMING").map(|_| std::time::Instant::now()))
+    }
+    fn mark(&mut self, phase: &str) {
+        if let Some(t) = self.0 {
+            eprintln!("timing: {phase}: {:.3} s", t.elapsed().as_secs_f64());
+            self.0 = Some(std::time::Instant::now());
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match cli.command {
         Command::Analyze { args, format } => {
+            let mut t = Timing::start();
             let p = open(&args)?;
+            t.mark("open");
             let gs = read_goroutines(&p, ReadOptions { include_dead: args.all })?;
+            t.mark("goroutines");
             let c = crash::detect(&p, &gs);
+            t.mark("crash");
             let r = report::build(&p, &gs, &c);
             match format {
                 Format::Json => {
-                    serde_json::to_writer_pretty(&mut out, &r).context("writing JSON")?;
-                    writeln!(out)?;
+                    report::write_json(&mut out, &r).context("writing JSON")?;
                 }
                 Format::Text => {
                     let style = traceback::Style::for_go(p.go_major_minor().1);
                     report::text::write(&mut out, &r, &gs, style, p.layout.status.leaked)?;
                 }
             }
+            out.flush()?;
+            t.mark("output");
+            // The process is about to exit: freeing a million frames one by one is wasted time.
+            std::mem::forget(gs);
         }
         Command::Goroutines { args } => {
             let p = open(&args)?;

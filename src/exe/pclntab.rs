@@ -263,6 +263,14 @@ impl Pclntab {
         (f.u32(0)? == entry_off).then_some(f)
     }
 
+    /// Every function, in address order.
+    pub fn funcs(&self) -> impl Iterator<Item = Func<'_>> + '_ {
+        (0..self.nftab).filter_map(move |i| {
+            let (entry_off, func_off) = self.ftab_entry(i)?;
+            Some(Func { tab: self, off: func_off as usize, entry: self.text.add(entry_off as u64) })
+        })
+    }
+
     /// Name at `off` in `funcnametab`.
     pub fn name_at(&self, off: i32) -> Option<&str> {
         cstr_at(self.funcnametab.bytes(), usize::try_from(off).ok()?)

@@ -29,7 +29,7 @@ struct Region {
 
 /// Target memory of a dead process. Reads may cross region boundaries; a gap
 /// is a [`MemError`], never a panic.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct ProcessImage {
     backings: Vec<Backing>,
     /// Regions with bytes, sorted by start, core regions first in priority.
@@ -37,6 +37,20 @@ pub struct ProcessImage {
     exe: Vec<Region>,
     /// Every mapping the process had (including ones the core holds no bytes of).
     mapped: Vec<AddrRange>,
+    /// Index of the core region that answered last (reads cluster).
+    hint: std::sync::atomic::AtomicUsize,
+}
+
+impl Clone for ProcessImage {
+    fn clone(&self) -> Self {
+        ProcessImage {
+            backings: self.backings.clone(),
+            core: self.core.clone(),
+            exe: self.exe.clone(),
+            mapped: self.mapped.clone(),
+            hint: Default::default(),
+        }
+    }
 }
 
 impl ProcessImage {
@@ -86,7 +100,19 @@ impl ProcessImage {
     }
 
     fn region_at(&self, a: Addr) -> Option<&Region> {
-        find(&self.core, a, |r| r.range).or_else(|| find(&self.exe, a, |r| r.range))
+        use std::sync::atomic::Ordering::Relaxed;
+        let h = self.hint.load(Relaxed);
+        if let Some(r) = self.core.get(h) {
+            if r.range.contains(a) {
+                return Some(r);
+            }
+        }
+        let i = self.core.partition_point(|x| x.range.start <= a);
+        if i > 0 && self.core[i - 1].range.contains(a) {
+            self.hint.store(i - 1, Relaxed);
+            return Some(&self.core[i - 1]);
+        }
+        find(&self.exe, a, |r| r.range)
     }
 
     fn bytes(&self, r: &Region) -> &[u8] {

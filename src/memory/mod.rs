@@ -114,6 +114,11 @@ pub const MAX_TARGET_STRING: u64 = 1 << 20;
 pub trait ReadExt: Memory {
     /// Reads `N` bytes.
     fn read_array<const N: usize>(&self, addr: Addr) -> Result<[u8; N], MemError> {
+        if let Some(s) = self.slice(addr, N as u64) {
+            if let Ok(b) = <[u8; N]>::try_from(s) {
+                return Ok(b);
+            }
+        }
         let mut b = [0u8; N];
         self.read(addr, &mut b)?;
         Ok(b)

@@ -8,8 +8,11 @@ use crate::addr::Addr;
 use crate::corefile::Compression;
 use crate::runtime::crash::Crash;
 use crate::runtime::goroutines::{CreatedBy, Goroutine, Goroutines, UnwindSource};
+use crate::runtime::symbolize::Frame;
 use crate::runtime::Process;
+use rayon::prelude::*;
 use serde::Serialize;
+use std::io::{self, Write};
 
 /// Version of the JSON report's schema. Bump the major on incompatible changes.
 pub const SCHEMA_VERSION: &str = "1.0.0";
@@ -45,32 +48,7 @@ pub struct Target {
     pub threads: usize,
 }
 
-/// A frame in the JSON report.
-#[derive(Serialize, Debug)]
-pub struct FrameOut<'a> {
-    /// Symbol name.
-    pub function: &'a str,
-    /// The runtime's print name (`panic`, `F[...]`).
-    pub print_name: String,
-    /// File.
-    pub file: &'a str,
-    /// Line.
-    pub line: i32,
-    /// Program counter.
-    pub pc: Addr,
-    /// Stack pointer.
-    pub sp: Addr,
-    /// Caller's stack pointer.
-    pub fp: Addr,
-    /// Inlined into the next frame.
-    pub inlined: bool,
-    /// Argument words as printed by the runtime.
-    pub args: &'a str,
-    /// On a system stack (g0/gsignal), not the goroutine's own.
-    pub system_stack: bool,
-}
-
-/// A goroutine in the JSON report.
+/// A goroutine in the JSON report (borrowed, built as it is written).
 #[derive(Serialize, Debug)]
 pub struct GoroutineOut<'a> {
     /// Goroutine id.
@@ -84,7 +62,7 @@ pub struct GoroutineOut<'a> {
     /// Locked to its OS thread.
     pub locked_to_thread: bool,
     /// Where it was created.
-    pub created_by: Option<&'a CreatedBy>,
+    pub created_by: Option<&'a CreatedBy<'a>>,
     /// Address of the `g`.
     pub address: Addr,
     /// The `_Gscan` bit.
@@ -100,12 +78,12 @@ pub struct GoroutineOut<'a> {
     /// Remarks.
     pub notes: &'a [String],
     /// All frames, innermost first, never elided.
-    pub frames: Vec<FrameOut<'a>>,
+    pub frames: &'a [Frame<'a>],
 }
 
 impl<'a> GoroutineOut<'a> {
     /// The JSON view of a goroutine.
-    pub fn from(g: &'a Goroutine) -> Self {
+    pub fn from(g: &'a Goroutine<'a>) -> Self {
         GoroutineOut {
             id: g.id,
             status: &g.status,
@@ -120,23 +98,18 @@ impl<'a> GoroutineOut<'a> {
             unwound_from: g.unwound_from,
             stack_error: g.stack_error.as_deref(),
             notes: &g.notes,
-            frames: g
-                .frames
-                .iter()
-                .map(|f| FrameOut {
-                    function: &f.function,
-                    print_name: f.print_name(),
-                    file: &f.file,
-                    line: f.line,
-                    pc: f.pc,
-                    sp: f.sp,
-                    fp: f.fp,
-                    inlined: f.inlined,
-                    args: &f.args,
-                    system_stack: f.system_stack,
-                })
-                .collect(),
+            frames: &g.frames,
         }
+    }
+}
+
+/// All goroutines, serialized one by one as they are written (no copy of the list).
+#[derive(Debug)]
+pub struct GoroutinesOut<'a>(pub &'a [Goroutine<'a>]);
+
+impl Serialize for GoroutinesOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(GoroutineOut::from))
     }
 }
 
@@ -154,7 +127,7 @@ pub struct Report<'a> {
     /// The latest runtime clock reading found (nanotime), the reference for `wait_minutes`.
     pub clock_ns: i64,
     /// Goroutines in the runtime's `allgs` order.
-    pub goroutines: Vec<GoroutineOut<'a>>,
+    pub goroutines: GoroutinesOut<'a>,
     /// Problems that did not stop the analysis.
     pub warnings: Vec<String>,
 }
@@ -180,7 +153,7 @@ pub fn target(p: &Process) -> Target {
 }
 
 /// Assembles the report.
-pub fn build<'a>(p: &Process, gs: &'a Goroutines, crash: &'a Crash) -> Report<'a> {
+pub fn build<'a>(p: &Process, gs: &'a Goroutines<'a>, crash: &'a Crash) -> Report<'a> {
     let mut warnings = p.warnings.clone();
     warnings.extend(gs.warnings.iter().cloned());
     Report {
@@ -189,7 +162,200 @@ pub fn build<'a>(p: &Process, gs: &'a Goroutines, crash: &'a Crash) -> Report<'a
         target: target(p),
         crash,
         clock_ns: gs.clock_ns,
-        goroutines: gs.list.iter().map(GoroutineOut::from).collect(),
+        goroutines: GoroutinesOut(&gs.list),
         warnings,
+    }
+}
+
+/// Goroutines serialized per parallel task.
+const JSON_CHUNK: usize = 1024;
+/// Chunks serialized before they are written (bounds the buffered output).
+const JSON_WINDOW: usize = 16;
+
+/// Writes the report as compact JSON. Goroutines are serialized in parallel,
+/// a bounded window of chunks at a time, and written in order.
+pub fn write_json(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
+    fn field(w: &mut dyn Write, first: bool, name: &str, v: &impl Serialize) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *w, name)?;
+        w.write_all(b":")?;
+        serde_json::to_writer(&mut *w, v)?;
+        Ok(())
+    }
+    w.write_all(b"{")?;
+    field(w, true, "schema_version", &r.schema_version)?;
+    field(w, false, "tool_version", &r.tool_version)?;
+    field(w, false, "target", &r.target)?;
+    field(w, false, "crash", r.crash)?;
+    field(w, false, "clock_ns", &r.clock_ns)?;
+    w.write_all(b",\"goroutines\":[")?;
+    let list = r.goroutines.0;
+    let mut first = true;
+    for window in list.chunks(JSON_CHUNK * JSON_WINDOW) {
+        let bufs: Vec<io::Result<Vec<u8>>> = window
+            .par_chunks(JSON_CHUNK)
+            .map(|chunk| {
+                let mut b = Vec::with_capacity(chunk.len() * 2048);
+                for (i, g) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        b.push(b',');
+                    }
+                    write_goroutine_json(&mut b, g)?;
+                }
+                Ok(b)
+            })
+            .collect();
+        for b in bufs {
+            let b = b?;
+            if b.is_empty() {
+                continue;
+            }
+            if !first {
+                w.write_all(b",")?;
+            }
+            first = false;
+            w.write_all(&b)?;
+        }
+    }
+    w.write_all(b"]")?;
+    field(w, false, "warnings", &r.warnings)?;
+    w.write_all(b"}\n")
+}
+
+/// Writes one goroutine: its fields through serde, its frames by hand (they
+/// are nearly all of the output, and their keys never need escaping).
+fn write_goroutine_json(b: &mut Vec<u8>, g: &Goroutine<'_>) -> io::Result<()> {
+    let mut head = GoroutineOut::from(g);
+    head.frames = &[];
+    serde_json::to_writer(&mut *b, &head)?;
+    // Replace `"frames":[]}` with the real frames.
+    let tail = b"\"frames\":[]}";
+    if b.ends_with(tail) {
+        b.truncate(b.len() - tail.len());
+    } else {
+        return Err(io::Error::other("unexpected goroutine JSON shape"));
+    }
+    b.extend_from_slice(b"\"frames\":[");
+    for (i, f) in g.frames.iter().enumerate() {
+        if i > 0 {
+            b.push(b',');
+        }
+        write_frame_json(b, f);
+    }
+    b.extend_from_slice(b"]}");
+    Ok(())
+}
+
+/// Appends a JSON string, escaping only where needed.
+fn json_str(b: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\') {
+        b.push(b'"');
+        b.extend_from_slice(s.as_bytes());
+        b.push(b'"');
+    } else {
+        // Rare: let serde_json escape it (writing to a Vec cannot fail).
+        let _ = serde_json::to_writer(&mut *b, s);
+    }
+}
+
+fn json_addr(b: &mut Vec<u8>, a: Addr) {
+    let mut buf = [0u8; 18];
+    b.push(b'"');
+    b.extend_from_slice(a.to_hex_bytes(&mut buf));
+    b.push(b'"');
+}
+
+/// The frame shape of `Frame`'s `Serialize` impl, written directly.
+fn write_frame_json(b: &mut Vec<u8>, f: &Frame<'_>) {
+    b.extend_from_slice(b"{\"function\":");
+    json_str(b, f.function);
+    let pn = f.print_name();
+    if pn != f.function {
+        b.extend_from_slice(b",\"print_name\":");
+        json_str(b, &pn);
+    }
+    b.extend_from_slice(b",\"file\":");
+    json_str(b, f.file);
+    b.extend_from_slice(b",\"line\":");
+    let mut line = itoa_buf(f.line);
+    b.extend_from_slice(line.as_slice());
+    b.extend_from_slice(b",\"pc\":");
+    json_addr(b, f.pc);
+    b.extend_from_slice(b",\"sp\":");
+    json_addr(b, f.sp);
+    b.extend_from_slice(b",\"fp\":");
+    json_addr(b, f.fp);
+    b.extend_from_slice(if f.inlined { b",\"inlined\":true,\"args\":" } else { b",\"inlined\":false,\"args\":" });
+    json_str(b, &f.args);
+    if f.system_stack {
+        b.extend_from_slice(b",\"system_stack\":true");
+    }
+    b.push(b'}');
+}
+
+/// Decimal digits of `v` without allocating.
+struct Digits {
+    buf: [u8; 12],
+    start: usize,
+}
+
+impl Digits {
+    fn as_slice(&mut self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+fn itoa_buf(v: i32) -> Digits {
+    let mut buf = [0u8; 12];
+    let mut i = buf.len();
+    let neg = v < 0;
+    let mut u = v.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if neg {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    Digits { buf, start: i }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn fast_frame_writer_equals_serde() {
+        for (function, file, args) in [
+            ("main.main", "crashzoo/main.go", "0x1, {0x2, 0x3}"),
+            ("runtime.gopanic", "runtime/panic.go", "..."),
+            ("main.F[go.shape.int]", "we\"ird\\path\n.go", ""),
+        ] {
+            let f = Frame {
+                function,
+                file,
+                line: 42,
+                pc: Addr(0x401000),
+                sp: Addr(0xc000010000),
+                fp: Addr(0xc000010040),
+                entry: Addr(0x400ff0),
+                inlined: args == "...",
+                args: args.to_string(),
+                system_stack: function == "runtime.gopanic",
+            };
+            let mut fast = Vec::new();
+            write_frame_json(&mut fast, &f);
+            let slow = serde_json::to_vec(&f).unwrap();
+            assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&slow));
+            let _: Cow<'_, str> = f.print_name();
+        }
     }
 }

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 pub fn write(
     w: &mut dyn Write,
     r: &Report<'_>,
-    gs: &Goroutines,
+    gs: &Goroutines<'_>,
     style: Style,
     leaked_status: Option<u32>,
 ) -> io::Result<()> {
@@ -43,7 +43,7 @@ pub fn write(
         writeln!(w, "fault    {} code={:#x} addr={} pc={}", f.signal.name, f.code, f.addr, f.pc)?;
     }
     writeln!(w, "goroutines {}, threads {}", gs.list.len(), t.threads)?;
-    let leaked = |g: &Goroutine| Some(g.status_raw) == leaked_status;
+    let leaked = |g: &Goroutine<'_>| Some(g.status_raw) == leaked_status;
 
     if let Some(g) = c.goroutine.and_then(|id| gs.list.iter().find(|g| g.id == id)) {
         writeln!(w, "\n== crashing goroutine ==")?;
@@ -51,7 +51,7 @@ pub fn write(
     }
 
     // Group the rest by status and stack.
-    let mut groups: Vec<(String, Vec<&Goroutine>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<&Goroutine<'_>>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for g in gs.list.iter().filter(|g| Some(g.id) != c.goroutine) {
         let key = format!(

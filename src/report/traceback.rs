@@ -26,7 +26,7 @@ impl Style {
 }
 
 /// The bracketed status with the runtime's suffixes.
-pub fn status_with_suffixes(g: &Goroutine, leaked: bool) -> String {
+pub fn status_with_suffixes(g: &Goroutine<'_>, leaked: bool) -> String {
     let mut s = g.status.clone();
     if leaked {
         s.push_str(" (leaked)");
@@ -47,7 +47,7 @@ pub fn status_with_suffixes(g: &Goroutine, leaked: bool) -> String {
 }
 
 /// Writes the header line.
-pub fn write_header(w: &mut dyn Write, g: &Goroutine, style: Style, leaked: bool) -> io::Result<()> {
+pub fn write_header(w: &mut dyn Write, g: &Goroutine<'_>, style: Style, leaked: bool) -> io::Result<()> {
     write!(w, "goroutine {}", g.id)?;
     if style.header_gp {
         write!(w, " gp={:#x}", g.address.0)?;
@@ -59,8 +59,8 @@ pub fn write_header(w: &mut dyn Write, g: &Goroutine, style: Style, leaked: bool
     writeln!(w, " [{}]:", status_with_suffixes(g, leaked))
 }
 
-fn write_frame(w: &mut dyn Write, f: &Frame) -> io::Result<()> {
-    writeln!(w, "{}({})", print_name(&f.function), f.args)?;
+fn write_frame(w: &mut dyn Write, f: &Frame<'_>) -> io::Result<()> {
+    writeln!(w, "{}({})", print_name(f.function), f.args)?;
     write!(w, "\t{}:{}", f.file, f.line)?;
     if !f.inlined {
         if f.pc > f.entry {
@@ -72,7 +72,7 @@ fn write_frame(w: &mut dyn Write, f: &Frame) -> io::Result<()> {
 }
 
 /// Writes frames with the runtime's 50 + 50 elision.
-pub fn write_frames(w: &mut dyn Write, frames: &[Frame]) -> io::Result<()> {
+pub fn write_frames(w: &mut dyn Write, frames: &[Frame<'_>]) -> io::Result<()> {
     if frames.len() <= INNER_FRAMES + OUTER_FRAMES {
         for f in frames {
             write_frame(w, f)?;
@@ -92,14 +92,14 @@ pub fn write_frames(w: &mut dyn Write, frames: &[Frame]) -> io::Result<()> {
 
 /// Writes one goroutine: header, frames, `created by`, and a reason line when
 /// the stack is incomplete.
-pub fn write_goroutine(w: &mut dyn Write, g: &Goroutine, style: Style, leaked: bool) -> io::Result<()> {
+pub fn write_goroutine(w: &mut dyn Write, g: &Goroutine<'_>, style: Style, leaked: bool) -> io::Result<()> {
     write_header(w, g, style, leaked)?;
     write_frames(w, &g.frames)?;
     if let Some(e) = &g.stack_error {
         writeln!(w, "\t(gotopsy: stack incomplete: {e})")?;
     }
     if let Some(c) = g.created_by.as_ref().filter(|_| g.id != 1) {
-        write!(w, "created by {}", print_name(&c.function))?;
+        write!(w, "created by {}", print_name(c.function))?;
         if c.goroutine != 0 {
             write!(w, " in goroutine {}", c.goroutine)?;
         }

@@ -64,7 +64,7 @@ pub fn signal_name(n: u32) -> String {
 }
 
 fn has_frame(g: &Goroutine, names: &[&str]) -> bool {
-    g.frames.iter().any(|f| names.contains(&&*f.function))
+    g.frames.iter().any(|f| names.contains(&f.function))
 }
 
 /// A printable string of `len` bytes at `ptr`, if that is what is there.
@@ -95,7 +95,7 @@ fn string_arg(mem: &dyn Memory, sp: Addr, fp: Addr) -> Option<String> {
 }
 
 /// Works out how the process died.
-pub fn detect(p: &Process, gs: &Goroutines) -> Crash {
+pub fn detect(p: &Process, gs: &Goroutines<'_>) -> Crash {
     let mem = p.mem();
     let mut c = Crash {
         signal: p
@@ -108,19 +108,20 @@ pub fn detect(p: &Process, gs: &Goroutines) -> Crash {
         ..Default::default()
     };
     // A fatal error: some goroutine is in throw/fatal on its way to fatalthrow.
+    // Only goroutines on a thread can be throwing or panicking.
+    let on_thread: Vec<&Goroutine<'_>> = gs.list.iter().filter(|g| g.thread.is_some()).collect();
     // When several goroutines throw at once, the one that reached fatalthrow printed.
-    let thrower = gs
-        .list
+    let thrower = on_thread
         .iter()
         .find(|g| has_frame(g, &["runtime.fatalthrow"]))
-        .or_else(|| gs.list.iter().find(|g| has_frame(g, &["runtime.throw", "runtime.fatal"])));
+        .or_else(|| on_thread.iter().find(|g| has_frame(g, &["runtime.throw", "runtime.fatal"])));
     if let Some(g) = thrower {
         c.kind = "fatal error".into();
         c.goroutine = Some(g.id);
         c.message = g
             .frames
             .iter()
-            .filter(|f| !f.inlined && (&*f.function == "runtime.throw" || &*f.function == "runtime.fatal"))
+            .filter(|f| !f.inlined && (f.function == "runtime.throw" || f.function == "runtime.fatal"))
             .find_map(|f| string_arg(mem, f.sp, f.fp));
         return c;
     }

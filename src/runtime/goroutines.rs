@@ -4,12 +4,12 @@
 
 use super::process::Process;
 use super::symbolize::{Frame, Symbolizer};
-use super::unwind::{unwind, CurG, Start};
+use super::unwind::{unwind, CachedFuncs, CurG, PclntabFuncs, Start};
 use crate::addr::{Addr, AddrRange};
 use crate::corefile::ThreadState;
 use crate::memory::{MemError, ReadExt};
-use std::collections::HashMap;
-use std::sync::Arc;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Most goroutines we accept from `allgs` (bounds a damaged length).
 pub const MAX_GOROUTINES: u64 = 50_000_000;
@@ -39,11 +39,11 @@ pub struct MInfo {
 
 /// Where a goroutine's creation happened (`g.gopc`).
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct CreatedBy {
+pub struct CreatedBy<'a> {
     /// Function containing the `go` statement.
-    pub function: Arc<str>,
+    pub function: &'a str,
     /// Its file.
-    pub file: Arc<str>,
+    pub file: &'a str,
     /// Its line.
     pub line: i32,
     /// The `go` statement's pc.
@@ -71,7 +71,7 @@ pub enum UnwindSource {
 
 /// A goroutine of the dead process.
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct Goroutine {
+pub struct Goroutine<'a> {
     /// `g.goid`.
     pub id: u64,
     /// Address of the `g`.
@@ -96,9 +96,9 @@ pub struct Goroutine {
     /// OS thread id of that M, when it was running.
     pub thread: Option<u64>,
     /// Where it was created.
-    pub created_by: Option<CreatedBy>,
+    pub created_by: Option<CreatedBy<'a>>,
     /// Its stack, innermost first, inlined calls expanded.
-    pub frames: Vec<Frame>,
+    pub frames: Vec<Frame<'a>>,
     /// Where unwinding started.
     pub unwound_from: UnwindSource,
     /// Why the stack is incomplete, if it is.
@@ -112,9 +112,9 @@ pub struct Goroutine {
 }
 
 /// All goroutines of a process plus the facts used to read them.
-pub struct Goroutines {
+pub struct Goroutines<'a> {
     /// Goroutines in `allgs` order.
-    pub list: Vec<Goroutine>,
+    pub list: Vec<Goroutine<'a>>,
     /// Ms on `allm`.
     pub ms: Vec<MInfo>,
     /// The latest runtime clock reading found (`sched.lastpoll`, or the latest
@@ -245,7 +245,7 @@ impl Process {
 }
 
 /// Reads all goroutines and unwinds their stacks.
-pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines, crate::Error> {
+pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines<'_>, crate::Error> {
     let rt = |what: String| crate::Error::Runtime { path: p.core.path.clone(), what };
     let mut warnings = Vec::new();
     let allgs = p.global("runtime.allgs").ok_or_else(|| rt("runtime.allgs not found in the executable".into()))?;
@@ -259,39 +259,96 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines, cra
     let threads: HashMap<u64, &ThreadState> = p.core.threads.iter().map(|t| (t.lwp as u64, t)).collect();
     let ms_by_addr: HashMap<Addr, &MInfo> = ms.iter().map(|m| (m.address, m)).collect();
 
-    let mut raws = Vec::with_capacity(len.min(1 << 20) as usize);
-    for i in 0..len {
-        let gp = match mem.read_ptr(base.add(i * 8)) {
-            Ok(g) => g,
-            Err(e) => {
-                warnings.push(format!("allgs[{i}] unreadable: {e}"));
-                continue;
+    let ptrs = mem
+        .read_vec(base, len * 8, MAX_GOROUTINES * 8)
+        .map_err(|e| rt(format!("runtime.allgs array unreadable: {e}")))?;
+    let ptrs: Vec<Addr> = ptrs
+        .chunks_exact(8)
+        .map(|w| Addr(u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])))
+        .collect();
+
+    let funcs = PclntabFuncs::new(&p.pclntab);
+    let ctx = Shared { p, threads: &threads, ms_by_addr: &ms_by_addr, funcs: &funcs, include_dead: opts.include_dead };
+    // Chunks run on rayon's threads, each with its own caches; order is kept.
+    let chunks: Vec<(Vec<Goroutine<'_>>, Vec<String>)> = ptrs
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(ci, chunk)| {
+            let mut sym = Symbolizer::new();
+            let cached = CachedFuncs::new(ctx.funcs);
+            let mut out = Vec::with_capacity(chunk.len());
+            let mut warn = Vec::new();
+            for (j, &gp) in chunk.iter().enumerate() {
+                if gp.is_null() {
+                    continue;
+                }
+                match read_g(p, gp) {
+                    Ok(g) => out.extend(ctx.build(&g, &mut sym, &cached)),
+                    Err(e) => warn.push(format!("g at {gp} (allgs[{}]) unreadable: {e}", ci * CHUNK + j)),
+                }
             }
-        };
-        if gp.is_null() {
-            continue;
-        }
-        match read_g(p, gp) {
-            Ok(g) => raws.push(g),
-            Err(e) => warnings.push(format!("g at {gp} (allgs[{i}]) unreadable: {e}")),
-        }
+            if ci % RELEASE_EVERY_CHUNKS == RELEASE_EVERY_CHUNKS - 1 {
+                p.release_core_pages();
+            }
+            (out, warn)
+        })
+        .collect();
+    let mut list: Vec<Goroutine<'_>> = Vec::with_capacity(ptrs.len());
+    for (gs, w) in chunks {
+        list.extend(gs);
+        warnings.extend(w);
     }
 
-    let st = &p.layout.status;
+    // The core holds no clock reading at death: measure waits against the
+    // latest runtime timestamp found (sched.lastpoll, or the latest waitsince).
     let lastpoll = p
         .layout
         .sched_lastpoll
         .and_then(|o| p.global("runtime.sched").map(|s| s.add(o)))
         .and_then(|a| mem.read_i64(a).ok())
         .unwrap_or(0);
-    let clock_ns = raws.iter().map(|g| g.waitsince).fold(lastpoll, i64::max);
+    let clock_ns = list.iter().map(|g| g.wait_since_ns).fold(lastpoll, i64::max);
+    let st = &p.layout.status;
+    for g in &mut list {
+        let base = g.status_raw & !st.scan;
+        if (base == st.waiting || base == st.syscall) && g.wait_since_ns != 0 && clock_ns >= g.wait_since_ns {
+            g.wait_minutes = Some((clock_ns - g.wait_since_ns) / 60_000_000_000);
+        }
+    }
+    Ok(Goroutines { list, ms, clock_ns, warnings })
+}
 
-    let mut sym = Symbolizer::new();
-    let mut list = Vec::with_capacity(raws.len());
-    for g in &raws {
+/// What every chunk of goroutines shares.
+struct Shared<'a, 'p> {
+    p: &'p Process,
+    threads: &'a HashMap<u64, &'a ThreadState>,
+    ms_by_addr: &'a HashMap<Addr, &'a MInfo>,
+    funcs: &'a PclntabFuncs<'a>,
+    include_dead: bool,
+}
+
+/// Goroutines per parallel chunk.
+const CHUNK: usize = 2048;
+/// Chunks between releases of the core's pages (each release walks the whole
+/// mapping's page tables, so not too often).
+const RELEASE_EVERY_CHUNKS: usize = 4;
+
+impl<'p> Shared<'_, 'p> {
+    /// Reads one goroutine's state and stack.
+    fn build(
+        &self,
+        g: &RawG,
+        sym: &mut Symbolizer<'p>,
+        funcs: &CachedFuncs<'_, PclntabFuncs<'_>>,
+    ) -> Option<Goroutine<'p>> {
+        let p = self.p;
+        let mem = p.mem();
+        let st = &p.layout.status;
+        let threads = self.threads;
+        let ms_by_addr = self.ms_by_addr;
         let base_status = g.status & !st.scan;
-        if base_status == st.dead && !opts.include_dead {
-            continue;
+        if base_status == st.dead && !self.include_dead {
+            return None;
         }
         let (status, wait_reason) = p.status_text(g.status, g.waitreason);
         let m = if g.m.is_null() { None } else { ms_by_addr.get(&g.m).map(|m| (*m).clone()) };
@@ -339,7 +396,7 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines, cra
         let (frames, stack_error) = if base_status == st.dead || (start.pc.is_null() && start.sp.is_null()) {
             (Vec::new(), None)
         } else {
-            let u = unwind(mem, &p.pclntab, start, ctx, MAX_FRAMES);
+            let u = unwind(mem, funcs, start, ctx, MAX_FRAMES);
             (sym.frames(&p.pclntab, mem, &u.frames), u.error)
         };
         let created_by = if g.gopc.is_null() {
@@ -354,17 +411,9 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines, cra
                 goroutine: g.parent,
             })
         };
-        let wait_minutes = if (base_status == st.waiting || base_status == st.syscall)
-            && g.waitsince != 0
-            && clock_ns >= g.waitsince
-        {
-            Some((clock_ns - g.waitsince) / 60_000_000_000)
-        } else {
-            None
-        };
         let bubble =
             if g.bubble.is_null() { None } else { p.layout.bubble_id.and_then(|o| mem.read_u64(g.bubble.add(o)).ok()) };
-        list.push(Goroutine {
+        Some(Goroutine {
             id: g.id,
             address: g.addr,
             status_raw: g.status,
@@ -372,7 +421,7 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines, cra
             scan: g.status & st.scan != 0,
             wait_reason,
             wait_since_ns: g.waitsince,
-            wait_minutes,
+            wait_minutes: None,
             locked_to_thread: g.lockedm != 0,
             thread: if base_status == st.running { thread.or(m.as_ref().map(|m| m.procid)) } else { thread },
             m,
@@ -383,7 +432,6 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines, cra
             stack: (g.stack.start, g.stack.end),
             bubble,
             notes,
-        });
+        })
     }
-    Ok(Goroutines { list, ms, clock_ns, warnings })
 }

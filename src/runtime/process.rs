@@ -136,6 +136,15 @@ impl Process {
     pub fn mem(&self) -> &dyn Memory {
         &self.image
     }
+
+    /// Drops the core's pages that have been read from this process's resident
+    /// memory (they stay in the page cache), so that reading a 100 GB core keeps
+    /// a bounded footprint. Views into the core stay valid: pages fault back in.
+    pub fn release_core_pages(&self) {
+        // SAFETY: the map is a private, read-only file mapping: DONTNEED only
+        // drops our copy of the pages, which read back unchanged from the file.
+        let _ = unsafe { self.core.map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+    }
 }
 
 /// Actual minus stated addresses: `AT_ENTRY − e_entry` (Go links PIE at

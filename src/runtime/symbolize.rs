@@ -6,16 +6,16 @@ use super::unwind::PhysFrame;
 use crate::addr::Addr;
 use crate::exe::pclntab::{funcdata, pcdata, Func, Pclntab};
 use crate::memory::{Memory, ReadExt};
-use std::collections::HashMap;
-use std::sync::Arc;
+use rustc_hash::FxHashMap as HashMap;
+use std::rc::Rc;
 
-/// A frame as the runtime prints it.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Frame {
+/// A frame as the runtime prints it. Names borrow from the pclntab.
+#[derive(Clone, Debug)]
+pub struct Frame<'a> {
     /// Symbol name (`runtime.gopanic`, `main.F[...]`).
-    pub function: Arc<str>,
+    pub function: &'a str,
     /// Source file as recorded in the binary.
-    pub file: Arc<str>,
+    pub file: &'a str,
     /// Line number.
     pub line: i32,
     /// Program counter of the physical frame.
@@ -32,24 +32,50 @@ pub struct Frame {
     /// (`0x1, {0x2, 0x3}`); `...` for inlined frames.
     pub args: String,
     /// True when the frame is on a system stack (g0 or gsignal), not the goroutine's.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub system_stack: bool,
 }
 
-impl Frame {
+impl serde::Serialize for Frame<'_> {
+    /// The JSON shape of a frame (see `docs/json.md`): `print_name` only where it
+    /// differs from `function`, `system_stack` only where true.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let pn = print_name(self.function);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("function", self.function)?;
+        if pn != self.function {
+            m.serialize_entry("print_name", &pn)?;
+        }
+        m.serialize_entry("file", self.file)?;
+        m.serialize_entry("line", &self.line)?;
+        m.serialize_entry("pc", &self.pc)?;
+        m.serialize_entry("sp", &self.sp)?;
+        m.serialize_entry("fp", &self.fp)?;
+        m.serialize_entry("inlined", &self.inlined)?;
+        m.serialize_entry("args", &self.args)?;
+        if self.system_stack {
+            m.serialize_entry("system_stack", &true)?;
+        }
+        m.end()
+    }
+}
+
+impl Frame<'_> {
     /// The runtime's print name: `panic` for `runtime.gopanic`, `F[...]` for generics.
-    pub fn print_name(&self) -> String {
-        print_name(&self.function)
+    pub fn print_name(&self) -> std::borrow::Cow<'_, str> {
+        print_name(self.function)
     }
 }
 
 /// The runtime's `printFuncName`.
-pub fn print_name(name: &str) -> String {
+pub fn print_name(name: &str) -> std::borrow::Cow<'_, str> {
     if name == "runtime.gopanic" {
         return "panic".into();
     }
-    let (a, b, c, d, e) = name_pieces_for_print(name);
-    format!("{a}{b}{c}{d}{e}")
+    match name_pieces_for_print(name) {
+        (a, "", "", "", "") => a.into(),
+        (a, b, c, d, e) => format!("{a}{b}{c}{d}{e}").into(),
+    }
 }
 
 /// The runtime's `funcNamePiecesForPrint`: shortens type arguments to `[...]`.
@@ -96,19 +122,30 @@ fn name_pieces_for_print(name: &str) -> (&str, &str, &str, &str, &str) {
 }
 
 #[derive(Clone)]
-struct Logical {
-    function: Arc<str>,
-    file: Arc<str>,
+struct Logical<'a> {
+    function: &'a str,
+    file: &'a str,
     line: i32,
     inlined: bool,
 }
 
+/// What a physical pc resolves to, cached.
+#[derive(Clone)]
+struct Resolved<'a> {
+    func: Func<'a>,
+    logical: Rc<[Logical<'a>]>,
+    /// `PCDATA_ArgLiveIndex` at the symbolic pc.
+    live_idx: i32,
+    args: Option<Rc<ArgInfo>>,
+}
+
 /// Caches symbol lookups across goroutines: stacks repeat the same pcs.
+/// One per thread (it is not `Send`).
 #[derive(Default)]
-pub struct Symbolizer {
-    by_pc: HashMap<(Addr, bool), Arc<[Logical]>>,
-    strings: HashMap<String, Arc<str>>,
-    arg_info: HashMap<Addr, Option<Arc<ArgInfo>>>,
+pub struct Symbolizer<'a> {
+    by_pc: HashMap<(Addr, bool), Resolved<'a>>,
+    arg_info: HashMap<Addr, Option<Rc<ArgInfo>>>,
+    created: HashMap<Addr, Option<(&'a str, &'a str, i32, u64)>>,
 }
 
 struct ArgInfo {
@@ -126,26 +163,14 @@ const ARG_INFO_MAX: usize = 512;
 /// Deepest inlining we follow.
 const MAX_INLINE_DEPTH: usize = 256;
 
-impl Symbolizer {
+impl<'a> Symbolizer<'a> {
     /// A fresh cache.
     pub fn new() -> Self {
         Self::default()
     }
 
-    fn intern(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.strings.get(s) {
-            return a.clone();
-        }
-        let a: Arc<str> = Arc::from(s);
-        self.strings.insert(s.to_string(), a.clone());
-        a
-    }
-
     /// Logical frames of the physical frame at `pc` (`trap`: look up at pc, not pc-1).
-    fn logical(&mut self, tab: &Pclntab, mem: &dyn Memory, f: &Func<'_>, pc: Addr, trap: bool) -> Arc<[Logical]> {
-        if let Some(v) = self.by_pc.get(&(pc, trap)) {
-            return v.clone();
-        }
+    fn logical(&mut self, mem: &dyn Memory, f: &Func<'a>, pc: Addr, trap: bool) -> Rc<[Logical<'a>]> {
         let sym_pc = sym_pc(pc, f.entry, trap);
         let mut out = Vec::new();
         let mut upc = sym_pc;
@@ -153,35 +178,31 @@ impl Symbolizer {
         while ix >= 0 && out.len() < MAX_INLINE_DEPTH {
             let Some(call) = f.inlined_call(mem, ix) else { break };
             let (file, line) = f.file_line(upc);
-            out.push(Logical { function: self.intern(call.name), file: self.intern(file), line, inlined: true });
+            out.push(Logical { function: call.name, file, line, inlined: true });
             upc = f.entry.offset(call.parent_pc as i64);
             ix = f.pcdata(pcdata::INL_TREE_INDEX, upc);
         }
         let (file, line) = f.file_line(upc);
-        out.push(Logical { function: self.intern(f.name()), file: self.intern(file), line, inlined: false });
-        let _ = tab;
-        let v: Arc<[Logical]> = out.into();
-        self.by_pc.insert((pc, trap), v.clone());
-        v
+        out.push(Logical { function: f.name(), file, line, inlined: false });
+        out.into()
     }
 
-    fn arg_info(&mut self, mem: &dyn Memory, f: &Func<'_>) -> Option<Arc<ArgInfo>> {
+    fn arg_info(&mut self, mem: &dyn Memory, f: &Func<'_>) -> Option<Rc<ArgInfo>> {
         if let Some(v) = self.arg_info.get(&f.entry) {
             return v.clone();
         }
         let layout = f.funcdata(funcdata::ARG_INFO).and_then(|a| read_upto(mem, a, ARG_INFO_MAX));
         let v = layout.map(|layout| {
             let live = f.funcdata(funcdata::ARG_LIVE_INFO).and_then(|a| read_upto(mem, a, ARG_INFO_MAX));
-            Arc::new(ArgInfo { layout, live })
+            Rc::new(ArgInfo { layout, live })
         });
         self.arg_info.insert(f.entry, v.clone());
         v
     }
 
     /// The runtime's `printArgs` for one physical frame.
-    fn format_args(&mut self, mem: &dyn Memory, f: &Func<'_>, argp: Addr, sym_pc: Addr) -> String {
-        let Some(info) = self.arg_info(mem, f) else { return String::new() };
-        let live_idx = f.pcdata(pcdata::ARG_LIVE_INDEX, sym_pc);
+    fn format_args(info: Option<&ArgInfo>, live_idx: i32, mem: &dyn Memory, argp: Addr) -> String {
+        let Some(info) = info else { return String::new() };
         let start_offset = info.live.as_ref().and_then(|l| l.first().copied()).unwrap_or(0xff);
         let is_live = |off: u8, slot: u8| -> bool {
             let Some(live) = &info.live else { return true };
@@ -191,7 +212,7 @@ impl Symbolizer {
             let at = live_idx as usize + slot as usize / 8;
             live.get(at).is_some_and(|b| b & (1 << (slot % 8)) != 0)
         };
-        let mut s = String::new();
+        let mut s = String::with_capacity(8 * info.layout.len());
         let mut start = true;
         let mut slot = 0u8;
         let p = &info.layout;
@@ -231,7 +252,8 @@ impl Symbolizer {
                                 let shift = 64 - (sz as u32) * 8;
                                 x = (x << shift) >> shift;
                             }
-                            s.push_str(&format!("{x:#x}"));
+                            let mut buf = [0u8; 18];
+                            s.push_str(Addr(x).to_hex(&mut buf));
                         }
                         Err(_) => s.push_str("0x?"),
                     }
@@ -249,21 +271,36 @@ impl Symbolizer {
     }
 
     /// Expands physical frames into logical ones.
-    pub fn frames(&mut self, tab: &Pclntab, mem: &dyn Memory, phys: &[PhysFrame]) -> Vec<Frame> {
+    pub fn frames(&mut self, tab: &'a Pclntab, mem: &dyn Memory, phys: &[PhysFrame]) -> Vec<Frame<'a>> {
         let mut out = Vec::with_capacity(phys.len() + 4);
         for p in phys {
-            let Some(f) = tab.find_func(p.pc) else { continue };
-            let logical = self.logical(tab, mem, &f, p.pc, p.trap);
-            let outer_args = self.format_args(mem, &f, p.fp, sym_pc(p.pc, f.entry, p.trap));
+            let r = match self.by_pc.get(&(p.pc, p.trap)) {
+                Some(v) => v.clone(),
+                None => {
+                    let Some(f) = tab.find_func(p.pc) else { continue };
+                    let spc = sym_pc(p.pc, f.entry, p.trap);
+                    let v = Resolved {
+                        func: f,
+                        logical: self.logical(mem, &f, p.pc, p.trap),
+                        live_idx: f.pcdata(pcdata::ARG_LIVE_INDEX, spc),
+                        args: self.arg_info(mem, &f),
+                    };
+                    self.by_pc.insert((p.pc, p.trap), v.clone());
+                    v
+                }
+            };
+            let outer_args = Self::format_args(r.args.as_deref(), r.live_idx, mem, p.fp);
+            let f_entry = r.func.entry;
+            let logical = r.logical;
             for l in logical.iter() {
                 out.push(Frame {
-                    function: l.function.clone(),
-                    file: l.file.clone(),
+                    function: l.function,
+                    file: l.file,
                     line: l.line,
                     pc: p.pc,
                     sp: p.sp,
                     fp: p.fp,
-                    entry: f.entry,
+                    entry: f_entry,
                     inlined: l.inlined,
                     args: if l.inlined { "...".to_string() } else { outer_args.clone() },
                     system_stack: p.system_stack,
@@ -274,12 +311,21 @@ impl Symbolizer {
     }
 
     /// File, line and function of a `go` statement's pc (`g.gopc`), as `printcreatedby` shows it.
-    pub fn created_by(&mut self, tab: &Pclntab, pc: Addr) -> Option<(Arc<str>, Arc<str>, i32, u64)> {
+    pub fn created_by(&mut self, tab: &'a Pclntab, pc: Addr) -> Option<(&'a str, &'a str, i32, u64)> {
+        if let Some(v) = self.created.get(&pc) {
+            return *v;
+        }
+        let v = Self::created_by_uncached(tab, pc);
+        self.created.insert(pc, v);
+        v
+    }
+
+    fn created_by_uncached(tab: &'a Pclntab, pc: Addr) -> Option<(&'a str, &'a str, i32, u64)> {
         let f = tab.find_func(pc)?;
         let tracepc = if pc > f.entry { pc.offset(-1) } else { pc };
         let (file, line) = f.file_line(tracepc);
         let off = pc.checked_sub(f.entry).unwrap_or(0);
-        Some((self.intern(f.name()), self.intern(file), line, off))
+        Some((f.name(), file, line, off))
     }
 }
 

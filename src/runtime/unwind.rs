@@ -9,11 +9,11 @@ use crate::memory::{Memory, ReadExt};
 
 /// What the unwinder needs to know about the function at a pc.
 #[derive(Clone, Copy, Debug)]
-pub struct FuncFacts<'a> {
+pub struct FuncFacts {
     /// Entry pc.
     pub entry: Addr,
-    /// Symbol name.
-    pub name: &'a str,
+    /// How the unwinder treats the function.
+    pub special: Special,
     /// `abi.FuncFlag` bits.
     pub flag: u8,
     /// pcsp value at the pc asked about.
@@ -23,13 +23,58 @@ pub struct FuncFacts<'a> {
 /// A source of [`FuncFacts`] (the pclntab, or a fake in tests).
 pub trait FuncTable {
     /// Facts about the function containing `pc`, at `pc`.
-    fn lookup(&self, pc: Addr) -> Option<FuncFacts<'_>>;
+    fn lookup(&self, pc: Addr) -> Option<FuncFacts>;
 }
 
-impl FuncTable for Pclntab {
-    fn lookup(&self, pc: Addr) -> Option<FuncFacts<'_>> {
-        let f = self.find_func(pc)?;
-        Some(FuncFacts { entry: f.entry, name: f.name(), flag: f.flag(), sp_delta: f.sp_delta(pc) })
+/// The pclntab with the special functions' entries resolved once.
+pub struct PclntabFuncs<'a> {
+    tab: &'a Pclntab,
+    specials: Vec<(Addr, Special)>,
+}
+
+impl<'a> PclntabFuncs<'a> {
+    /// Resolves the special functions by name (a pass over the function table).
+    pub fn new(tab: &'a Pclntab) -> Self {
+        let specials = tab
+            .funcs()
+            .filter_map(|f| match Special::of(f.name()) {
+                Special::None => None,
+                s => Some((f.entry, s)),
+            })
+            .collect();
+        PclntabFuncs { tab, specials }
+    }
+}
+
+impl FuncTable for PclntabFuncs<'_> {
+    fn lookup(&self, pc: Addr) -> Option<FuncFacts> {
+        let f = self.tab.find_func(pc)?;
+        let special = self.specials.iter().find(|(e, _)| *e == f.entry).map_or(Special::None, |(_, s)| *s);
+        Some(FuncFacts { entry: f.entry, special, flag: f.flag(), sp_delta: f.sp_delta(pc) })
+    }
+}
+
+/// Remembers lookups: goroutine stacks repeat the same pcs.
+pub struct CachedFuncs<'a, T: FuncTable> {
+    inner: &'a T,
+    cache: std::cell::RefCell<rustc_hash::FxHashMap<Addr, Option<FuncFacts>>>,
+}
+
+impl<'a, T: FuncTable> CachedFuncs<'a, T> {
+    /// An empty cache in front of `inner`.
+    pub fn new(inner: &'a T) -> Self {
+        CachedFuncs { inner, cache: Default::default() }
+    }
+}
+
+impl<T: FuncTable> FuncTable for CachedFuncs<'_, T> {
+    fn lookup(&self, pc: Addr) -> Option<FuncFacts> {
+        if let Some(v) = self.cache.borrow().get(&pc) {
+            return *v;
+        }
+        let v = self.inner.lookup(pc);
+        self.cache.borrow_mut().insert(pc, v);
+        v
     }
 }
 
@@ -124,7 +169,7 @@ const UC_RIP: u64 = 40 + 16 * 8;
 /// Unwinds from `start`. `curg` enables the g0→goroutine switches and is the
 /// goroutine whose stack counts as "not a system stack". Stops after `max` frames.
 pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Option<CurG>, max: usize) -> Unwound {
-    let mut out = Unwound::default();
+    let mut out = Unwound { frames: Vec::with_capacity(32), error: None };
     let mut pc = start.pc;
     let mut sp = start.sp;
     let mut trap = start.trap;
@@ -148,7 +193,7 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
             out.error = Some(format!("unknown pc {pc}"));
             return out;
         };
-        let mut special = Special::of(f.name);
+        let mut special = f.special;
         let mut system = !on_goroutine_stack(sp);
         let mut switched = false;
         if let (true, Some(g)) = (system, curg) {
@@ -164,7 +209,7 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
                             return out;
                         }
                     }
-                    special = Special::of(f.name);
+                    special = f.special;
                 }
                 Special::SystemStack => {
                     sp = g.sched_sp;
@@ -175,11 +220,11 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
             }
         }
         let Some(delta) = f.sp_delta else {
-            out.error = Some(format!("no frame size for {} at {pc}", f.name));
+            out.error = Some(format!("no frame size for the function at {} (pc {pc})", f.entry));
             return out;
         };
         let Ok(delta) = u64::try_from(delta) else {
-            out.error = Some(format!("negative frame size for {} at {pc}", f.name));
+            out.error = Some(format!("negative frame size for the function at {} (pc {pc})", f.entry));
             return out;
         };
         let fp = sp.add(delta + 8);
@@ -242,10 +287,10 @@ mod tests {
     struct Fake(Vec<(u64, u64, &'static str, u8, i32)>);
 
     impl FuncTable for Fake {
-        fn lookup(&self, pc: Addr) -> Option<FuncFacts<'_>> {
+        fn lookup(&self, pc: Addr) -> Option<FuncFacts> {
             self.0.iter().find(|f| f.0 <= pc.0 && pc.0 < f.1).map(|f| FuncFacts {
                 entry: Addr(f.0),
-                name: f.2,
+                special: Special::of(f.2),
                 flag: f.3,
                 sp_delta: Some(f.4),
             })

@@ -31,7 +31,9 @@ fn bench_core(c: &mut Criterion, name: &str, core: &Path, exe: &Path, samples: u
         }
     };
     g.bench_function("open", |b| b.iter(|| Process::open(core, &opts).map(|p| p.pclntab.len())));
-    g.bench_function("read_goroutines", |b| b.iter(|| read_goroutines(&p, ReadOptions::default()).map(|g| g.list.len())));
+    g.bench_function("read_goroutines", |b| {
+        b.iter(|| read_goroutines(&p, ReadOptions::default()).map(|g| g.list.len()))
+    });
     g.bench_function("analyze_json", |b| {
         b.iter(|| {
             let gs = read_goroutines(&p, ReadOptions::default()).expect("goroutines");

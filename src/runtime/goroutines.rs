@@ -246,7 +246,11 @@ impl Process {
 
 /// Reads all goroutines and unwinds their stacks.
 pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines<'_>, crate::Error> {
-    let rt = |what: String| crate::Error::Runtime { path: p.core.path.clone(), what };
+    let truncated = p.core.warnings.iter().any(|w| w.contains("truncated core"));
+    let rt = |what: String| crate::Error::Runtime {
+        path: p.core.path.clone(),
+        what: if truncated { format!("{what} (the core file is truncated)") } else { what },
+    };
     let mut warnings = Vec::new();
     let allgs = p.global("runtime.allgs").ok_or_else(|| rt("runtime.allgs not found in the executable".into()))?;
     let mem = p.mem();

@@ -1,0 +1,179 @@
+//! The command line: contract names, schema, text round trip, bad input.
+
+mod common;
+#[path = "common/schema.rs"]
+mod schema;
+
+use gotopsy::gotraceback;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn gotopsy(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gotopsy")).args(args).output().expect("runs")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn json_report(variant: &str, scenario: &str) -> Value {
+    let out = gotopsy(&[
+        "analyze",
+        s(&common::core_zst(variant, scenario)),
+        "--exe",
+        s(&common::exe(variant)),
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+/// A failure is one line on stderr naming `needle`, exit status 1, no panic.
+fn assert_one_line_error(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.contains(needle), "{err:?} does not name {needle:?}");
+}
+
+#[test]
+fn json_report_follows_the_schema_and_contract() {
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(common::root().join("docs/report.schema.json")).unwrap())
+            .unwrap();
+    for (variant, scenario) in
+        [("go1.27.3", "fatal"), ("go1.21.13", "nilderef"), ("go1.24.11-noswissmap", "zoo"), ("go1.27.3-pie", "panic")]
+    {
+        let r = json_report(variant, scenario);
+        let mut errs = Vec::new();
+        schema::check(&schema, &schema, &r, "$", &mut errs);
+        assert!(errs.is_empty(), "{variant}/{scenario}:\n{}", errs.join("\n"));
+        assert_eq!(r["schema_version"], gotopsy::report::SCHEMA_VERSION);
+        assert_eq!(r["target"]["go_version"], variant.split('-').next().unwrap());
+        let gs = r["goroutines"].as_array().unwrap();
+        assert!(gs.iter().all(|g| g["frames"].as_array().is_some_and(|f| !f.is_empty())));
+    }
+    let r = json_report("go1.27.3", "fatal");
+    assert_eq!(r["crash"]["kind"], "fatal error");
+    assert_eq!(r["crash"]["message"], "concurrent map writes");
+    let r = json_report("go1.21.13", "nilderef");
+    assert_eq!(r["crash"]["message"], "runtime error: invalid memory address or nil pointer dereference");
+    assert_eq!(r["crash"]["fault"]["signal"]["name"], "SIGSEGV");
+    assert_eq!(r["crash"]["fault"]["addr"], "0x0");
+    let r = json_report("go1.24.11-noswissmap", "zoo");
+    assert_eq!(r["target"]["goexperiment"], "noswissmap");
+    let locked = r["goroutines"].as_array().unwrap().iter().filter(|g| g["locked_to_thread"] == true).count();
+    assert!(locked >= 1);
+    let r = json_report("go1.27.3-pie", "panic");
+    assert_eq!(r["target"]["pie"], true);
+    assert_ne!(r["target"]["load_bias"], "0x0");
+}
+
+#[test]
+fn goroutines_text_parses_back_to_the_json_report() {
+    for variant in ["go1.21.13", "go1.27.3"] {
+        let r = json_report(variant, "zoo");
+        let out = gotopsy(&["goroutines", s(&common::core_zst(variant, "zoo")), "--exe", s(&common::exe(variant))]);
+        assert!(out.status.success());
+        let tb = gotraceback::parse(&String::from_utf8_lossy(&out.stdout));
+        let gs = r["goroutines"].as_array().unwrap();
+        assert_eq!(tb.goroutines.len(), gs.len());
+        let mut elided = 0;
+        for (t, g) in tb.goroutines.iter().zip(gs) {
+            assert_eq!(t.id, g["id"].as_u64().unwrap());
+            assert_eq!(t.status(), g["status"].as_str().unwrap());
+            let frames = g["frames"].as_array().unwrap();
+            let name = |f: &Value| f.get("print_name").unwrap_or(&f["function"]).as_str().unwrap().to_string();
+            let json: Vec<(String, String, u64)> = frames
+                .iter()
+                .map(|f| (name(f), f["file"].as_str().unwrap().into(), f["line"].as_u64().unwrap()))
+                .collect();
+            let text: Vec<(String, String, u64)> =
+                t.frames.iter().map(|f| (f.function.clone(), f.file.clone(), f.line as u64)).collect();
+            match t.elided {
+                None => assert_eq!(text, json, "goroutine {}", t.id),
+                Some((at, n)) => {
+                    elided += 1;
+                    assert_eq!(text.len() + n as usize, json.len());
+                    assert_eq!(text[..at], json[..at]);
+                    assert_eq!(text[at..], json[json.len() - (text.len() - at)..]);
+                }
+            }
+        }
+        assert!(elided >= 1, "the zoo has a goroutine deeper than 100 frames");
+    }
+}
+
+#[test]
+fn bad_inputs_fail_with_one_line() {
+    let exe = common::exe("go1.27.3");
+    let out = gotopsy(&["analyze", "/nonexistent/core", "--exe", s(&exe)]);
+    assert_one_line_error(&out, "/nonexistent/core");
+
+    // An executable is not a core.
+    let out = gotopsy(&["analyze", s(&exe), "--exe", s(&exe)]);
+    assert_one_line_error(&out, "not a usable core file");
+
+    // A core that is not a Go executable's.
+    let core = common::core("go1.27.3", "panic");
+    let out = gotopsy(&["analyze", s(&core), "--exe", s(&core)]);
+    assert_one_line_error(&out, "not a usable Go executable");
+
+    // The core of another build.
+    let out = gotopsy(&["analyze", s(&core), "--exe", s(&common::exe("go1.26.6"))]);
+    assert_one_line_error(&out, "does not belong to executable");
+
+    // Without --exe, the recorded executable is looked up (the fixtures' build dir is gone).
+    let out = gotopsy(&["analyze", s(&core)]);
+    assert_one_line_error(&out, "recorded executable");
+
+    // Garbage.
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, b"\x7fELF this is not really an ELF file").unwrap();
+    let out = gotopsy(&["goroutines", s(&junk), "--exe", s(&exe)]);
+    assert_one_line_error(&out, "junk");
+}
+
+#[test]
+fn truncated_and_mismatched_cores_never_panic() {
+    let full = std::fs::read(common::core("go1.27.3", "zoo")).unwrap();
+    let exe = common::exe("go1.27.3");
+    let dir = tempfile::tempdir().unwrap();
+    for frac in [1usize, 8, 64, 200, 500, 900] {
+        let cut = dir.path().join(format!("cut{frac}"));
+        std::fs::write(&cut, &full[..full.len() * frac / 1000]).unwrap();
+        let out = gotopsy(&["analyze", s(&cut), "--exe", s(&exe), "--format", "json"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "cut at {frac}‰: {err}");
+        if !out.status.success() {
+            assert_one_line_error(&out, "cut");
+        }
+    }
+    // --force on a mismatched executable: whatever comes out, no panic.
+    let core = common::core("go1.27.3", "zoo");
+    for other in ["go1.26.6", "go1.21.13", "go1.27.3-pie"] {
+        let out = gotopsy(&["goroutines", s(&core), "--exe", s(&common::exe(other)), "--force"]);
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{other}");
+    }
+}
+
+#[test]
+fn compressed_and_plain_inputs_give_the_same_report() {
+    let exe = common::exe("go1.23.9");
+    let a = gotopsy(&["goroutines", s(&common::core_zst("go1.23.9", "panic")), "--exe", s(&exe)]);
+    let b = gotopsy(&["goroutines", s(&common::core("go1.23.9", "panic")), "--exe", s(&exe)]);
+    assert!(a.status.success() && b.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    // gzip too.
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("core.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    std::io::copy(&mut std::fs::File::open(common::core("go1.23.9", "panic")).unwrap(), &mut enc).unwrap();
+    enc.finish().unwrap();
+    let c = gotopsy(&["goroutines", s(&gz), "--exe", s(&exe)]);
+    assert_eq!(a.stdout, c.stdout);
+}

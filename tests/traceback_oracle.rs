@@ -94,12 +94,19 @@ fn every_supported_go_version_has_a_fixture() {
 }
 
 #[test]
+fn cgo_fixtures_exist() {
+    for v in ["go1.21.13", "go1.27.3"] {
+        assert!(common::scenarios(v).iter().any(|s| s == "cgo"), "no cgo fixture for {v}");
+    }
+}
+
+#[test]
 fn goroutines_equal_the_runtime_traceback() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for v in common::variants() {
         for sc in common::scenarios(&v) {
-            let exe = common::exe(&v);
+            let exe = common::exe_for(&v, &sc);
             let core = common::core(&v, &sc);
             let p = match Process::open(&core, &OpenOptions { exe: Some(exe), force: false }) {
                 Ok(p) => p,

@@ -351,7 +351,7 @@ impl<'p> Shared<'_, 'p> {
         let threads = self.threads;
         let ms_by_addr = self.ms_by_addr;
         let base_status = g.status & !st.scan;
-        if base_status == st.dead && !self.include_dead {
+        if st.is_dead(g.status) && !self.include_dead {
             return None;
         }
         let (status, wait_reason) = p.status_text(g.status, g.waitreason);
@@ -397,7 +397,7 @@ impl<'p> Shared<'_, 'p> {
             (Start { pc: g.sched_pc, sp: g.sched_sp, trap: false, syscall: false }, UnwindSource::Sched, None, None)
         };
 
-        let (frames, stack_error) = if base_status == st.dead || (start.pc.is_null() && start.sp.is_null()) {
+        let (frames, stack_error) = if st.is_dead(g.status) || (start.pc.is_null() && start.sp.is_null()) {
             (Vec::new(), None)
         } else {
             let u = unwind(mem, funcs, start, ctx, MAX_FRAMES);

@@ -51,6 +51,14 @@ pub struct MLayout {
     pub libcallpc: Option<u64>,
 }
 
+impl GStatus {
+    /// True for `_Gdead` and `_Gdeadextra` (the scan bit ignored).
+    pub fn is_dead(&self, status: u32) -> bool {
+        let base = status & !self.scan;
+        base == self.dead || Some(base) == self.deadextra
+    }
+}
+
 /// `_G*` status values.
 #[derive(Clone, Debug)]
 #[allow(missing_docs)]
@@ -65,6 +73,8 @@ pub struct GStatus {
     pub preempted: u32,
     /// `_Gleaked` (Go 1.26+).
     pub leaked: Option<u32>,
+    /// `_Gdeadextra` (Go 1.26+): dead, but attached to an extra M for cgo callbacks.
+    pub deadextra: Option<u32>,
     pub scan: u32,
 }
 
@@ -176,6 +186,7 @@ impl RuntimeLayout {
                 copystack: c("runtime._Gcopystack")?,
                 preempted: c("runtime._Gpreempted")?,
                 leaked: d.constant("runtime._Gleaked").map(|v| v as u32),
+                deadextra: d.constant("runtime._Gdeadextra").map(|v| v as u32),
                 scan: c("runtime._Gscan")?,
             },
             moduledata: ModuleDataLayout {

@@ -62,6 +62,12 @@ pub fn exe(variant: &str) -> PathBuf {
     decompress(&fixtures_dir().join(variant).join("crashzoo.zst"), &cache().join(variant).join("crashzoo"))
 }
 
+/// The executable a scenario runs: `crashcgo` for `cgo`, else `crashzoo`.
+pub fn exe_for(variant: &str, scenario: &str) -> PathBuf {
+    let prog = if scenario == "cgo" { "crashcgo" } else { "crashzoo" };
+    decompress(&fixtures_dir().join(variant).join(format!("{prog}.zst")), &cache().join(variant).join(prog))
+}
+
 /// The decompressed core of a scenario.
 pub fn core(variant: &str, scenario: &str) -> PathBuf {
     decompress(

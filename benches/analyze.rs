@@ -38,7 +38,8 @@ fn bench_core(c: &mut Criterion, name: &str, core: &Path, exe: &Path, samples: u
         b.iter(|| {
             let gs = read_goroutines(&p, ReadOptions::default()).expect("goroutines");
             let cr = crash::detect(&p, &gs);
-            let r = report::build(&p, &gs, &cr);
+            let m = gotopsy::analysis::maps::analyze(&p, &gs.list, &cr);
+            let r = report::build(&p, &gs, &cr, &m);
             report::write_json(&mut std::io::sink(), &r).expect("json");
         })
     });

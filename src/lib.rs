@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod analysis;
 pub mod corefile;
 pub mod error;
 pub mod exe;

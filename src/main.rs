@@ -85,7 +85,9 @@ fn run(cli: Cli) -> Result<()> {
             t.mark("goroutines");
             let c = crash::detect(&p, &gs);
             t.mark("crash");
-            let r = report::build(&p, &gs, &c);
+            let m = gotopsy::analysis::maps::analyze(&p, &gs.list, &c);
+            t.mark("maps");
+            let r = report::build(&p, &gs, &c, &m);
             match format {
                 Format::Json => {
                     report::write_json(&mut out, &r).context("writing JSON")?;

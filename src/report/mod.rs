@@ -5,6 +5,7 @@ pub mod text;
 pub mod traceback;
 
 use crate::addr::Addr;
+use crate::analysis::maps::MapAnalysis;
 use crate::corefile::Compression;
 use crate::runtime::crash::Crash;
 use crate::runtime::goroutines::{CreatedBy, Goroutine, Goroutines, UnwindSource};
@@ -15,7 +16,7 @@ use serde::Serialize;
 use std::io::{self, Write};
 
 /// Version of the JSON report's schema. Bump the major on incompatible changes.
-pub const SCHEMA_VERSION: &str = "1.0.0";
+pub const SCHEMA_VERSION: &str = "1.1.0";
 
 /// The analyzed program.
 #[derive(Serialize, Debug)]
@@ -128,6 +129,9 @@ pub struct Report<'a> {
     pub clock_ns: i64,
     /// Goroutines in the runtime's `allgs` order.
     pub goroutines: GoroutinesOut<'a>,
+    /// Maps, iterators and findings.
+    #[serde(flatten)]
+    pub maps: &'a MapAnalysis,
     /// Problems that did not stop the analysis.
     pub warnings: Vec<String>,
 }
@@ -153,9 +157,10 @@ pub fn target(p: &Process) -> Target {
 }
 
 /// Assembles the report.
-pub fn build<'a>(p: &Process, gs: &'a Goroutines<'a>, crash: &'a Crash) -> Report<'a> {
+pub fn build<'a>(p: &Process, gs: &'a Goroutines<'a>, crash: &'a Crash, maps: &'a MapAnalysis) -> Report<'a> {
     let mut warnings = p.warnings.clone();
     warnings.extend(gs.warnings.iter().cloned());
+    warnings.extend(maps.warnings.iter().cloned());
     Report {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION"),
@@ -163,6 +168,7 @@ pub fn build<'a>(p: &Process, gs: &'a Goroutines<'a>, crash: &'a Crash) -> Repor
         crash,
         clock_ns: gs.clock_ns,
         goroutines: GoroutinesOut(&gs.list),
+        maps,
         warnings,
     }
 }
@@ -220,6 +226,9 @@ pub fn write_json(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
         }
     }
     w.write_all(b"]")?;
+    field(w, false, "maps", &r.maps.maps)?;
+    field(w, false, "iterators", &r.maps.iterators)?;
+    field(w, false, "findings", &r.maps.findings)?;
     field(w, false, "warnings", &r.warnings)?;
     w.write_all(b"}\n")
 }

@@ -43,6 +43,32 @@ pub fn write(
         writeln!(w, "fault    {} code={:#x} addr={} pc={}", f.signal.name, f.code, f.addr, f.pc)?;
     }
     writeln!(w, "goroutines {}, threads {}", gs.list.len(), t.threads)?;
+    let findings = &r.maps.findings;
+    if !findings.is_empty() {
+        writeln!(w, "\n== findings ==")?;
+        for f in findings {
+            writeln!(w, "{} [{}] {}: {}", f.id, serde_plain(&f.severity), f.kind, f.summary)?;
+            for g in &f.goroutines {
+                write!(w, "    goroutine {} — {}", g.id, g.role)?;
+                if let Some(fr) = &g.frame {
+                    write!(w, " in {fr}")?;
+                }
+                if let Some(why) = &g.reason {
+                    write!(w, " ({why})")?;
+                }
+                writeln!(w)?;
+            }
+            for e in &f.evidence {
+                writeln!(w, "    evidence: {e}")?;
+            }
+        }
+        // The stacks of the goroutines the findings name, other than the crashing one.
+        let named: Vec<u64> = findings.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).collect();
+        for g in gs.list.iter().filter(|g| named.contains(&g.id) && Some(g.id) != c.goroutine) {
+            writeln!(w, "\n-- goroutine {} named in findings --", g.id)?;
+            write_goroutine(w, g, style, Some(g.status_raw) == leaked_status)?;
+        }
+    }
     let leaked = |g: &Goroutine<'_>| Some(g.status_raw) == leaked_status;
 
     if let Some(g) = c.goroutine.and_then(|id| gs.list.iter().find(|g| g.id == id)) {
@@ -94,4 +120,8 @@ pub fn write(
         }
     }
     Ok(())
+}
+
+fn serde_plain<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }

@@ -83,15 +83,15 @@ fn printable(mem: &dyn Memory, ptr: Addr, len: u64) -> Option<String> {
 /// that prints `s` (captured by value in the frame) still holds it.
 fn string_arg(mem: &dyn Memory, sp: Addr, fp: Addr) -> Option<String> {
     let ptr = mem.read_ptr(fp).ok()?;
-    if let Some(s) = mem.read_u64(fp.add(8)).ok().and_then(|len| printable(mem, ptr, len)) {
-        return Some(s);
-    }
+    // The closure's copy is written whenever the message is printed; the spill
+    // slot only when the compiler needed it, and may hold an older length.
     let words = fp.checked_sub(sp)? / 8;
-    (0..words.min(512)).find_map(|i| {
+    let from_closure = (0..words.min(512)).find_map(|i| {
         let at = sp.add(i * 8);
         (mem.read_ptr(at).ok()? == ptr).then_some(())?;
         printable(mem, ptr, mem.read_u64(at.add(8)).ok()?)
-    })
+    });
+    from_closure.or_else(|| mem.read_u64(fp.add(8)).ok().and_then(|len| printable(mem, ptr, len)))
 }
 
 /// Works out how the process died.

@@ -4,6 +4,7 @@
 pub mod crash;
 pub mod goroutines;
 pub mod layout;
+pub mod maps;
 pub mod process;
 pub mod symbolize;
 pub mod unwind;

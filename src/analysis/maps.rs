@@ -1,0 +1,378 @@
+//! Map findings: both sides of concurrent-map crashes, and stale iterators.
+//!
+//! The runtime names only the goroutine that hit the check. Every other
+//! goroutine inside a map write (`mapassign*`, `mapdelete*`, map clear, and
+//! their Swiss counterparts) is examined: which map it is working on is read
+//! from its map function's argument words (register arguments spilled to the
+//! frame), validated against the map headers; where that fails it is still
+//! listed, as a `possible-writer`, with the reason.
+
+use super::{Finding, GoroutineRole, Severity};
+use crate::addr::Addr;
+use crate::memory::ReadExt;
+use crate::runtime::crash::Crash;
+use crate::runtime::goroutines::Goroutine;
+use crate::runtime::maps::iterators::{find_iterators, Liveness, MapIterator};
+use crate::runtime::maps::{MapHeader, MapModel};
+use crate::runtime::process::Process;
+use crate::runtime::symbolize::Frame;
+use std::collections::HashMap;
+
+/// What a map function does to its map.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MapOp {
+    /// Iterating (`mapiternext`, `(*Iter).Next`, …).
+    Iterate,
+    /// Writing (assign, delete, clear).
+    Write,
+    /// Reading (`mapaccess1/2*`).
+    Read,
+    /// Cloning.
+    Clone,
+}
+
+/// Where in a map function's arguments the map is.
+#[derive(Copy, Clone, Debug)]
+enum MapArg {
+    /// Argument word N is the map header.
+    Header(u64),
+    /// Argument word N is an iterator; the header is inside it.
+    Iterator(u64),
+}
+
+/// Classifies the runtime's map entry points (classic and Swiss names alike).
+fn map_function(name: &str) -> Option<(MapOp, MapArg)> {
+    use MapArg::*;
+    use MapOp::*;
+    Some(match name {
+        "runtime.mapiternext" | "runtime.mapIterNext" | "internal/runtime/maps.(*Iter).Next" => (Iterate, Iterator(0)),
+        "runtime.mapiterinit" | "runtime.mapIterStart" => (Iterate, Header(1)),
+        "internal/runtime/maps.(*Iter).Init" => (Iterate, Header(2)),
+        "runtime.mapclear" => (Write, Header(1)),
+        "internal/runtime/maps.(*Map).PutSlot"
+        | "internal/runtime/maps.(*Map).Delete"
+        | "internal/runtime/maps.(*Map).Clear" => (Write, Header(0)),
+        "internal/runtime/maps.(*Map).getWithKey" | "internal/runtime/maps.(*Map).getWithoutKey" => (Read, Header(0)),
+        "runtime.mapclone2" | "internal/runtime/maps.(*Map).Clone" => (Clone, Header(0)),
+        // Inside a write: growing, splitting, evacuating.
+        "runtime.hashGrow" | "runtime.growWork" | "runtime.evacuate" => (Write, Header(1)),
+        "internal/runtime/maps.(*table).rehash"
+        | "internal/runtime/maps.(*table).split"
+        | "internal/runtime/maps.(*table).grow" => (Write, Header(2)),
+        n if n.starts_with("internal/runtime/maps.(*Map).putSlotSmall")
+            || n == "internal/runtime/maps.(*Map).growToSmall"
+            || n == "internal/runtime/maps.(*Map).growToTable"
+            || n == "internal/runtime/maps.(*Map).deleteSmall" =>
+        {
+            (Write, Header(0))
+        }
+        n if n.starts_with("runtime.mapassign") || n.starts_with("runtime.mapdelete") => (Write, Header(1)),
+        n if n.starts_with("runtime.mapaccess1") || n.starts_with("runtime.mapaccess2") => (Read, Header(1)),
+        _ => return None,
+    })
+}
+
+/// The map analysis of a core.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct MapAnalysis {
+    /// Maps seen (through iterators or map functions on stacks).
+    pub maps: Vec<MapHeader>,
+    /// Every iterator found on a stack.
+    pub iterators: Vec<MapIterator>,
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Why the analysis could not run, or what it could not read.
+    pub warnings: Vec<String>,
+}
+
+/// A goroutine inside a map function.
+struct MapCall {
+    goroutine: u64,
+    function: String,
+    op: MapOp,
+    /// The map, when its argument word gave a readable header.
+    map: Option<Addr>,
+    reason: String,
+}
+
+/// The map functions on a goroutine's stack, innermost first; the first whose
+/// argument words give a readable map header names the map. The operation is
+/// that of the outermost map function (the runtime entry point).
+fn map_call(p: &Process, model: &MapModel, g: &Goroutine<'_>, maps: &mut HashMap<Addr, MapHeader>) -> Option<MapCall> {
+    let calls: Vec<(&Frame<'_>, MapOp, MapArg)> = g
+        .frames
+        .iter()
+        .filter(|f| !f.inlined)
+        .filter_map(|f| map_function(f.function).map(|(op, a)| (f, op, a)))
+        .collect();
+    let (outer, op, _) = *calls.last()?;
+    let mut reasons = Vec::new();
+    for &(fr, _, arg) in &calls {
+        match map_from_args(p, model, fr, arg, maps) {
+            Ok(h) => {
+                return Some(MapCall {
+                    goroutine: g.id,
+                    function: outer.function.to_string(),
+                    op,
+                    map: Some(h),
+                    reason: format!("map from {}'s argument spill slot (written at entry; may be stale)", fr.function),
+                })
+            }
+            Err(e) => reasons.push(e),
+        }
+    }
+    Some(MapCall { goroutine: g.id, function: outer.function.to_string(), op, map: None, reason: reasons.join("; ") })
+}
+
+fn map_from_args(
+    p: &Process,
+    model: &MapModel,
+    fr: &Frame<'_>,
+    arg: MapArg,
+    maps: &mut HashMap<Addr, MapHeader>,
+) -> Result<Addr, String> {
+    let mem = p.mem();
+    let word = |i: u64| mem.read_ptr(fr.fp.add(8 * i)).ok();
+    let (it_map_off, it_t_off) = match &model.layout {
+        crate::runtime::maps::MapLayout::Classic(l) => (l.it_h, l.it_t),
+        crate::runtime::maps::MapLayout::Swiss(l) => (l.it_m, l.it_typ),
+    };
+    let (candidate, typ) = match arg {
+        MapArg::Header(i) => {
+            (word(i), (0..3).filter(|&j| j != i).filter_map(word).find(|t| model.is_map_type(mem, *t)))
+        }
+        MapArg::Iterator(i) => {
+            let it = word(i);
+            (
+                it.and_then(|it| mem.read_ptr(it.add(it_map_off)).ok()),
+                it.and_then(|it| mem.read_ptr(it.add(it_t_off)).ok()),
+            )
+        }
+    };
+    let typ = typ.filter(|t| model.is_map_type(mem, *t));
+    let h = match candidate {
+        Some(h) if !h.is_null() => h,
+        _ => {
+            return Err(format!(
+                "{}'s argument slot is nil or unreadable (register arguments not spilled)",
+                fr.function
+            ))
+        }
+    };
+    if let std::collections::hash_map::Entry::Vacant(e) = maps.entry(h) {
+        match p.read_map(model, h, typ) {
+            Ok(hdr) if plausible(&hdr) => {
+                e.insert(hdr);
+            }
+            _ => return Err(format!("{}'s argument slot holds {h}, which is not a readable map header", fr.function)),
+        }
+    }
+    Ok(h)
+}
+
+/// A header whose fields make sense (guards against stale spill slots).
+fn plausible(h: &MapHeader) -> bool {
+    h.len < (1 << 40)
+        && h.b.is_none_or(|b| b < 64)
+        && h.global_depth.is_none_or(|d| d < 64)
+        && h.dir_len.is_none_or(|d| (0..1 << 40).contains(&d))
+}
+
+fn kind_of_crash(msg: &str) -> Option<(&'static str, MapOp)> {
+    Some(match msg {
+        "concurrent map iteration and map write" => ("concurrent-map-iteration-and-write", MapOp::Iterate),
+        "concurrent map writes" => ("concurrent-map-writes", MapOp::Write),
+        "concurrent map read and map write" => ("concurrent-map-read-and-write", MapOp::Read),
+        "concurrent map clone and map write" => ("concurrent-map-clone-and-write", MapOp::Clone),
+        _ => return None,
+    })
+}
+
+fn role_name(op: MapOp) -> &'static str {
+    match op {
+        MapOp::Iterate => "iterator",
+        MapOp::Write => "writer",
+        MapOp::Read => "reader",
+        MapOp::Clone => "cloner",
+    }
+}
+
+fn describe(h: Option<&MapHeader>, addr: Option<Addr>) -> String {
+    match (h, addr) {
+        (Some(h), Some(a)) => format!("{} at {a} ({} entries)", h.type_name.as_deref().unwrap_or("map"), h.len),
+        (None, Some(a)) => format!("the map at {a}"),
+        _ => "a map whose address its registers did not keep".into(),
+    }
+}
+
+/// Runs the map analysis.
+pub fn analyze(p: &Process, gs: &[Goroutine<'_>], crash: &Crash) -> MapAnalysis {
+    let mut out = MapAnalysis::default();
+    let model = match p.exe.dwarf().and_then(MapModel::from_dwarf) {
+        Ok(m) => m,
+        Err(e) => {
+            out.warnings.push(format!("maps not analyzed: {e}"));
+            return out;
+        }
+    };
+    let mut maps: HashMap<Addr, MapHeader> = HashMap::new();
+    let iterators = find_iterators(p, &model, gs, &mut maps);
+    let calls: Vec<MapCall> = gs.iter().filter_map(|g| map_call(p, &model, g, &mut maps)).collect();
+    let mut findings = Vec::new();
+
+    // The crash, both sides.
+    if let (Some(msg), Some(gid)) = (crash.message.as_deref(), crash.goroutine) {
+        if let Some((kind, crash_op)) = kind_of_crash(msg) {
+            let mine = calls.iter().find(|c| c.goroutine == gid);
+            // For iteration crashes the iterator on the stack names the map reliably.
+            let from_iter =
+                iterators.iter().filter(|i| i.goroutine == gid && i.liveness != Liveness::Dead).map(|i| i.map).next();
+            let mut map = mine.and_then(|c| c.map).or(from_iter);
+            let mut evidence = Vec::new();
+            if map.is_none() {
+                // The crashing side's registers were not spilled; if every other
+                // writer works on one map, that is the candidate.
+                let written: Vec<Addr> =
+                    calls.iter().filter(|c| c.goroutine != gid && c.op == MapOp::Write).filter_map(|c| c.map).collect();
+                if let Some(&first) = written.first() {
+                    if written.iter().all(|&m| m == first) {
+                        map = Some(first);
+                        evidence.push(format!(
+                            "goroutine {gid}'s map could not be read from its frames ({}); the only map other goroutines are writing is {first}",
+                            mine.map(|c| c.reason.as_str()).unwrap_or("no map function on its stack")
+                        ));
+                    }
+                }
+            }
+            let crash_map_proven = mine.and_then(|c| c.map).or(from_iter).is_some();
+            let mut roles = vec![GoroutineRole {
+                id: gid,
+                role: role_name(crash_op).into(),
+                frame: mine.map(|c| c.function.clone()),
+                reason: Some(format!("hit the runtime's check: fatal error: {msg}")),
+            }];
+            if let Some(m) = map {
+                if let Some(h) = maps.get(&m) {
+                    evidence.push(format!(
+                        "map {} is {}; write flag {}",
+                        m,
+                        h.type_name.as_deref().unwrap_or("of unknown type"),
+                        if h.writing {
+                            "set: a write was in progress when the core was written"
+                        } else {
+                            "clear (the writer may have finished its write after the check fired)"
+                        }
+                    ));
+                }
+            }
+            for c in calls.iter().filter(|c| c.goroutine != gid && c.op == MapOp::Write) {
+                match (c.map, map) {
+                    (Some(a), Some(b)) if a == b && crash_map_proven => roles.push(GoroutineRole {
+                        id: c.goroutine,
+                        role: "writer".into(),
+                        frame: Some(c.function.clone()),
+                        reason: Some(c.reason.clone()),
+                    }),
+                    (Some(a), Some(b)) if a != b => {}
+                    _ => roles.push(GoroutineRole {
+                        id: c.goroutine,
+                        role: "possible-writer".into(),
+                        frame: Some(c.function.clone()),
+                        reason: Some(c.reason.clone()),
+                    }),
+                }
+            }
+            let writers: Vec<String> =
+                roles.iter().skip(1).filter(|r| r.role == "writer").map(|r| r.id.to_string()).collect();
+            let what = describe(map.and_then(|m| maps.get(&m)), map);
+            let possible: Vec<String> =
+                roles.iter().filter(|r| r.role == "possible-writer").map(|r| r.id.to_string()).collect();
+            let summary = match (crash_op, writers.is_empty()) {
+                (op, true) if !possible.is_empty() => format!(
+                    "goroutine {gid} ({}) found {what} being written; goroutine {} {} inside a map write and probably the other side",
+                    role_name(op),
+                    possible.join(", "),
+                    if possible.len() == 1 { "is" } else { "are" }
+                ),
+                (MapOp::Write, true) => format!("goroutine {gid} detected a concurrent write to {what}; no other writer is on a stack now"),
+                (_, true) => format!("goroutine {gid} ({}) found {what} being written; no writer is on a stack now (it finished before the core was written)", role_name(crash_op)),
+                (MapOp::Write, false) => {
+                    let mut all = vec![gid.to_string()];
+                    all.extend(writers.iter().cloned());
+                    let last = all.pop().unwrap_or_default();
+                    format!("goroutines {} and {last} wrote {what} at the same time", all.join(", "))
+                }
+                (op, false) => format!("goroutine {gid} ({}) raced with goroutine {} writing {what}", role_name(op), writers.join(", ")),
+            };
+            findings.push(Finding {
+                id: String::new(),
+                kind: kind.into(),
+                severity: Severity::Critical,
+                summary,
+                map,
+                goroutines: roles,
+                evidence,
+            });
+        }
+    }
+
+    // Stale iterators.
+    for it in iterators.iter().filter(|i| i.state.is_stale() && i.liveness != Liveness::Dead) {
+        let h = maps.get(&it.map);
+        let writing = h.is_some_and(|h| h.writing);
+        let others: Vec<&MapCall> = calls
+            .iter()
+            .filter(|c| c.goroutine != it.goroutine && c.op == MapOp::Write && c.map == Some(it.map))
+            .collect();
+        let severity = if writing {
+            Severity::Critical
+        } else if !others.is_empty() {
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
+        let mut roles = vec![GoroutineRole {
+            id: it.goroutine,
+            role: "iterator".into(),
+            frame: Some(it.function.clone()),
+            reason: None,
+        }];
+        roles.extend(others.iter().map(|c| GoroutineRole {
+            id: c.goroutine,
+            role: "writer".into(),
+            frame: Some(c.function.clone()),
+            reason: Some(c.reason.clone()),
+        }));
+        let mut evidence = it.evidence.clone();
+        evidence.push(format!("iterator at {} is {:?} at the frame's pc", it.address, it.liveness));
+        let state = serde_json::to_value(it.state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        findings.push(Finding {
+            id: String::new(),
+            kind: "stale-iterator".into(),
+            severity,
+            summary: format!(
+                "goroutine {} is iterating {} in {} but the map changed under it ({state}){}",
+                it.goroutine,
+                describe(h, Some(it.map)),
+                it.function,
+                match severity {
+                    Severity::Critical => "; a write is in progress",
+                    Severity::Warning => "; another goroutine is writing it",
+                    Severity::Info => "; legal if the same goroutine inserted during the range",
+                }
+            ),
+            map: Some(it.map),
+            goroutines: roles,
+            evidence,
+        });
+    }
+    for (i, f) in findings.iter_mut().enumerate() {
+        f.id = format!("F{}", i + 1);
+    }
+    let mut list: Vec<MapHeader> = maps.into_values().collect();
+    list.sort_by_key(|h| h.address);
+    out.maps = list;
+    out.iterators = iterators;
+    out.findings = findings;
+    out
+}

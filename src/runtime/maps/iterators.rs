@@ -1,0 +1,319 @@
+//! Live map iterators on goroutine stacks. Range-loop iterators are never in
+//! DWARF locals: they are stack objects of the frame (`FUNCDATA_StackObjects`,
+//! records of offset, size, ptrdata — no type). A record whose size and
+//! ptrdata match the iterator type is read and validated (its type pointer must
+//! lead to a map type descriptor, its map pointer to a readable header).
+//! Liveness comes from the locals pointer map at the frame's pc: the compiler
+//! tracks address-taken locals such as iterators there too, so the iterator is
+//! live exactly when the bits of its pointer words are set.
+
+use super::{MapHeader, MapLayout, MapModel};
+use crate::addr::Addr;
+use crate::exe::pclntab::{funcdata, pcdata};
+use crate::memory::{Memory, ReadExt};
+use crate::runtime::goroutines::Goroutine;
+use crate::runtime::process::Process;
+use std::collections::HashMap;
+
+/// Whether the frame still uses the iterator at its pc.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Liveness {
+    /// Its pointer words are live in the frame's stack map: the GC keeps what it references.
+    Live,
+    /// They are not: its bytes are left over from an earlier use.
+    Dead,
+    /// No stack map at this pc (async preemption point) or none readable.
+    Unknown,
+}
+
+/// An iterator's view of its map compared with the map now.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IterState {
+    /// Nothing changed since the iterator started.
+    Current,
+    /// Classic: the iteration started while a grow was in progress.
+    StartedMidGrow,
+    /// Classic: a grow started after the iterator did (`it.buckets == h.oldbuckets`).
+    MapGrewSinceStart,
+    /// Classic: a grow completed since the iterator started (its buckets are neither `h.buckets` nor `h.oldbuckets`).
+    Orphaned,
+    /// `clear()` ran since the iterator started (`clearSeq` differs).
+    Cleared,
+    /// Swiss: the table the iterator is on was grown or split since (`tab.index == -1`).
+    TableReplaced,
+    /// Swiss: the directory grew since (`globalDepth` differs).
+    DirectoryGrew,
+    /// Swiss: a small map grew into tables since (`dirIdx == -1`, `dirLen > 0`).
+    SmallMapGrew,
+    /// The iteration has ended (`key == nil`).
+    Finished,
+}
+
+impl IterState {
+    /// True when the map changed shape under the iterator.
+    pub fn is_stale(self) -> bool {
+        !matches!(self, IterState::Current | IterState::StartedMidGrow | IterState::Finished)
+    }
+}
+
+/// A map iterator found on a goroutine's stack.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct MapIterator {
+    /// Goroutine id.
+    pub goroutine: u64,
+    /// Index in the goroutine's `frames` of the frame that holds it.
+    pub frame: usize,
+    /// That frame's function.
+    pub function: String,
+    /// Address of the iterator.
+    pub address: Addr,
+    /// The map it iterates.
+    pub map: Addr,
+    /// The map's type descriptor.
+    pub map_type: Addr,
+    /// Whether the frame still uses it.
+    pub liveness: Liveness,
+    /// Its state against the map.
+    pub state: IterState,
+    /// How the state was decided.
+    pub evidence: Vec<String>,
+}
+
+/// A stack-object record.
+#[derive(Copy, Clone, Debug)]
+struct StackObject {
+    off: i32,
+    size: i32,
+    ptrdata: i32,
+}
+
+const MAX_STACK_OBJECTS: u64 = 4096;
+
+fn stack_objects(p: &Process, entry: Addr) -> Vec<StackObject> {
+    let mem = p.mem();
+    let Some(f) = p.pclntab.find_func(entry) else { return Vec::new() };
+    let Some(at) = f.funcdata(funcdata::STACK_OBJECTS) else { return Vec::new() };
+    let Ok(n) = mem.read_u64(at) else { return Vec::new() };
+    (0..n.min(MAX_STACK_OBJECTS))
+        .filter_map(|i| {
+            let r: [u8; 16] = mem.read_array(at.add(8 + i * 16)).ok()?;
+            Some(StackObject {
+                off: i32::from_le_bytes([r[0], r[1], r[2], r[3]]),
+                size: i32::from_le_bytes([r[4], r[5], r[6], r[7]]),
+                ptrdata: i32::from_le_bytes([r[8], r[9], r[10], r[11]]),
+            })
+        })
+        .collect()
+}
+
+/// The locals pointer bitmap at `pc`: (first word's address, bits).
+fn live_locals(p: &Process, entry: Addr, pc: Addr, varp: Addr) -> Option<(Addr, u32, Vec<u8>)> {
+    let mem = p.mem();
+    let f = p.pclntab.find_func(entry)?;
+    let mut idx = -1;
+    if pc != entry {
+        idx = f.pcdata(pcdata::STACK_MAP_INDEX, pc.offset(-1));
+    }
+    if idx == -1 {
+        idx = 0;
+    }
+    let map = f.funcdata(funcdata::LOCALS_POINTER_MAPS)?;
+    let n = mem.read_i32(map).ok()?;
+    let nbit = mem.read_i32(map.add(4)).ok()?;
+    if idx < 0 || idx >= n || !(0..=1 << 20).contains(&nbit) {
+        return None;
+    }
+    let bytes_per = (nbit as u64).div_ceil(8);
+    let bits = mem.read_vec(map.add(8 + idx as u64 * bytes_per), bytes_per, 1 << 17).ok()?;
+    Some((varp.offset(-(nbit as i64) * 8), nbit as u32, bits))
+}
+
+fn liveness(p: &Process, trap: bool, entry: Addr, pc: Addr, varp: Addr, obj: Addr, ptrdata: u64) -> Liveness {
+    if trap {
+        return Liveness::Unknown;
+    }
+    let Some((base, nbit, bits)) = live_locals(p, entry, pc, varp) else { return Liveness::Unknown };
+    let Some(first) = obj.checked_sub(base) else { return Liveness::Unknown };
+    let first = first / 8;
+    let words = ptrdata.div_ceil(8).max(1);
+    if first + words > nbit as u64 {
+        return Liveness::Unknown;
+    }
+    let live = (first..first + words).any(|i| bits[(i / 8) as usize] & (1 << (i % 8)) != 0);
+    if live {
+        Liveness::Live
+    } else {
+        Liveness::Dead
+    }
+}
+
+/// Finds every map iterator on the goroutines' stacks, reading each map once.
+pub fn find_iterators(
+    p: &Process,
+    model: &MapModel,
+    gs: &[Goroutine<'_>],
+    maps: &mut HashMap<Addr, MapHeader>,
+) -> Vec<MapIterator> {
+    let mem = p.mem();
+    let size = model.iter_size();
+    let mut objects_of: HashMap<Addr, Vec<StackObject>> = HashMap::new();
+    let mut out = Vec::new();
+    for g in gs {
+        for (fi, fr) in g.frames.iter().enumerate() {
+            if fr.inlined {
+                continue;
+            }
+            let objs = objects_of.entry(fr.entry).or_insert_with(|| {
+                stack_objects(p, fr.entry)
+                    .into_iter()
+                    .filter(|o| {
+                        o.size as u64 == size && (model.iter_ptrdata == 0 || o.ptrdata as u64 == model.iter_ptrdata)
+                    })
+                    .collect()
+            });
+            if objs.is_empty() {
+                continue;
+            }
+            // varp = fp - return address - saved frame pointer (when the frame has locals).
+            let mut varp = fr.fp.offset(-8);
+            if varp > fr.sp {
+                varp = varp.offset(-8);
+            }
+            for o in objs.iter() {
+                let at = if o.off < 0 { varp.offset(o.off as i64) } else { fr.fp.offset(o.off as i64) };
+                if at < fr.sp {
+                    continue; // not yet allocated in the frame
+                }
+                if let Some(it) = read_iterator(p, model, g, fi, at, maps) {
+                    let trap = fi > 0 && is_injected(g.frames[fi - 1].function);
+                    let live = liveness(p, trap, fr.entry, fr.pc, varp, at, o.ptrdata.max(0) as u64);
+                    out.push(MapIterator { liveness: live, ..it });
+                }
+            }
+        }
+    }
+    let _ = mem;
+    out
+}
+
+fn is_injected(f: &str) -> bool {
+    matches!(f, "runtime.asyncPreempt" | "runtime.sigpanic" | "runtime.debugCallV2" | "runtime.asyncPreempt2")
+}
+
+/// Reads and validates an iterator at `at`; classifies its state.
+fn read_iterator(
+    p: &Process,
+    model: &MapModel,
+    g: &Goroutine<'_>,
+    fi: usize,
+    at: Addr,
+    maps: &mut HashMap<Addr, MapHeader>,
+) -> Option<MapIterator> {
+    let mem = p.mem();
+    let (t_off, m_off, key_off) = match &model.layout {
+        MapLayout::Classic(l) => (l.it_t, l.it_h, l.it_key),
+        MapLayout::Swiss(l) => (l.it_typ, l.it_m, l.it_key),
+    };
+    let t = mem.read_ptr(at.add(t_off)).ok()?;
+    let m = mem.read_ptr(at.add(m_off)).ok()?;
+    if m.is_null() || !model.is_map_type(mem, t) {
+        return None;
+    }
+    if let std::collections::hash_map::Entry::Vacant(e) = maps.entry(m) {
+        e.insert(p.read_map(model, m, Some(t)).ok()?);
+    }
+    let h = maps.get(&m)?;
+    let key = mem.read_ptr(at.add(key_off)).ok()?;
+    let (state, evidence) = if key.is_null() {
+        (IterState::Finished, vec!["key is nil: the iteration has ended".to_string()])
+    } else {
+        classify(mem, model, at, h)
+    };
+    Some(MapIterator {
+        goroutine: g.id,
+        frame: fi,
+        function: g.frames[fi].function.to_string(),
+        address: at,
+        map: m,
+        map_type: t,
+        liveness: Liveness::Unknown,
+        state,
+        evidence,
+    })
+}
+
+fn classify(mem: &dyn Memory, model: &MapModel, it: Addr, h: &MapHeader) -> (IterState, Vec<String>) {
+    let mut ev = Vec::new();
+    match &model.layout {
+        MapLayout::Classic(l) => {
+            let rd = |o: u64| mem.read_ptr(it.add(o)).unwrap_or(Addr::NULL);
+            let ib = rd(l.it_buckets);
+            let bptr = rd(l.it_bptr);
+            let it_b = mem.read_u8(it.add(l.it_b)).unwrap_or(0);
+            let hb = h.buckets.unwrap_or(Addr::NULL);
+            let hold = h.oldbuckets.unwrap_or(Addr::NULL);
+            if let (Some(o), Some(hc)) = (l.it_clear_seq, h.clear_seq) {
+                let ic = mem.read_u64(it.add(o)).unwrap_or(hc);
+                if ic != hc {
+                    ev.push(format!("it.clearSeq={ic}, h.clearSeq={hc}"));
+                    return (IterState::Cleared, ev);
+                }
+            }
+            ev.push(format!(
+                "it.buckets={ib} it.B={it_b}; h.buckets={hb} h.oldbuckets={hold} h.B={}",
+                h.b.unwrap_or(0)
+            ));
+            if ib == hb && hold.is_null() {
+                (IterState::Current, ev)
+            } else if !hold.is_null() && ib == hb && Some(it_b) == h.b {
+                (IterState::StartedMidGrow, ev)
+            } else if !hold.is_null() && ib == hold {
+                if let Ok(top) = mem.read_u8(bptr) {
+                    if l.evacuated.contains(&top) {
+                        ev.push(format!("the current bucket {bptr} is evacuated (tophash[0]={top})"));
+                    }
+                }
+                ev.push(format!("h.nevacuate={}", h.nevacuate.unwrap_or(0)));
+                (IterState::MapGrewSinceStart, ev)
+            } else {
+                if let Ok(top) = mem.read_array::<8>(bptr) {
+                    ev.push(format!("current bucket {bptr} tophash {top:?}"));
+                }
+                (IterState::Orphaned, ev)
+            }
+        }
+        MapLayout::Swiss(l) => {
+            let ic = mem.read_u64(it.add(l.it_clear_seq)).unwrap_or(0);
+            let hc = h.clear_seq.unwrap_or(ic);
+            if ic != hc {
+                ev.push(format!("it.clearSeq={ic}, m.clearSeq={hc}"));
+                return (IterState::Cleared, ev);
+            }
+            let dir_idx = mem.read_i64(it.add(l.it_dir_idx)).unwrap_or(0);
+            let igd = mem.read_u8(it.add(l.it_global_depth)).unwrap_or(0);
+            let tab = mem.read_ptr(it.add(l.it_tab)).unwrap_or(Addr::NULL);
+            let dir_len = h.dir_len.unwrap_or(0);
+            ev.push(format!(
+                "it.dirIdx={dir_idx} it.globalDepth={igd} it.tab={tab}; m.dirLen={dir_len} m.globalDepth={}",
+                h.global_depth.unwrap_or(0)
+            ));
+            if dir_idx == -1 && dir_len > 0 {
+                return (IterState::SmallMapGrew, ev);
+            }
+            if !tab.is_null() {
+                if let Ok(idx) = mem.read_i64(tab.add(l.table_index)) {
+                    ev.push(format!("tab.index={idx}"));
+                    if idx == -1 {
+                        return (IterState::TableReplaced, ev);
+                    }
+                }
+            }
+            if Some(igd) != h.global_depth && dir_idx != -1 {
+                return (IterState::DirectoryGrew, ev);
+            }
+            (IterState::Current, ev)
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! Go maps: classic (`runtime.hmap`/`hiter`, Go ≤1.23 and 1.24/1.25 built with
+//! `GOEXPERIMENT=noswissmap`) and Swiss (`internal/runtime/maps.Map`/`Iter`,
+//! 1.24+). Which one a binary uses is decided by which types its DWARF has,
+//! and every offset is read from those types.
+
+pub mod iterators;
+
+use super::process::Process;
+use crate::addr::Addr;
+use crate::exe::dwarf::DwarfIndex;
+use crate::memory::{MemError, Memory, ReadExt};
+
+/// Offsets of the classic map structures.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct ClassicLayout {
+    pub count: u64,
+    pub flags: u64,
+    pub b: u64,
+    pub hash0: u64,
+    pub buckets: u64,
+    pub oldbuckets: u64,
+    pub nevacuate: u64,
+    pub clear_seq: Option<u64>,
+    pub iter_size: u64,
+    pub it_key: u64,
+    pub it_t: u64,
+    pub it_h: u64,
+    pub it_buckets: u64,
+    pub it_bptr: u64,
+    pub it_b: u64,
+    pub it_clear_seq: Option<u64>,
+    /// `hashWriting` flag bit.
+    pub hash_writing: u8,
+    /// `sameSizeGrow` flag bit.
+    pub same_size_grow: u8,
+    /// Tophash marks of evacuated slots (`evacuatedX`, `evacuatedY`, `evacuatedEmpty`).
+    pub evacuated: [u8; 3],
+}
+
+/// Offsets of the Swiss map structures.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct SwissLayout {
+    pub used: u64,
+    pub seed: u64,
+    pub dir_ptr: u64,
+    pub dir_len: u64,
+    pub global_depth: u64,
+    pub writing: u64,
+    pub clear_seq: u64,
+    pub iter_size: u64,
+    pub it_key: u64,
+    pub it_typ: u64,
+    pub it_m: u64,
+    pub it_clear_seq: u64,
+    pub it_global_depth: u64,
+    pub it_dir_idx: u64,
+    pub it_tab: u64,
+    pub it_group: u64,
+    pub table_index: u64,
+    pub table_used: u64,
+    pub table_capacity: u64,
+}
+
+/// Which map implementation the binary has.
+#[derive(Clone, Debug)]
+pub enum MapLayout {
+    /// `runtime.hmap`.
+    Classic(ClassicLayout),
+    /// `internal/runtime/maps.Map`.
+    Swiss(SwissLayout),
+}
+
+/// Offsets in runtime type descriptors (`internal/abi.Type`, the map type).
+#[derive(Clone, Debug)]
+pub struct TypeLayout {
+    /// `Kind_`.
+    pub kind: u64,
+    /// `TFlag`.
+    pub tflag: u64,
+    /// `Str` (a name offset from `moduledata.types`).
+    pub str_off: u64,
+    /// The map type's `Key`.
+    pub key: u64,
+    /// The map type's `Elem`.
+    pub elem: u64,
+    /// `moduledata.types`.
+    pub moduledata_types: u64,
+}
+
+/// `abi.Map` kind.
+pub const KIND_MAP: u8 = 21;
+/// Mask of the kind bits in `Kind_`.
+pub const KIND_MASK: u8 = 0x1f;
+
+/// Everything needed to decode maps.
+#[derive(Clone, Debug)]
+pub struct MapModel {
+    /// The implementation's layout.
+    pub layout: MapLayout,
+    /// Type descriptor layout.
+    pub types: TypeLayout,
+    /// Iterator pointer words' extent (`ptrdata`), for matching stack objects.
+    pub iter_ptrdata: u64,
+}
+
+fn f(d: &DwarfIndex, st: &str, field: &str) -> Result<u64, String> {
+    d.field_offset(st, field).ok_or_else(|| format!("DWARF has no field {field} in {st}"))
+}
+
+/// Extent of the pointer words of a struct (`ptrdata`): the end of its last
+/// pointer, looking into nested structs and arrays.
+fn ptrdata(d: &DwarfIndex, st: &str) -> u64 {
+    d.type_named(st).map_or(0, |t| ptr_end(d, t, 0, 0))
+}
+
+fn ptr_end(d: &DwarfIndex, t: crate::exe::dwarf::TypeRef, base: u64, depth: u32) -> u64 {
+    use gimli::constants as dw;
+    if depth > 8 {
+        return 0;
+    }
+    let Some(ti) = d.resolve(t) else { return 0 };
+    match ti.tag {
+        dw::DW_TAG_pointer_type => base + 8,
+        _ if ti.name == "unsafe.Pointer"
+            || ti.name.starts_with('*')
+            || ti.name.starts_with("map[")
+            || ti.name.starts_with("chan ") =>
+        {
+            base + 8
+        }
+        dw::DW_TAG_structure_type => ti
+            .fields
+            .iter()
+            .filter_map(|f| f.ty.map(|ty| ptr_end(d, ty, base + f.offset, depth + 1)))
+            .max()
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+impl MapModel {
+    /// Detects the map implementation from DWARF and reads its layout.
+    pub fn from_dwarf(d: &DwarfIndex) -> Result<MapModel, String> {
+        let types_of = |candidates: &[&str]| -> Result<(u64, u64), String> {
+            for c in candidates {
+                if let (Some(k), Some(e)) = (d.field_offset(c, "Key"), d.field_offset(c, "Elem")) {
+                    return Ok((k, e));
+                }
+            }
+            Err(format!("DWARF has none of the map type descriptors {candidates:?}"))
+        };
+        let (layout, (key, elem), iter_ptrdata) = if d.struct_named("runtime.hmap").is_some() {
+            let h = "runtime.hmap";
+            let it = "runtime.hiter";
+            let c = |n: &str, def: i64| d.constant(n).unwrap_or(def) as u8;
+            let l = ClassicLayout {
+                count: f(d, h, "count")?,
+                flags: f(d, h, "flags")?,
+                b: f(d, h, "B")?,
+                hash0: f(d, h, "hash0")?,
+                buckets: f(d, h, "buckets")?,
+                oldbuckets: f(d, h, "oldbuckets")?,
+                nevacuate: f(d, h, "nevacuate")?,
+                clear_seq: d.field_offset(h, "clearSeq"),
+                iter_size: d.struct_named(it).and_then(|t| t.size).ok_or("DWARF has no runtime.hiter")?,
+                it_key: f(d, it, "key")?,
+                it_t: f(d, it, "t")?,
+                it_h: f(d, it, "h")?,
+                it_buckets: f(d, it, "buckets")?,
+                it_bptr: f(d, it, "bptr")?,
+                it_b: f(d, it, "B")?,
+                it_clear_seq: d.field_offset(it, "clearSeq"),
+                hash_writing: c("runtime.hashWriting", 4),
+                same_size_grow: c("runtime.sameSizeGrow", 8),
+                evacuated: [c("runtime.evacuatedX", 2), c("runtime.evacuatedY", 3), c("runtime.evacuatedEmpty", 4)],
+            };
+            (
+                MapLayout::Classic(l),
+                types_of(&["internal/abi.OldMapType", "internal/abi.MapType", "runtime.maptype"])?,
+                ptrdata(d, it),
+            )
+        } else if d.struct_named("internal/runtime/maps.Map").is_some() {
+            let m = "internal/runtime/maps.Map";
+            let it = "internal/runtime/maps.Iter";
+            let t = "internal/runtime/maps.table";
+            let l = SwissLayout {
+                used: f(d, m, "used")?,
+                seed: f(d, m, "seed")?,
+                dir_ptr: f(d, m, "dirPtr")?,
+                dir_len: f(d, m, "dirLen")?,
+                global_depth: f(d, m, "globalDepth")?,
+                writing: f(d, m, "writing")?,
+                clear_seq: f(d, m, "clearSeq")?,
+                iter_size: d.struct_named(it).and_then(|t| t.size).ok_or("DWARF has no maps.Iter")?,
+                it_key: f(d, it, "key")?,
+                it_typ: f(d, it, "typ")?,
+                it_m: f(d, it, "m")?,
+                it_clear_seq: f(d, it, "clearSeq")?,
+                it_global_depth: f(d, it, "globalDepth")?,
+                it_dir_idx: f(d, it, "dirIdx")?,
+                it_tab: f(d, it, "tab")?,
+                it_group: f(d, it, "group")?,
+                table_index: f(d, t, "index")?,
+                table_used: f(d, t, "used")?,
+                table_capacity: f(d, t, "capacity")?,
+            };
+            (MapLayout::Swiss(l), types_of(&["internal/abi.SwissMapType", "internal/abi.MapType"])?, ptrdata(d, it))
+        } else {
+            return Err("DWARF has neither runtime.hmap nor internal/runtime/maps.Map".into());
+        };
+        let ty = "internal/abi.Type";
+        Ok(MapModel {
+            layout,
+            types: TypeLayout {
+                kind: f(d, ty, "Kind_")?,
+                tflag: f(d, ty, "TFlag")?,
+                str_off: f(d, ty, "Str")?,
+                key,
+                elem,
+                moduledata_types: f(d, "runtime.moduledata", "types")?,
+            },
+            iter_ptrdata,
+        })
+    }
+
+    /// `classic` or `swiss`.
+    pub fn layout_name(&self) -> &'static str {
+        match self.layout {
+            MapLayout::Classic(_) => "classic",
+            MapLayout::Swiss(_) => "swiss",
+        }
+    }
+
+    /// Size of an iterator.
+    pub fn iter_size(&self) -> u64 {
+        match &self.layout {
+            MapLayout::Classic(l) => l.iter_size,
+            MapLayout::Swiss(l) => l.iter_size,
+        }
+    }
+
+    /// True when `t` points at a map type descriptor.
+    pub fn is_map_type(&self, mem: &dyn Memory, t: Addr) -> bool {
+        !t.is_null() && mem.read_u8(t.add(self.types.kind)).is_ok_and(|k| k & KIND_MASK == KIND_MAP)
+    }
+}
+
+/// A map header read from the core.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct MapHeader {
+    /// Address of the header.
+    pub address: Addr,
+    /// The map's type descriptor, when known (from an iterator or a frame).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_descriptor: Option<Addr>,
+    /// `map[K]V`, when the type is known.
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
+    /// Key type name.
+    pub key_type: Option<String>,
+    /// Value type name.
+    pub value_type: Option<String>,
+    /// Number of entries (`count` / `used`).
+    pub len: u64,
+    /// `classic` or `swiss`.
+    pub layout: &'static str,
+    /// A write was in progress (`hashWriting` / `writing != 0`).
+    pub writing: bool,
+    /// `clearSeq`, where the layout has it.
+    pub clear_seq: Option<u64>,
+    /// Classic: `flags`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<u8>,
+    /// Classic: log2 of the bucket count.
+    #[serde(rename = "B", skip_serializing_if = "Option::is_none")]
+    pub b: Option<u8>,
+    /// Classic: bucket array.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<Addr>,
+    /// Classic: old bucket array while growing (null otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldbuckets: Option<Addr>,
+    /// Classic: evacuation progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nevacuate: Option<u64>,
+    /// Classic: a grow is in progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub growing: Option<bool>,
+    /// Swiss: directory (or the single group of a small map).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir_ptr: Option<Addr>,
+    /// Swiss: directory length (0 for a small map).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir_len: Option<i64>,
+    /// Swiss: log2 of the directory length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_depth: Option<u8>,
+}
+
+impl Process {
+    /// The name of a runtime type descriptor: `abi.Type.Str` is a name offset from `moduledata.types`.
+    pub fn type_name(&self, tl: &TypeLayout, ty: Addr) -> Option<String> {
+        let mem = self.mem();
+        let md = self.global("runtime.firstmoduledata")?;
+        let types = mem.read_ptr(md.add(tl.moduledata_types)).ok()?;
+        let tflag = mem.read_u8(ty.add(tl.tflag)).ok()?;
+        let str_off = mem.read_i32(ty.add(tl.str_off)).ok()?;
+        let name = types.offset(str_off as i64);
+        // A name is a flags byte, a varint length, then the bytes.
+        let mut len = 0u64;
+        let mut at = name.add(1);
+        for shift in (0..35).step_by(7) {
+            let b = mem.read_u8(at).ok()?;
+            at = at.add(1);
+            len |= ((b & 0x7f) as u64) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let bytes = mem.read_vec(at, len, 4096).ok()?;
+        let s = String::from_utf8(bytes).ok()?;
+        // tflagExtraStar: the stored name has a leading '*'.
+        Some(if tflag & 2 != 0 { s.strip_prefix('*').unwrap_or(&s).to_string() } else { s })
+    }
+
+    /// Reads the map header at `h`; `t` is its type descriptor if known.
+    pub fn read_map(&self, model: &MapModel, h: Addr, t: Option<Addr>) -> Result<MapHeader, MemError> {
+        let mem = self.mem();
+        let names = t.filter(|t| model.is_map_type(mem, *t)).map(|t| {
+            let tl = &model.types;
+            let name = self.type_name(tl, t);
+            let key = mem.read_ptr(t.add(tl.key)).ok().and_then(|k| self.type_name(tl, k));
+            let elem = mem.read_ptr(t.add(tl.elem)).ok().and_then(|e| self.type_name(tl, e));
+            (name, key, elem)
+        });
+        let (type_name, key_type, value_type) = names.unwrap_or((None, None, None));
+        let mut out = MapHeader {
+            address: h,
+            type_descriptor: t,
+            type_name,
+            key_type,
+            value_type,
+            len: 0,
+            layout: model.layout_name(),
+            writing: false,
+            clear_seq: None,
+            flags: None,
+            b: None,
+            buckets: None,
+            oldbuckets: None,
+            nevacuate: None,
+            growing: None,
+            dir_ptr: None,
+            dir_len: None,
+            global_depth: None,
+        };
+        match &model.layout {
+            MapLayout::Classic(l) => {
+                out.len = mem.read_u64(h.add(l.count))?;
+                let flags = mem.read_u8(h.add(l.flags))?;
+                out.flags = Some(flags);
+                out.writing = flags & l.hash_writing != 0;
+                out.b = Some(mem.read_u8(h.add(l.b))?);
+                out.buckets = Some(mem.read_ptr(h.add(l.buckets))?);
+                let old = mem.read_ptr(h.add(l.oldbuckets))?;
+                out.oldbuckets = Some(old);
+                out.growing = Some(!old.is_null());
+                out.nevacuate = Some(mem.read_u64(h.add(l.nevacuate))?);
+                out.clear_seq = l.clear_seq.map(|o| mem.read_u64(h.add(o))).transpose()?;
+            }
+            MapLayout::Swiss(l) => {
+                out.len = mem.read_u64(h.add(l.used))?;
+                out.writing = mem.read_u8(h.add(l.writing))? != 0;
+                out.dir_ptr = Some(mem.read_ptr(h.add(l.dir_ptr))?);
+                out.dir_len = Some(mem.read_i64(h.add(l.dir_len))?);
+                out.global_depth = Some(mem.read_u8(h.add(l.global_depth))?);
+                out.clear_seq = Some(mem.read_u64(h.add(l.clear_seq))?);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,153 @@
+//! Map findings, iterator states and map decoding, for every fixture build.
+
+mod common;
+
+use gotopsy::analysis::maps::{analyze, MapAnalysis};
+use gotopsy::analysis::Severity;
+use gotopsy::runtime::crash;
+use gotopsy::runtime::goroutines::{read_goroutines, ReadOptions};
+use gotopsy::runtime::maps::iterators::{IterState, Liveness};
+use gotopsy::runtime::{OpenOptions, Process};
+
+fn run(variant: &str, scenario: &str, check: impl FnOnce(&MapAnalysis, Option<u64>, bool)) {
+    let p =
+        Process::open(&common::core(variant, scenario), &OpenOptions { exe: Some(common::exe(variant)), force: false })
+            .unwrap_or_else(|e| panic!("{variant}/{scenario}: {e}"));
+    let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+    let c = crash::detect(&p, &gs);
+    let m = analyze(&p, &gs.list, &c);
+    let swiss = m.maps.first().is_some_and(|h| h.layout == "swiss");
+    check(&m, c.goroutine, swiss);
+}
+
+fn crash_variants() -> Vec<String> {
+    common::variants()
+}
+
+/// Which builds must use which layout: Swiss from 1.24 unless noswissmap.
+fn expect_swiss(variant: &str) -> bool {
+    let minor: u32 = variant.trim_start_matches("go1.").split('.').next().unwrap().parse().unwrap();
+    minor >= 24 && !variant.contains("noswissmap")
+}
+
+#[test]
+fn iteration_write_crash_names_iterator_and_writer() {
+    for v in crash_variants() {
+        run(&v, "mapiterwrite", |m, crashed, swiss| {
+            assert_eq!(swiss, expect_swiss(&v), "{v}: layout");
+            let f = &m.findings[0];
+            assert_eq!(f.kind, "concurrent-map-iteration-and-write", "{v}");
+            assert_eq!(f.severity, Severity::Critical);
+            assert_eq!(f.goroutines[0].id, crashed.unwrap(), "{v}");
+            assert_eq!(f.goroutines[0].role, "iterator");
+            let writers: Vec<_> = f.goroutines.iter().filter(|g| g.role == "writer").collect();
+            assert_eq!(writers.len(), 1, "{v}: {:?}", f.goroutines);
+            assert!(writers[0].frame.as_deref().unwrap().starts_with("runtime.mapassign"), "{v}");
+            let map = f.map.expect("map named");
+            let h = m.maps.iter().find(|h| h.address == map).unwrap();
+            assert_eq!(h.type_name.as_deref(), Some("map[int]int"), "{v}");
+            assert!((1000..=2000).contains(&h.len), "{v}: len {}", h.len);
+            // The iterator the crashing goroutine was using is on its stack.
+            assert!(m.iterators.iter().any(|i| i.goroutine == crashed.unwrap() && i.map == map), "{v}");
+        });
+    }
+}
+
+#[test]
+fn read_write_crash_names_reader_and_writer() {
+    for v in crash_variants() {
+        run(&v, "mapreadwrite", |m, crashed, _| {
+            let f = &m.findings[0];
+            assert_eq!(f.kind, "concurrent-map-read-and-write", "{v}");
+            assert_eq!(f.goroutines[0].id, crashed.unwrap());
+            assert_eq!(f.goroutines[0].role, "reader");
+            let other: Vec<_> =
+                f.goroutines[1..].iter().filter(|g| g.role == "writer" || g.role == "possible-writer").collect();
+            assert_eq!(other.len(), 1, "{v}: {:?}", f.goroutines);
+            let h = m.maps.iter().find(|h| Some(h.address) == f.map).expect("map");
+            assert_eq!(h.type_name.as_deref(), Some("map[int]int"), "{v}");
+        });
+    }
+}
+
+#[test]
+fn concurrent_writes_crash_names_every_writer() {
+    for v in crash_variants() {
+        run(&v, "fatal", |m, crashed, _| {
+            let f = &m.findings[0];
+            assert_eq!(f.kind, "concurrent-map-writes", "{v}");
+            assert_eq!(f.goroutines[0].id, crashed.unwrap());
+            assert_eq!(f.goroutines[0].role, "writer");
+            // Four goroutines write the map; at least one more than the crasher is inside mapassign.
+            let others = f.goroutines[1..].iter().filter(|g| g.role == "writer" || g.role == "possible-writer").count();
+            assert!((1..=3).contains(&others), "{v}: {:?}", f.goroutines);
+            assert!(f.map.is_some(), "{v}");
+        });
+    }
+}
+
+#[test]
+fn iterators_parked_while_another_goroutine_grew_the_map_are_stale() {
+    for v in crash_variants() {
+        run(&v, "mapstale", |m, _, swiss| {
+            let its: Vec<_> = m.iterators.iter().filter(|i| i.function == "main.rangeAndPark").collect();
+            assert_eq!(its.len(), 2, "{v}: {:?}", m.iterators);
+            assert!(its.iter().all(|i| i.liveness == Liveness::Live), "{v}");
+            let mut states: Vec<IterState> = its.iter().map(|i| i.state).collect();
+            states.sort_by_key(|s| format!("{s:?}"));
+            if swiss {
+                assert_eq!(states, vec![IterState::SmallMapGrew, IterState::TableReplaced], "{v}");
+            } else {
+                assert!(states.iter().all(|s| *s == IterState::Orphaned), "{v}: {states:?}");
+            }
+            let stale: Vec<_> = m.findings.iter().filter(|f| f.kind == "stale-iterator").collect();
+            assert_eq!(stale.len(), 2, "{v}");
+            // Nobody is writing now: the growth is over, so only info.
+            assert!(stale.iter().all(|f| f.severity == Severity::Info), "{v}");
+        });
+    }
+}
+
+#[test]
+fn inserting_during_range_is_an_info_finding() {
+    for v in crash_variants() {
+        run(&v, "mapinsertrange", |m, _, swiss| {
+            assert_eq!(m.iterators.len(), 1, "{v}: {:?}", m.iterators);
+            let it = &m.iterators[0];
+            assert_eq!(it.liveness, Liveness::Live);
+            assert_eq!(it.state, if swiss { IterState::TableReplaced } else { IterState::Orphaned }, "{v}");
+            assert_eq!(m.findings.len(), 1);
+            assert_eq!(m.findings[0].kind, "stale-iterator");
+            assert_eq!(m.findings[0].severity, Severity::Info);
+        });
+    }
+}
+
+#[test]
+fn iterators_over_stack_maps_and_big_entries_are_current() {
+    for v in crash_variants() {
+        run(&v, "mapstack", |m, _, _| {
+            let its: Vec<_> = m.iterators.iter().filter(|i| i.function == "main.smallRange").collect();
+            assert_eq!(its.len(), 16, "{v}");
+            assert!(its.iter().all(|i| i.state == IterState::Current && i.liveness == Liveness::Live), "{v}");
+            assert!(m.findings.is_empty(), "{v}: {:?}", m.findings);
+        });
+        run(&v, "mapbig", |m, _, _| {
+            assert_eq!(m.iterators.len(), 1, "{v}");
+            assert_eq!(m.iterators[0].state, IterState::Current);
+            let h = &m.maps[0];
+            assert_eq!(h.type_name.as_deref(), Some("map[main.bigKey]main.bigVal"), "{v}");
+            assert_eq!((h.key_type.as_deref(), h.value_type.as_deref()), (Some("main.bigKey"), Some("main.bigVal")));
+            assert_eq!(h.len, 20);
+        });
+    }
+}
+
+#[test]
+fn crashes_without_maps_have_no_map_findings() {
+    for v in crash_variants() {
+        for sc in ["zoo", "panic", "nilderef", "preempt"] {
+            run(&v, sc, |m, _, _| assert!(m.findings.is_empty(), "{v}/{sc}: {:?}", m.findings));
+        }
+    }
+}

@@ -36,9 +36,9 @@ fn bench_core(c: &mut Criterion, name: &str, core: &Path, exe: &Path, samples: u
     });
     g.bench_function("analyze_json", |b| {
         b.iter(|| {
-            let gs = read_goroutines(&p, ReadOptions::default()).expect("goroutines");
+            let mut gs = read_goroutines(&p, ReadOptions::default()).expect("goroutines");
             let cr = crash::detect(&p, &gs);
-            let m = gotopsy::analysis::maps::analyze(&p, &gs.list, &cr);
+            let m = gotopsy::analysis::maps::analyze(&p, &mut gs, &cr);
             let r = report::build(&p, &gs, &cr, &m);
             report::write_json(&mut std::io::sink(), &r).expect("json");
         })

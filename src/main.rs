@@ -46,6 +46,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Skip the map and iterator analysis.
+        #[arg(long)]
+        no_maps: bool,
     },
     /// Every goroutine, in the runtime's own traceback format.
     Goroutines {
@@ -77,15 +80,16 @@ fn run(cli: Cli) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match cli.command {
-        Command::Analyze { args, format } => {
+        Command::Analyze { args, format, no_maps } => {
             let mut t = Timing::start();
             let p = open(&args)?;
             t.mark("open");
-            let gs = read_goroutines(&p, ReadOptions { include_dead: args.all })?;
+            let model = if no_maps { None } else { gotopsy::analysis::maps::model(&p).ok() };
+            let mut gs = read_goroutines(&p, ReadOptions { include_dead: args.all, iterators: model.as_ref() })?;
             t.mark("goroutines");
             let c = crash::detect(&p, &gs);
             t.mark("crash");
-            let m = gotopsy::analysis::maps::analyze(&p, &gs.list, &c);
+            let m = if no_maps { Default::default() } else { gotopsy::analysis::maps::analyze(&p, &mut gs, &c) };
             t.mark("maps");
             let r = report::build(&p, &gs, &c, &m);
             match format {
@@ -99,12 +103,12 @@ fn run(cli: Cli) -> Result<()> {
             }
             out.flush()?;
             t.mark("output");
-            // The process is about to exit: freeing a million frames one by one is wasted time.
-            std::mem::forget(gs);
+            // Everything is written: skip freeing a million frames and unmapping the core.
+            std::process::exit(0);
         }
         Command::Goroutines { args } => {
             let p = open(&args)?;
-            let gs = read_goroutines(&p, ReadOptions { include_dead: args.all })?;
+            let gs = read_goroutines(&p, ReadOptions { include_dead: args.all, iterators: None })?;
             let style = traceback::Style::for_go(p.go_major_minor().1);
             for (i, g) in gs.list.iter().enumerate() {
                 if i > 0 {

@@ -13,9 +13,9 @@ fn run(variant: &str, scenario: &str, check: impl FnOnce(&MapAnalysis, Option<u6
     let p =
         Process::open(&common::core(variant, scenario), &OpenOptions { exe: Some(common::exe(variant)), force: false })
             .unwrap_or_else(|e| panic!("{variant}/{scenario}: {e}"));
-    let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+    let mut gs = read_goroutines(&p, ReadOptions::default()).unwrap();
     let c = crash::detect(&p, &gs);
-    let m = analyze(&p, &gs.list, &c);
+    let m = analyze(&p, &mut gs, &c);
     let swiss = m.maps.first().is_some_and(|h| h.layout == "swiss");
     check(&m, c.goroutine, swiss);
 }

@@ -11,7 +11,7 @@ use super::{Finding, GoroutineRole, Severity};
 use crate::addr::Addr;
 use crate::memory::ReadExt;
 use crate::runtime::crash::Crash;
-use crate::runtime::goroutines::Goroutine;
+use crate::runtime::goroutines::{Goroutine, Goroutines};
 use crate::runtime::maps::iterators::{find_iterators, Liveness, MapIterator};
 use crate::runtime::maps::{MapHeader, MapModel};
 use crate::runtime::process::Process;
@@ -44,6 +44,12 @@ enum MapArg {
 fn map_function(name: &str) -> Option<(MapOp, MapArg)> {
     use MapArg::*;
     use MapOp::*;
+    if !(name.starts_with("runtime.")
+        && name.as_bytes().get(8..11).is_some_and(|b| matches!(b, b"map" | b"has" | b"gro" | b"eva"))
+        || name.starts_with("internal/runtime/maps."))
+    {
+        return None;
+    }
     Some(match name {
         "runtime.mapiternext" | "runtime.mapIterNext" | "internal/runtime/maps.(*Iter).Next" => (Iterate, Iterator(0)),
         "runtime.mapiterinit" | "runtime.mapIterStart" => (Iterate, Header(1)),
@@ -81,6 +87,8 @@ pub struct MapAnalysis {
     pub iterators: Vec<MapIterator>,
     /// Findings.
     pub findings: Vec<Finding>,
+    /// Iterator-shaped stack slots that are dead at their frame's pc (not listed).
+    pub dead_iterator_slots: usize,
     /// Why the analysis could not run, or what it could not read.
     pub warnings: Vec<String>,
 }
@@ -205,10 +213,19 @@ fn describe(h: Option<&MapHeader>, addr: Option<Addr>) -> String {
     }
 }
 
-/// Runs the map analysis.
-pub fn analyze(p: &Process, gs: &[Goroutine<'_>], crash: &Crash) -> MapAnalysis {
+/// The map model of a process, or why maps cannot be analyzed.
+pub fn model(p: &Process) -> Result<MapModel, String> {
+    p.exe.dwarf().and_then(MapModel::from_dwarf).map(|m| m.resolve(p))
+}
+
+/// Runs the map analysis. When the goroutines were read with iterator
+/// scanning on (see [`ReadOptions::iterators`](crate::runtime::goroutines::ReadOptions)),
+/// their iterators are used; else the stacks are scanned now.
+pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnalysis {
+    let scan = all.iterator_scan.take();
     let mut out = MapAnalysis::default();
-    let model = match p.exe.dwarf().and_then(MapModel::from_dwarf) {
+    let gs = &all.list[..];
+    let model = match model(p) {
         Ok(m) => m,
         Err(e) => {
             out.warnings.push(format!("maps not analyzed: {e}"));
@@ -216,8 +233,33 @@ pub fn analyze(p: &Process, gs: &[Goroutine<'_>], crash: &Crash) -> MapAnalysis 
         }
     };
     let mut maps: HashMap<Addr, MapHeader> = HashMap::new();
-    let iterators = find_iterators(p, &model, gs, &mut maps);
-    let calls: Vec<MapCall> = gs.iter().filter_map(|g| map_call(p, &model, g, &mut maps)).collect();
+    let (iterators, dead) = match scan {
+        Some(scan) => {
+            maps.extend(scan.maps);
+            (scan.iterators, scan.dead)
+        }
+        None => find_iterators(p, &model, gs, &mut maps),
+    };
+    out.dead_iterator_slots = dead;
+    let calls: Vec<MapCall> = {
+        use rayon::prelude::*;
+        let parts: Vec<(Vec<MapCall>, HashMap<Addr, MapHeader>)> = gs
+            .par_chunks(4096)
+            .map(|chunk| {
+                let mut local = HashMap::new();
+                let calls = chunk.iter().filter_map(|g| map_call(p, &model, g, &mut local)).collect();
+                (calls, local)
+            })
+            .collect();
+        let mut all = Vec::new();
+        for (c, m) in parts {
+            all.extend(c);
+            for (k, v) in m {
+                maps.entry(k).or_insert(v);
+            }
+        }
+        all
+    };
     let mut findings = Vec::new();
 
     // The crash, both sides.

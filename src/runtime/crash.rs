@@ -154,8 +154,9 @@ fn panic_message(p: &Process, gp: Addr) -> Option<String> {
         return Some("nil".into());
     }
     let name = type_name(p, ty).unwrap_or_default();
-    // abi.Type.Kind_ is at byte 23; the low 5 bits are the kind; 24 = String.
-    let kind = mem.read_u8(ty.add(23)).ok()? & 0x1f;
+    // The low 5 bits of abi.Type.Kind_ are the kind; 24 = String.
+    let kind_off = p.exe.dwarf().ok().and_then(|d| d.field_offset("internal/abi.Type", "Kind_")).unwrap_or(23);
+    let kind = mem.read_u8(ty.add(kind_off)).ok()? & 0x1f;
     if kind == 24 {
         let s = mem.read_go_string(data).ok()?;
         return Some(match name.as_str() {
@@ -167,30 +168,10 @@ fn panic_message(p: &Process, gp: Addr) -> Option<String> {
     Some(format!("({name}) {data}"))
 }
 
-/// The name of a runtime type descriptor: `abi.Type.Str` is a name offset from `moduledata.types`.
+/// The name of a runtime type descriptor, with offsets from DWARF.
 fn type_name(p: &Process, ty: Addr) -> Option<String> {
-    let mem = p.mem();
-    let dwarf = p.exe.dwarf().ok()?;
-    let md = p.global("runtime.firstmoduledata")?;
-    let types = mem.read_ptr(md.add(dwarf.field_offset("runtime.moduledata", "types")?)).ok()?;
-    let tflag = mem.read_u8(ty.add(20)).ok()?;
-    let str_off = mem.read_i32(ty.add(40)).ok()?;
-    let name = types.offset(str_off as i64);
-    // A name is a flags byte, a varint length, then the bytes.
-    let mut len = 0u64;
-    let mut at = name.add(1);
-    for shift in (0..35).step_by(7) {
-        let b = mem.read_u8(at).ok()?;
-        at = at.add(1);
-        len |= ((b & 0x7f) as u64) << shift;
-        if b & 0x80 == 0 {
-            break;
-        }
-    }
-    let bytes = mem.read_vec(at, len, 4096).ok()?;
-    let s = String::from_utf8(bytes).ok()?;
-    // tflagExtraStar: the stored name has a leading '*'.
-    Some(if tflag & 2 != 0 { s.strip_prefix('*').unwrap_or(&s).to_string() } else { s })
+    let model = crate::runtime::maps::MapModel::from_dwarf(p.exe.dwarf().ok()?).ok()?.resolve(p);
+    p.type_name(&model.types, model.types_base?, ty)
 }
 
 fn fault(p: &Process, g: &Goroutine) -> Option<Fault> {

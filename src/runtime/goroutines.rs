@@ -2,6 +2,8 @@
 //! unwinds its stack from where the runtime would (syscall state, `g.sched`,
 //! or the registers of the thread running it).
 
+use super::maps::iterators::{IterScanner, MapIterator};
+use super::maps::{MapHeader, MapModel};
 use super::process::Process;
 use super::symbolize::{Frame, Symbolizer};
 use super::unwind::{unwind, CachedFuncs, CurG, PclntabFuncs, Start};
@@ -123,13 +125,28 @@ pub struct Goroutines<'a> {
     pub clock_ns: i64,
     /// Problems reading the goroutine list.
     pub warnings: Vec<String>,
+    /// Iterators, when [`ReadOptions::iterators`] asked for them.
+    pub iterator_scan: Option<IteratorScan>,
 }
 
 /// Options for [`read_goroutines`].
 #[derive(Copy, Clone, Debug, Default)]
-pub struct ReadOptions {
+pub struct ReadOptions<'m> {
     /// Keep `_Gdead` goroutines.
     pub include_dead: bool,
+    /// Find map iterators on each stack while its pages are being read.
+    pub iterators: Option<&'m MapModel>,
+}
+
+/// Iterators found during [`read_goroutines`].
+#[derive(Debug, Default)]
+pub struct IteratorScan {
+    /// Live (or possibly live) iterators.
+    pub iterators: Vec<MapIterator>,
+    /// Maps they iterate.
+    pub maps: std::collections::HashMap<Addr, MapHeader>,
+    /// Dead iterator slots seen.
+    pub dead: usize,
 }
 
 struct RawG {
@@ -245,7 +262,7 @@ impl Process {
 }
 
 /// Reads all goroutines and unwinds their stacks.
-pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines<'_>, crate::Error> {
+pub fn read_goroutines<'p>(p: &'p Process, opts: ReadOptions<'_>) -> Result<Goroutines<'p>, crate::Error> {
     let truncated = p.core.warnings.iter().any(|w| w.contains("truncated core"));
     let rt = |what: String| crate::Error::Runtime {
         path: p.core.path.clone(),
@@ -274,12 +291,15 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines<'_>,
     let funcs = PclntabFuncs::new(&p.pclntab);
     let ctx = Shared { p, threads: &threads, ms_by_addr: &ms_by_addr, funcs: &funcs, include_dead: opts.include_dead };
     // Chunks run on rayon's threads, each with its own caches; order is kept.
-    let chunks: Vec<(Vec<Goroutine<'_>>, Vec<String>)> = ptrs
+    type Chunk<'p> = (Vec<Goroutine<'p>>, Vec<String>, Option<IteratorScan>);
+    let chunks: Vec<Chunk<'p>> = ptrs
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(ci, chunk)| {
             let mut sym = Symbolizer::new();
             let cached = CachedFuncs::new(ctx.funcs);
+            let mut scanner = opts.iterators.map(|m| IterScanner::new(p, m));
+            let mut its = Vec::new();
             let mut out = Vec::with_capacity(chunk.len());
             let mut warn = Vec::new();
             for (j, &gp) in chunk.iter().enumerate() {
@@ -287,20 +307,34 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines<'_>,
                     continue;
                 }
                 match read_g(p, gp) {
-                    Ok(g) => out.extend(ctx.build(&g, &mut sym, &cached)),
+                    Ok(g) => {
+                        if let Some(g) = ctx.build(&g, &mut sym, &cached) {
+                            if let Some(sc) = scanner.as_mut() {
+                                its.extend(sc.scan(&g));
+                            }
+                            out.push(g);
+                        }
+                    }
                     Err(e) => warn.push(format!("g at {gp} (allgs[{}]) unreadable: {e}", ci * CHUNK + j)),
                 }
             }
             if ci % RELEASE_EVERY_CHUNKS == RELEASE_EVERY_CHUNKS - 1 {
                 p.release_core_pages();
             }
-            (out, warn)
+            let scan = scanner.map(|sc| IteratorScan { iterators: its, maps: sc.maps, dead: sc.dead });
+            (out, warn, scan)
         })
         .collect();
     let mut list: Vec<Goroutine<'_>> = Vec::with_capacity(ptrs.len());
-    for (gs, w) in chunks {
+    let mut iterator_scan = opts.iterators.map(|_| IteratorScan::default());
+    for (gs, w, scan) in chunks {
         list.extend(gs);
         warnings.extend(w);
+        if let (Some(all), Some(s)) = (iterator_scan.as_mut(), scan) {
+            all.iterators.extend(s.iterators);
+            all.maps.extend(s.maps);
+            all.dead += s.dead;
+        }
     }
 
     // The core holds no clock reading at death: measure waits against the
@@ -319,7 +353,7 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines<'_>,
             g.wait_minutes = Some((clock_ns - g.wait_since_ns) / 60_000_000_000);
         }
     }
-    Ok(Goroutines { list, ms, clock_ns, warnings })
+    Ok(Goroutines { list, ms, clock_ns, warnings, iterator_scan })
 }
 
 /// What every chunk of goroutines shares.

@@ -130,42 +130,47 @@ fn live_locals(p: &Process, entry: Addr, pc: Addr, varp: Addr) -> Option<(Addr, 
     Some((varp.offset(-(nbit as i64) * 8), nbit as u32, bits))
 }
 
-fn liveness(p: &Process, trap: bool, entry: Addr, pc: Addr, varp: Addr, obj: Addr, ptrdata: u64) -> Liveness {
-    if trap {
-        return Liveness::Unknown;
-    }
-    let Some((base, nbit, bits)) = live_locals(p, entry, pc, varp) else { return Liveness::Unknown };
-    let Some(first) = obj.checked_sub(base) else { return Liveness::Unknown };
-    let first = first / 8;
-    let words = ptrdata.div_ceil(8).max(1);
-    if first + words > nbit as u64 {
-        return Liveness::Unknown;
-    }
-    let live = (first..first + words).any(|i| bits[(i / 8) as usize] & (1 << (i % 8)) != 0);
-    if live {
-        Liveness::Live
-    } else {
-        Liveness::Dead
-    }
+/// Goroutines per parallel task.
+const CHUNK: usize = 1024;
+
+/// Scans goroutines for iterators, one chunk of goroutines at a time (one
+/// scanner per thread), caching per-function and per-pc facts.
+pub struct IterScanner<'a> {
+    p: &'a Process,
+    model: &'a MapModel,
+    objects_of: HashMap<Addr, Vec<StackObject>>,
+    live_of: HashMap<(Addr, Addr, bool), Option<(i64, u32, Vec<u8>)>>,
+    names: super::TypeNames,
+    /// Maps read so far.
+    pub maps: HashMap<Addr, MapHeader>,
+    /// Iterator-shaped slots dead at their frame's pc (not listed).
+    pub dead: usize,
 }
 
-/// Finds every map iterator on the goroutines' stacks, reading each map once.
-pub fn find_iterators(
-    p: &Process,
-    model: &MapModel,
-    gs: &[Goroutine<'_>],
-    maps: &mut HashMap<Addr, MapHeader>,
-) -> Vec<MapIterator> {
-    let mem = p.mem();
-    let size = model.iter_size();
-    let mut objects_of: HashMap<Addr, Vec<StackObject>> = HashMap::new();
-    let mut out = Vec::new();
-    for g in gs {
+impl<'a> IterScanner<'a> {
+    /// A scanner with empty caches.
+    pub fn new(p: &'a Process, model: &'a MapModel) -> Self {
+        IterScanner {
+            p,
+            model,
+            objects_of: HashMap::new(),
+            live_of: HashMap::new(),
+            names: Default::default(),
+            maps: HashMap::new(),
+            dead: 0,
+        }
+    }
+
+    /// The live (or possibly live) iterators on one goroutine's stack.
+    pub fn scan(&mut self, g: &Goroutine<'_>) -> Vec<MapIterator> {
+        let (p, model) = (self.p, self.model);
+        let size = model.iter_size();
+        let mut out = Vec::new();
         for (fi, fr) in g.frames.iter().enumerate() {
             if fr.inlined {
                 continue;
             }
-            let objs = objects_of.entry(fr.entry).or_insert_with(|| {
+            let objs = self.objects_of.entry(fr.entry).or_insert_with(|| {
                 stack_objects(p, fr.entry)
                     .into_iter()
                     .filter(|o| {
@@ -176,26 +181,87 @@ pub fn find_iterators(
             if objs.is_empty() {
                 continue;
             }
+            let objs = objs.clone();
             // varp = fp - return address - saved frame pointer (when the frame has locals).
             let mut varp = fr.fp.offset(-8);
             if varp > fr.sp {
                 varp = varp.offset(-8);
             }
+            let trap = fi > 0 && is_injected(g.frames[fi - 1].function);
+            // The locals bitmap, relative to varp, is the same for every goroutine at this pc.
+            let bitmap = self
+                .live_of
+                .entry((fr.entry, fr.pc, trap))
+                .or_insert_with(|| {
+                    if trap {
+                        return None;
+                    }
+                    live_locals(p, fr.entry, fr.pc, varp)
+                        .map(|(base, n, bits)| (base.0 as i64 - varp.0 as i64, n, bits))
+                })
+                .clone();
             for o in objs.iter() {
                 let at = if o.off < 0 { varp.offset(o.off as i64) } else { fr.fp.offset(o.off as i64) };
                 if at < fr.sp {
                     continue; // not yet allocated in the frame
                 }
-                if let Some(it) = read_iterator(p, model, g, fi, at, maps) {
-                    let trap = fi > 0 && is_injected(g.frames[fi - 1].function);
-                    let live = liveness(p, trap, fr.entry, fr.pc, varp, at, o.ptrdata.max(0) as u64);
+                let live = match &bitmap {
+                    None => Liveness::Unknown,
+                    Some((rel, n, bits)) => liveness_in(varp.offset(*rel), *n, bits, at, o.ptrdata.max(0) as u64),
+                };
+                if live == Liveness::Dead {
+                    self.dead += 1;
+                    continue;
+                }
+                if let Some(it) = read_iterator(p, model, g, fi, at, &mut self.maps, &mut self.names) {
                     out.push(MapIterator { liveness: live, ..it });
                 }
             }
         }
+        out
     }
-    let _ = mem;
-    out
+}
+
+/// Finds every live (or possibly live) map iterator on the goroutines'
+/// stacks, reading each map once. Dead iterator slots — bytes left from an
+/// earlier loop or an earlier goroutine on a reused stack — are counted, not listed.
+pub fn find_iterators(
+    p: &Process,
+    model: &MapModel,
+    gs: &[Goroutine<'_>],
+    maps: &mut HashMap<Addr, MapHeader>,
+) -> (Vec<MapIterator>, usize) {
+    use rayon::prelude::*;
+    let parts: Vec<(Vec<MapIterator>, HashMap<Addr, MapHeader>, usize)> = gs
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut sc = IterScanner::new(p, model);
+            let out = chunk.iter().flat_map(|g| sc.scan(g)).collect();
+            (out, sc.maps, sc.dead)
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut dead = 0;
+    for (its, m, d) in parts {
+        all.extend(its);
+        maps.extend(m);
+        dead += d;
+    }
+    (all, dead)
+}
+
+fn liveness_in(base: Addr, nbit: u32, bits: &[u8], obj: Addr, ptrdata: u64) -> Liveness {
+    let Some(first) = obj.checked_sub(base) else { return Liveness::Unknown };
+    let first = first / 8;
+    let words = ptrdata.div_ceil(8).max(1);
+    if first + words > nbit as u64 {
+        return Liveness::Unknown;
+    }
+    if (first..first + words).any(|i| bits.get((i / 8) as usize).is_some_and(|b| b & (1 << (i % 8)) != 0)) {
+        Liveness::Live
+    } else {
+        Liveness::Dead
+    }
 }
 
 fn is_injected(f: &str) -> bool {
@@ -210,6 +276,7 @@ fn read_iterator(
     fi: usize,
     at: Addr,
     maps: &mut HashMap<Addr, MapHeader>,
+    names: &mut super::TypeNames,
 ) -> Option<MapIterator> {
     let mem = p.mem();
     let (t_off, m_off, key_off) = match &model.layout {
@@ -222,7 +289,7 @@ fn read_iterator(
         return None;
     }
     if let std::collections::hash_map::Entry::Vacant(e) = maps.entry(m) {
-        e.insert(p.read_map(model, m, Some(t)).ok()?);
+        e.insert(p.read_map_cached(model, m, Some(t), names).ok()?);
     }
     let h = maps.get(&m)?;
     let key = mem.read_ptr(at.add(key_off)).ok()?;
@@ -295,25 +362,24 @@ fn classify(mem: &dyn Memory, model: &MapModel, it: Addr, h: &MapHeader) -> (Ite
             let igd = mem.read_u8(it.add(l.it_global_depth)).unwrap_or(0);
             let tab = mem.read_ptr(it.add(l.it_tab)).unwrap_or(Addr::NULL);
             let dir_len = h.dir_len.unwrap_or(0);
+            let tab_index = if tab.is_null() { None } else { mem.read_i64(tab.add(l.table_index)).ok() };
+            let state = if dir_idx == -1 && dir_len > 0 {
+                IterState::SmallMapGrew
+            } else if tab_index == Some(-1) {
+                IterState::TableReplaced
+            } else if Some(igd) != h.global_depth && dir_idx != -1 {
+                IterState::DirectoryGrew
+            } else {
+                return (IterState::Current, ev);
+            };
             ev.push(format!(
                 "it.dirIdx={dir_idx} it.globalDepth={igd} it.tab={tab}; m.dirLen={dir_len} m.globalDepth={}",
                 h.global_depth.unwrap_or(0)
             ));
-            if dir_idx == -1 && dir_len > 0 {
-                return (IterState::SmallMapGrew, ev);
+            if let Some(idx) = tab_index {
+                ev.push(format!("tab.index={idx}"));
             }
-            if !tab.is_null() {
-                if let Ok(idx) = mem.read_i64(tab.add(l.table_index)) {
-                    ev.push(format!("tab.index={idx}"));
-                    if idx == -1 {
-                        return (IterState::TableReplaced, ev);
-                    }
-                }
-            }
-            if Some(igd) != h.global_depth && dir_idx != -1 {
-                return (IterState::DirectoryGrew, ev);
-            }
-            (IterState::Current, ev)
+            (state, ev)
         }
     }
 }

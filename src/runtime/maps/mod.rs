@@ -103,6 +103,8 @@ pub struct MapModel {
     pub types: TypeLayout,
     /// Iterator pointer words' extent (`ptrdata`), for matching stack objects.
     pub iter_ptrdata: u64,
+    /// `moduledata.types`: base of type name offsets (resolved by [`MapModel::resolve`]).
+    pub types_base: Option<Addr>,
 }
 
 fn f(d: &DwarfIndex, st: &str, field: &str) -> Result<u64, String> {
@@ -222,7 +224,15 @@ impl MapModel {
                 moduledata_types: f(d, "runtime.moduledata", "types")?,
             },
             iter_ptrdata,
+            types_base: None,
         })
+    }
+
+    /// Resolves what depends on the process (the base of type names).
+    pub fn resolve(mut self, p: &Process) -> Self {
+        let md = p.global("runtime.firstmoduledata");
+        self.types_base = md.and_then(|md| p.mem().read_ptr(md.add(self.types.moduledata_types)).ok());
+        self
     }
 
     /// `classic` or `swiss`.
@@ -246,6 +256,10 @@ impl MapModel {
         !t.is_null() && mem.read_u8(t.add(self.types.kind)).is_ok_and(|k| k & KIND_MASK == KIND_MAP)
     }
 }
+
+/// Names of type descriptors already read.
+#[derive(Default, Debug)]
+pub struct TypeNames(pub std::collections::HashMap<Addr, Option<String>>);
 
 /// A map header read from the core.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -300,11 +314,10 @@ pub struct MapHeader {
 }
 
 impl Process {
-    /// The name of a runtime type descriptor: `abi.Type.Str` is a name offset from `moduledata.types`.
-    pub fn type_name(&self, tl: &TypeLayout, ty: Addr) -> Option<String> {
+    /// The name of a runtime type descriptor: `abi.Type.Str` is a name offset
+    /// from `moduledata.types` (`types`, see [`MapModel::resolve`]).
+    pub fn type_name(&self, tl: &TypeLayout, types: Addr, ty: Addr) -> Option<String> {
         let mem = self.mem();
-        let md = self.global("runtime.firstmoduledata")?;
-        let types = mem.read_ptr(md.add(tl.moduledata_types)).ok()?;
         let tflag = mem.read_u8(ty.add(tl.tflag)).ok()?;
         let str_off = mem.read_i32(ty.add(tl.str_off)).ok()?;
         let name = types.offset(str_off as i64);
@@ -327,15 +340,30 @@ impl Process {
 
     /// Reads the map header at `h`; `t` is its type descriptor if known.
     pub fn read_map(&self, model: &MapModel, h: Addr, t: Option<Addr>) -> Result<MapHeader, MemError> {
+        self.read_map_cached(model, h, t, &mut TypeNames::default())
+    }
+
+    /// [`Process::read_map`] with a cache of type names.
+    pub fn read_map_cached(
+        &self,
+        model: &MapModel,
+        h: Addr,
+        t: Option<Addr>,
+        names: &mut TypeNames,
+    ) -> Result<MapHeader, MemError> {
         let mem = self.mem();
-        let names = t.filter(|t| model.is_map_type(mem, *t)).map(|t| {
-            let tl = &model.types;
-            let name = self.type_name(tl, t);
-            let key = mem.read_ptr(t.add(tl.key)).ok().and_then(|k| self.type_name(tl, k));
-            let elem = mem.read_ptr(t.add(tl.elem)).ok().and_then(|e| self.type_name(tl, e));
-            (name, key, elem)
-        });
-        let (type_name, key_type, value_type) = names.unwrap_or((None, None, None));
+        let tl = &model.types;
+        let mut name_of = |ty: Addr| -> Option<String> {
+            names.0.entry(ty).or_insert_with(|| model.types_base.and_then(|base| self.type_name(tl, base, ty))).clone()
+        };
+        let (type_name, key_type, value_type) = match t.filter(|t| model.is_map_type(mem, *t)) {
+            Some(t) => (
+                name_of(t),
+                mem.read_ptr(t.add(tl.key)).ok().and_then(&mut name_of),
+                mem.read_ptr(t.add(tl.elem)).ok().and_then(&mut name_of),
+            ),
+            None => (None, None, None),
+        };
         let mut out = MapHeader {
             address: h,
             type_descriptor: t,

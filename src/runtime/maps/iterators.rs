@@ -133,13 +133,16 @@ fn live_locals(p: &Process, entry: Addr, pc: Addr, varp: Addr) -> Option<(Addr, 
 /// Goroutines per parallel task.
 const CHUNK: usize = 1024;
 
+/// A locals pointer bitmap: first word's offset from varp, number of bits, bits.
+type LocalsBitmap = (i64, u32, Vec<u8>);
+
 /// Scans goroutines for iterators, one chunk of goroutines at a time (one
 /// scanner per thread), caching per-function and per-pc facts.
 pub struct IterScanner<'a> {
     p: &'a Process,
     model: &'a MapModel,
     objects_of: HashMap<Addr, Vec<StackObject>>,
-    live_of: HashMap<(Addr, Addr, bool), Option<(i64, u32, Vec<u8>)>>,
+    live_of: HashMap<(Addr, Addr, bool), Option<LocalsBitmap>>,
     names: super::TypeNames,
     /// Maps read so far.
     pub maps: HashMap<Addr, MapHeader>,

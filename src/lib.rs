@@ -14,6 +14,7 @@ pub mod gotraceback;
 pub mod memory;
 pub mod report;
 pub mod runtime;
+pub mod trace;
 
 pub use addr::Addr;
 pub use error::{Error, Result};

@@ -55,6 +55,33 @@ enum Command {
         #[command(flatten)]
         args: CoreArgs,
     },
+    /// Read a Go execution trace (1.22–1.27 formats): goroutines, states, stacks.
+    Trace {
+        /// The trace file (plain, zstd or gzip).
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// What addresses are: heap object (allocated or free), stack, data, unmapped.
+    Inspect {
+        #[command(flatten)]
+        args: CoreArgs,
+        /// Addresses, hex (`0xc000012345`) or decimal.
+        #[arg(required = true, value_parser = parse_addr)]
+        addresses: Vec<u64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+fn parse_addr(s: &str) -> std::result::Result<u64, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    r.map_err(|e| format!("{s:?} is not an address: {e}"))
 }
 
 fn open(args: &CoreArgs) -> Result<Process> {
@@ -105,6 +132,51 @@ fn run(cli: Cli) -> Result<()> {
             t.mark("output");
             // Everything is written: skip freeing a million frames and unmapping the core.
             std::process::exit(0);
+        }
+        Command::Trace { file, format } => {
+            let (map, _) = gotopsy::corefile::map_file(&file)?;
+            let t = gotopsy::trace::read(&map).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            match format {
+                Format::Json => {
+                    let doc = serde_json::json!({
+                        "schema_version": gotopsy::report::SCHEMA_VERSION,
+                        "trace_version": t.trace_version,
+                        "events": t.wire_events,
+                        "generations": t.generations,
+                        "first_generation": t.first_generation,
+                        "duration_ns": t.duration_ns,
+                        "goroutines": t.goroutines,
+                        "warnings": t.warnings,
+                    });
+                    serde_json::to_writer(&mut out, &doc)?;
+                    writeln!(out)?;
+                }
+                Format::Text => gotopsy::report::trace_text::write(&mut out, &t)?,
+            }
+        }
+        Command::Inspect { args, addresses, format } => {
+            let p = open(&args)?;
+            let heap = gotopsy::runtime::heap::HeapLayout::new(&p)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", args.core.display()))?;
+            let infos: Vec<_> = addresses.iter().map(|&a| heap.inspect(&p, gotopsy::Addr(a))).collect();
+            match format {
+                Format::Json => {
+                    serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "addresses": infos }))?;
+                    writeln!(out)?;
+                }
+                Format::Text => {
+                    for i in &infos {
+                        let alloc = match i.allocated {
+                            Some(true) => " allocated",
+                            Some(false) => " free",
+                            None => "",
+                        };
+                        let obj =
+                            i.object.as_ref().map(|o| format!(" object {}+{}", o.base, o.size)).unwrap_or_default();
+                        writeln!(out, "{} {}{}{}: {}", i.address, i.region, alloc, obj, i.reason)?;
+                    }
+                }
+            }
         }
         Command::Goroutines { args } => {
             let p = open(&args)?;

@@ -408,6 +408,43 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
             evidence,
         });
     }
+    // Iterators pointing into freed memory.
+    match crate::runtime::heap::HeapLayout::new(p) {
+        Ok(heap) => {
+            for it in iterators.iter().filter(|i| i.liveness != Liveness::Dead) {
+                for (what, a) in &it.storage {
+                    let info = heap.inspect(p, *a);
+                    if info.region != "heap" || info.allocated != Some(false) {
+                        continue;
+                    }
+                    let swept = info.span.as_ref().is_some_and(|s| s.swept);
+                    let severity =
+                        if it.liveness == Liveness::Live && swept { Severity::Critical } else { Severity::Warning };
+                    findings.push(Finding {
+                        id: String::new(),
+                        kind: "freed-bucket-reference".into(),
+                        severity,
+                        summary: format!(
+                            "goroutine {}'s iterator over the map at {} in {} points ({what}) at {a}, which the heap says is free",
+                            it.goroutine, it.map, it.function
+                        ),
+                        map: Some(it.map),
+                        goroutines: vec![GoroutineRole {
+                            id: it.goroutine,
+                            role: "iterator".into(),
+                            frame: Some(it.function.clone()),
+                            reason: None,
+                        }],
+                        evidence: vec![
+                            format!("{what} = {a}: {}", info.reason),
+                            format!("iterator liveness {:?}; span swept: {swept}", it.liveness),
+                        ],
+                    });
+                }
+            }
+        }
+        Err(e) => out.warnings.push(format!("heap model unavailable, freed-bucket references not checked: {e}")),
+    }
     for (i, f) in findings.iter_mut().enumerate() {
         f.id = format!("F{}", i + 1);
     }

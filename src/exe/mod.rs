@@ -19,6 +19,8 @@ use std::sync::{Arc, OnceLock};
 /// A loadable segment of the executable.
 #[derive(Clone, Debug)]
 pub struct ExeSegment {
+    /// `PF_W` was set.
+    pub writable: bool,
     /// Link-time ("stated") address.
     pub vaddr: u64,
     /// Bytes in memory.
@@ -79,7 +81,8 @@ impl Executable {
             .segments()
             .map(|s| {
                 let (offset, filesz) = s.file_range();
-                ExeSegment { vaddr: s.address(), memsz: s.size(), offset, filesz }
+                let writable = matches!(s.flags(), object::SegmentFlags::Elf { p_flags } if p_flags & 2 != 0);
+                ExeSegment { writable, vaddr: s.address(), memsz: s.size(), offset, filesz }
             })
             .collect();
         let mut sections = HashMap::new();

@@ -2,6 +2,7 @@
 //! the text report, and the runtime-format traceback.
 
 pub mod text;
+pub mod trace_text;
 pub mod traceback;
 
 use crate::addr::Addr;
@@ -229,6 +230,7 @@ pub fn write_json(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
     field(w, false, "maps", &r.maps.maps)?;
     field(w, false, "iterators", &r.maps.iterators)?;
     field(w, false, "findings", &r.maps.findings)?;
+    field(w, false, "dead_iterator_slots", &r.maps.dead_iterator_slots)?;
     field(w, false, "warnings", &r.warnings)?;
     w.write_all(b"}\n")
 }

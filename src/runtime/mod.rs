@@ -3,6 +3,7 @@
 
 pub mod crash;
 pub mod goroutines;
+pub mod heap;
 pub mod layout;
 pub mod maps;
 pub mod process;

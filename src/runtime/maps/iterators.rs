@@ -79,6 +79,9 @@ pub struct MapIterator {
     pub state: IterState,
     /// How the state was decided.
     pub evidence: Vec<String>,
+    /// The iterator's pointers into the map's storage (classic `buckets`,
+    /// `bptr`; Swiss `tab`, `group`), for the heap check.
+    pub storage: Vec<(&'static str, Addr)>,
 }
 
 /// A stack-object record.
@@ -301,7 +304,13 @@ fn read_iterator(
     } else {
         classify(mem, model, at, h)
     };
+    let ptr = |o: u64| mem.read_ptr(at.add(o)).unwrap_or(Addr::NULL);
+    let storage: Vec<(&'static str, Addr)> = match &model.layout {
+        MapLayout::Classic(l) => vec![("buckets", ptr(l.it_buckets)), ("bptr", ptr(l.it_bptr))],
+        MapLayout::Swiss(l) => vec![("tab", ptr(l.it_tab)), ("group", ptr(l.it_group))],
+    };
     Some(MapIterator {
+        storage: storage.into_iter().filter(|(_, a)| !a.is_null()).collect(),
         goroutine: g.id,
         frame: fi,
         function: g.frames[fi].function.to_string(),

@@ -1,0 +1,54 @@
+//! The text view of a trace: a summary, then goroutines grouped by where they
+//! last stood (state and top frame).
+
+use crate::trace::{GoState, TraceSummary};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// Writes the summary.
+pub fn write(w: &mut dyn Write, t: &TraceSummary) -> io::Result<()> {
+    writeln!(
+        w,
+        "trace {}: {} events in {} generations (first {}), {:.3} s, {} goroutines",
+        t.trace_version,
+        t.wire_events,
+        t.generations,
+        t.first_generation,
+        t.duration_ns as f64 / 1e9,
+        t.goroutines.len()
+    )?;
+    for x in &t.warnings {
+        writeln!(w, "warning: {x}")?;
+    }
+    let mut groups: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    for g in &t.goroutines {
+        let state =
+            serde_json::to_value(g.state_at_end).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let top = g
+            .last_stack
+            .first()
+            .map(|f| format!("{} ({}:{})", f.function, f.file, f.line))
+            .unwrap_or_else(|| "(no stack)".into());
+        groups.entry((state, top)).or_default().push(g.id);
+    }
+    for ((state, top), ids) in &groups {
+        writeln!(w, "\n{} goroutine(s) {state} at {top}", ids.len())?;
+        let shown: Vec<String> = ids.iter().take(30).map(|i| i.to_string()).collect();
+        writeln!(w, "  ids: {}{}", shown.join(", "), if ids.len() > 30 { " …" } else { "" })?;
+    }
+    let busiest = t
+        .goroutines
+        .iter()
+        .filter(|g| g.state_at_end != GoState::NotExist || g.running_ns > 0)
+        .max_by_key(|g| g.running_ns);
+    if let Some(g) = busiest {
+        writeln!(
+            w,
+            "\nbusiest: goroutine {} ran {:.3} ms ({})",
+            g.id,
+            g.running_ns as f64 / 1e6,
+            g.start_function.as_deref().unwrap_or("?")
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! The heap model: for any address, what it is — through `mheap_.arenas` →
+//! `heapArena.spans` → `mspan` (state, range, `freeindex`, `allocBits`,
+//! element size) — as the runtime's own `spanOf`/`isFree` decide it. Every
+//! offset and constant comes from DWARF; amd64's values are the fallback only
+//! for constants the DWARF lacks.
+
+use super::process::Process;
+use crate::addr::Addr;
+use crate::exe::dwarf::DwarfIndex;
+use crate::memory::ReadExt;
+
+/// Offsets and constants of the heap structures.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct HeapLayout {
+    pub mheap: Addr,
+    pub arenas: u64,
+    pub mheap_sweepgen: u64,
+    pub arena_base_offset: u64,
+    pub heap_arena_bytes: u64,
+    pub l1_bits: u32,
+    pub l2_bits: u32,
+    pub page_size: u64,
+    pub pages_per_arena: u64,
+    pub ha_spans: u64,
+    pub span_start: u64,
+    pub span_npages: u64,
+    pub span_freeindex: (u64, u64),
+    pub span_nelems: (u64, u64),
+    pub span_alloc_bits: u64,
+    pub span_state: u64,
+    pub span_elemsize: u64,
+    pub span_sweepgen: u64,
+    pub in_use: u8,
+    pub manual: u8,
+}
+
+fn need(d: &DwarfIndex, st: &str, f: &str) -> Result<u64, String> {
+    d.field_offset(st, f).ok_or_else(|| format!("DWARF has no field {f} in {st}"))
+}
+
+impl HeapLayout {
+    /// Reads the layout from DWARF.
+    pub fn new(p: &Process) -> Result<HeapLayout, String> {
+        let d = p.exe.dwarf()?;
+        let c = |names: &[&str], def: i64| names.iter().find_map(|n| d.constant(n)).unwrap_or(def);
+        let sized = |st: &str, f: &str| -> Result<(u64, u64), String> {
+            Ok((need(d, st, f)?, d.field_size(st, f).unwrap_or(8)))
+        };
+        let ms = "runtime.mspan";
+        // mSpanStateBox{s atomic.Uint8}: the byte is at the start of the box.
+        let state = need(d, ms, "state")?;
+        Ok(HeapLayout {
+            mheap: p.global("runtime.mheap_").ok_or("no runtime.mheap_")?,
+            arenas: need(d, "runtime.mheap", "arenas")?,
+            mheap_sweepgen: need(d, "runtime.mheap", "sweepgen")?,
+            arena_base_offset: c(
+                &["runtime.arenaBaseOffset", "runtime.arenaBaseOffsetUintptr"],
+                0xffff_8000_0000_0000u64 as i64,
+            ) as u64,
+            heap_arena_bytes: c(&["runtime.heapArenaBytes"], 64 << 20) as u64,
+            l1_bits: c(&["runtime.arenaL1Bits"], 0) as u32,
+            l2_bits: c(&["runtime.arenaL2Bits"], 22) as u32,
+            page_size: c(&["runtime.pageSize", "runtime._PageSize"], 8192) as u64,
+            pages_per_arena: c(&["runtime.pagesPerArena"], 8192) as u64,
+            ha_spans: need(d, "runtime.heapArena", "spans")?,
+            span_start: need(d, ms, "startAddr")?,
+            span_npages: need(d, ms, "npages")?,
+            span_freeindex: sized(ms, "freeindex")?,
+            span_nelems: sized(ms, "nelems")?,
+            span_alloc_bits: need(d, ms, "allocBits")?,
+            span_state: state,
+            span_elemsize: need(d, ms, "elemsize")?,
+            span_sweepgen: need(d, ms, "sweepgen")?,
+            in_use: c(&["runtime.mSpanInUse"], 1) as u8,
+            manual: c(&["runtime.mSpanManual"], 2) as u8,
+        })
+    }
+}
+
+/// What an address is.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AddrInfo {
+    /// The address asked about.
+    pub address: Addr,
+    /// `heap`, `stack` (a span of goroutine stacks), `data` (the executable's
+    /// writable data or bss), `text` (code or read-only data), `mapped` (some
+    /// other mapping), `unmapped`.
+    pub region: &'static str,
+    /// For heap addresses: inside an allocated object (true) or free memory
+    /// (false); null elsewhere.
+    pub allocated: Option<bool>,
+    /// The object containing it (heap), when allocated or formerly allocated.
+    pub object: Option<HeapObject>,
+    /// The span's state and sweep status, for heap and stack addresses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<SpanInfo>,
+    /// How the answer was reached, or why it is partial.
+    pub reason: String,
+}
+
+/// An object in a span.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HeapObject {
+    /// First byte.
+    pub base: Addr,
+    /// Element size of its span.
+    pub size: u64,
+}
+
+/// The span an address falls in.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SpanInfo {
+    /// First byte of the span.
+    pub start: Addr,
+    /// Pages.
+    pub npages: u64,
+    /// `mSpanInUse`, `mSpanManual`, `mSpanDead` as a number.
+    pub state: u8,
+    /// False when the span was not swept since the last GC (`allocBits` are a cycle old).
+    pub swept: bool,
+}
+
+impl HeapLayout {
+    /// Classifies `a`.
+    pub fn inspect(&self, p: &Process, a: Addr) -> AddrInfo {
+        let mut info = AddrInfo {
+            address: a,
+            region: "unmapped",
+            allocated: None,
+            object: None,
+            span: None,
+            reason: String::new(),
+        };
+        match self.span_of(p, a) {
+            Ok(Some((span, state))) => {
+                let mem = p.mem();
+                let rd = |o: u64| mem.read_u64(span.add(o));
+                let start = rd(self.span_start).map(Addr).unwrap_or(Addr::NULL);
+                let npages = rd(self.span_npages).unwrap_or(0);
+                let end = start.add(npages.saturating_mul(self.page_size));
+                let global_sg = mem.read_u32(self.mheap.add(self.mheap_sweepgen)).unwrap_or(0);
+                let sg = mem.read_u32(span.add(self.span_sweepgen)).unwrap_or(0);
+                info.span =
+                    Some(SpanInfo { start, npages, state, swept: sg == global_sg || sg == global_sg.wrapping_add(3) });
+                info.region = "heap";
+                if !(start <= a && a < end) {
+                    // spans[] entries are not cleared when a span is freed.
+                    info.allocated = Some(false);
+                    info.reason = format!("stale span {start}..{end} no longer covers it: free pages");
+                    return info;
+                }
+                if state == self.manual {
+                    info.region = "stack";
+                    info.reason = "span holds goroutine stacks (mSpanManual)".into();
+                    return info;
+                }
+                if state != self.in_use {
+                    info.allocated = Some(false);
+                    info.reason = format!("span state {state} is not in use: freed");
+                    return info;
+                }
+                let elemsize = rd(self.span_elemsize).unwrap_or(0);
+                if elemsize == 0 {
+                    info.reason = "span with element size 0".into();
+                    return info;
+                }
+                let idx = (a.0 - start.0) / elemsize;
+                let read_sized = |(o, sz): (u64, u64)| mem.read_uint(span.add(o), sz).unwrap_or(0);
+                let freeindex = read_sized(self.span_freeindex);
+                let nelems = read_sized(self.span_nelems);
+                let base = start.add(idx * elemsize);
+                info.object = Some(HeapObject { base, size: elemsize });
+                if idx >= nelems {
+                    info.allocated = Some(false);
+                    info.object = None;
+                    info.reason = format!("past the span's {nelems} elements (span tail)");
+                    return info;
+                }
+                let bit = mem
+                    .read_ptr(span.add(self.span_alloc_bits))
+                    .and_then(|bits| mem.read_u8(bits.add(idx / 8)))
+                    .map(|b| b & (1 << (idx % 8)) != 0);
+                match bit {
+                    Ok(b) => {
+                        let alloc = idx < freeindex || b;
+                        info.allocated = Some(alloc);
+                        info.reason = format!(
+                            "object {idx} of {nelems} (size {elemsize}): {}",
+                            if idx < freeindex {
+                                "below freeindex"
+                            } else if b {
+                                "allocBits set"
+                            } else {
+                                "allocBits clear"
+                            }
+                        );
+                    }
+                    Err(e) => info.reason = format!("allocBits unreadable: {e}"),
+                }
+            }
+            Ok(None) => {
+                let seg = p.exe.segments.iter().find(|s| {
+                    let lo = s.vaddr.wrapping_add(p.bias);
+                    a.0 >= lo && a.0 < lo + s.memsz
+                });
+                info.region = match seg {
+                    Some(s) if s.writable => "data",
+                    Some(_) => "text",
+                    None if p.image.is_mapped(a) => "mapped",
+                    None => "unmapped",
+                };
+                info.reason = "not in a heap arena".into();
+            }
+            Err(e) => {
+                info.region = "heap";
+                info.reason = e;
+            }
+        }
+        info
+    }
+
+    /// The span covering `a` and its state, `None` when `a` is in no heap arena.
+    fn span_of(&self, p: &Process, a: Addr) -> Result<Option<(Addr, u8)>, String> {
+        let mem = p.mem();
+        let ri = a.0.wrapping_sub(self.arena_base_offset) / self.heap_arena_bytes.max(1);
+        let l2_mask = (1u64 << self.l2_bits.min(40)) - 1;
+        let l1 = if self.l1_bits == 0 { 0 } else { ri >> self.l2_bits };
+        let l2 = ri & l2_mask;
+        if l1 >> self.l1_bits.min(40) != 0 || ri >> (self.l1_bits + self.l2_bits).min(63) != 0 {
+            return Ok(None);
+        }
+        let l2arr =
+            mem.read_ptr(self.mheap.add(self.arenas + l1 * 8)).map_err(|e| format!("mheap_.arenas unreadable: {e}"))?;
+        if l2arr.is_null() {
+            return Ok(None);
+        }
+        let ha = match mem.read_ptr(l2arr.add(l2 * 8)) {
+            Ok(h) => h,
+            Err(_) => return Ok(None), // the L2 array is sparse; unmapped parts hold no arena
+        };
+        if ha.is_null() {
+            return Ok(None);
+        }
+        let pi = (a.0 / self.page_size) % self.pages_per_arena;
+        let span =
+            mem.read_ptr(ha.add(self.ha_spans + pi * 8)).map_err(|e| format!("heapArena.spans unreadable: {e}"))?;
+        if span.is_null() {
+            return Err("in a heap arena, but no span covers it (never allocated)".into());
+        }
+        let state = mem.read_u8(span.add(self.span_state)).map_err(|e| format!("mspan unreadable: {e}"))?;
+        Ok(Some((span, state)))
+    }
+}

@@ -141,7 +141,7 @@ fn run(cli: Cli) -> Result<()> {
                     let doc = serde_json::json!({
                         "schema_version": gotopsy::report::SCHEMA_VERSION,
                         "trace_version": t.trace_version,
-                        "events": t.wire_events,
+                        "events": t.events,
                         "generations": t.generations,
                         "first_generation": t.first_generation,
                         "duration_ns": t.duration_ns,

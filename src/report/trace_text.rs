@@ -11,7 +11,7 @@ pub fn write(w: &mut dyn Write, t: &TraceSummary) -> io::Result<()> {
         w,
         "trace {}: {} events in {} generations (first {}), {:.3} s, {} goroutines",
         t.trace_version,
-        t.wire_events,
+        t.events,
         t.generations,
         t.first_generation,
         t.duration_ns as f64 / 1e9,

@@ -87,8 +87,14 @@ pub struct CreatedBy {
 pub struct TraceSummary {
     /// The header's version, e.g. `go1.26`.
     pub trace_version: String,
-    /// Wire events decoded (timed events in M batches).
+    /// Events as Go's parser presents them (`go tool trace -d=parsed` prints one
+    /// `M=…` line each): timed events, CPU samples, and a Sync event per
+    /// generation plus a final one.
+    pub events: u64,
+    /// Timed events decoded from M batches.
     pub wire_events: u64,
+    /// CPU samples.
+    pub cpu_samples: u64,
     /// Generations read.
     pub generations: u64,
     /// First generation number in the file (not 1 for flight-recorder output).
@@ -192,6 +198,7 @@ fn arg_count(minor: u32, ev: u8) -> Option<usize> {
 /// A generation's tables.
 #[derive(Default)]
 struct Tables<'a> {
+    cpu_samples: u64,
     strings: HashMap<u64, &'a [u8]>,
     stacks: HashMap<u64, Vec<(u64, u64, u64, u64)>>,
     freq: Option<u64>,
@@ -244,6 +251,10 @@ struct GAcc {
     last_thread: Option<u64>,
     known: bool,
     blocked_since_reason: Option<String>,
+    /// Generation (index in the file) in which it was first seen.
+    first_gen: Option<usize>,
+    /// Its status event already counted as a transition.
+    status_counted: bool,
 }
 
 const NO_THREAD: u64 = u64::MAX;
@@ -317,10 +328,11 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
     let mut gs: HashMap<u64, GAcc> = HashMap::new();
     let mut m_g: HashMap<u64, u64> = HashMap::new();
     let mut wire_events = 0u64;
+    let mut cpu_samples = 0u64;
     let (mut min_ts, mut max_ts) = (u64::MAX, 0u64);
     let mut freq = 0u64;
     let first_generation = gens.first().and_then(|g| g.first()).map_or(0, |b| b.gen);
-    for gen in &gens {
+    for (gi, gen) in gens.iter().enumerate() {
         let mut t = Tables::default();
         for batch in gen.iter().filter(|b| !b.experimental) {
             read_tables(batch, &mut t)?;
@@ -328,8 +340,9 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
         if let Some(f) = t.freq {
             freq = f;
         }
+        cpu_samples += t.cpu_samples;
         for batch in gen.iter().filter(|b| !b.experimental && is_event_batch(b)) {
-            wire_events += events(minor, batch, &t, &mut gs, &mut m_g, &mut min_ts, &mut max_ts)?;
+            wire_events += events(minor, gi, batch, &t, &mut gs, &mut m_g, &mut min_ts, &mut max_ts)?;
         }
     }
     let to_ns = |ticks: i128| -> u64 {
@@ -368,7 +381,9 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
     goroutines.sort_by_key(|g| g.id);
     Ok(TraceSummary {
         trace_version: format!("go1.{minor}"),
+        events: wire_events + cpu_samples + if gens.is_empty() { 0 } else { gens.len() as u64 + 1 },
         wire_events,
+        cpu_samples,
         generations: gens.len() as u64,
         first_generation,
         duration_ns: if max_ts >= min_ts { to_ns((max_ts - min_ts) as i128) } else { 0 },
@@ -420,6 +435,18 @@ fn read_tables<'a>(batch: &Batch<'a>, t: &mut Tables<'a>) -> Result<(), TraceErr
         Some(0x08) => {
             c.byte()?;
             t.freq = Some(c.uvarint()?);
+        }
+        Some(0x06) => {
+            c.byte()?;
+            while !c.eof() {
+                if c.byte()? != 0x07 {
+                    return Err(c.err("expected a CPU sample"));
+                }
+                for _ in 0..5 {
+                    c.uvarint()?;
+                }
+                t.cpu_samples += 1;
+            }
         }
         Some(0x32) => {
             c.byte()?;
@@ -499,6 +526,7 @@ fn transition(
 #[allow(clippy::too_many_arguments)]
 fn events(
     minor: u32,
+    gen: usize,
     batch: &Batch<'_>,
     t: &Tables<'_>,
     gs: &mut HashMap<u64, GAcc>,
@@ -524,6 +552,14 @@ fn events(
         *max_ts = (*max_ts).max(ts);
         n += 1;
         let cur = m_g.get(&m).copied().unwrap_or(0);
+        // Remember the generation in which each goroutine the event names first appears.
+        for g in
+            [cur, if matches!(ev, 0x0e | 0x0f | 0x10 | 0x15 | 0x19 | 0x2d | 0x2e | 0x2f | 0x30) { args[1] } else { 0 }]
+        {
+            if g != 0 {
+                gs.entry(g).or_default().first_gen.get_or_insert(gen);
+            }
+        }
         use GoState::*;
         match ev {
             0x0e | 0x2f => {
@@ -571,11 +607,22 @@ fn events(
                 let (g, gm, st) = (args[1], args[2], status(args[3]));
                 let stack = if ev == 0x30 { Some(t.stack(args[4])) } else { None };
                 let a = gs.entry(g).or_default();
-                if !a.known {
+                // Go's parser reports every status event as a transition: from
+                // Undetermined when the goroutine was not known from an earlier
+                // generation, else from the same state (no time moves).
+                if !a.status_counted && a.first_gen.is_none_or(|f| f == gen) {
+                    a.status_counted = true;
                     transition(gs, g, ts, Undetermined, st, None, stack, None);
-                } else if let Some(s) = stack.filter(|s| !s.is_empty()) {
-                    if ts >= a.last_stack.0 {
-                        a.last_stack = (ts, 0, s);
+                } else {
+                    a.status_counted = true;
+                    a.transitions += 1;
+                    if ts >= a.last.0 {
+                        a.last = (ts, st);
+                    }
+                    if let Some(s) = stack.filter(|s| !s.is_empty()) {
+                        if ts >= a.last_stack.0 {
+                            a.last_stack = (ts, 0, s);
+                        }
                     }
                 }
                 if st == Running || (st == Syscall && gm == m) {

@@ -1,0 +1,223 @@
+//! The trace reader against Go 1.27's own parser (`go tool trace -d=parsed`)
+//! on traces written by every supported Go version.
+
+mod common;
+
+use gotopsy::trace::{self, GoState};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// What the oracle says about one goroutine.
+#[derive(Default, Debug)]
+struct OracleG {
+    transitions: u64,
+    last_to: String,
+    /// Functions of the last stack of a transition out of Running (the goroutine's own stack).
+    last_own_stack: Vec<String>,
+}
+
+struct Oracle {
+    events: u64,
+    goroutines: HashMap<u64, OracleG>,
+}
+
+fn parse_oracle(text: &str) -> Oracle {
+    let mut events = 0;
+    let mut gs: HashMap<u64, OracleG> = HashMap::new();
+    let mut current: Option<(u64, bool)> = None; // goroutine whose stack may follow, and whether it is its own
+    let mut in_stack = false;
+    for line in text.lines() {
+        if line.starts_with("M=") {
+            events += 1;
+            in_stack = false;
+            current = None;
+            if let Some(i) = line.find(" GoID=") {
+                let rest = &line[i + 6..];
+                let mut parts = rest.split_whitespace();
+                let id: u64 = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+                let tr = parts.next().unwrap_or("");
+                let (from, to) = tr.split_once("->").unwrap_or(("", ""));
+                let g = gs.entry(id).or_default();
+                g.transitions += 1;
+                g.last_to = to.to_string();
+                // The goroutine's own stack: leaving Running, or a status event (GoStatusStack).
+                let own = from == "Running" || from == "Undetermined" || from == to;
+                current = Some((id, own));
+            }
+            continue;
+        }
+        if line == "Stack=" {
+            in_stack = true;
+            if let Some((id, true)) = current {
+                gs.entry(id).or_default().last_own_stack.clear();
+            }
+            continue;
+        }
+        if in_stack {
+            if let (Some((id, true)), Some(f)) = (current, line.strip_prefix('\t')) {
+                if !f.starts_with('\t') {
+                    let name = f.split(" @ ").next().unwrap_or("").to_string();
+                    gs.entry(id).or_default().last_own_stack.push(name);
+                }
+            }
+        }
+    }
+    Oracle { events, goroutines: gs }
+}
+
+fn traces() -> Vec<(String, String)> {
+    let dir = common::fixtures_dir().join("traces");
+    let mut out = Vec::new();
+    for v in std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().is_dir()) {
+        for f in std::fs::read_dir(v.path()).unwrap().filter_map(|e| e.ok()) {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if let Some(mode) = name.strip_suffix(".trace.zst") {
+                out.push((v.file_name().to_string_lossy().into_owned(), mode.to_string()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn load(v: &str, mode: &str, ext: &str) -> Vec<u8> {
+    let p: PathBuf = common::fixtures_dir().join("traces").join(v).join(format!("{mode}.{ext}.zst"));
+    zstd::decode_all(std::fs::File::open(p).unwrap()).unwrap()
+}
+
+fn state_name(s: GoState) -> &'static str {
+    match s {
+        GoState::Undetermined => "Undetermined",
+        GoState::Runnable => "Runnable",
+        GoState::Running => "Running",
+        GoState::Syscall => "Syscall",
+        GoState::Waiting => "Waiting",
+        GoState::NotExist => "NotExist",
+    }
+}
+
+#[test]
+fn every_supported_go_version_has_a_trace() {
+    let t = traces();
+    for v in common::SUPPORTED_GO {
+        assert!(t.iter().any(|(x, _)| x == v), "no trace fixture for {v}");
+    }
+    assert!(t.iter().any(|(_, m)| m == "flight"), "no flight-recorder fixture");
+    assert!(t.iter().any(|(_, m)| m == "cpu"), "no trace with CPU samples");
+}
+
+#[test]
+fn goroutines_agree_with_gos_parser() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (v, mode) in traces() {
+        let bytes = load(&v, &mode, "trace");
+        let oracle = parse_oracle(&String::from_utf8_lossy(&load(&v, &mode, "parsed")));
+        let t = match trace::read(&bytes) {
+            Ok(t) => t,
+            Err(trace::TraceError::Unsupported(21)) if v == "go1.21.13" => continue, // legacy format: not yet
+            Err(e) => {
+                failures.push(format!("{v}/{mode}: {e}"));
+                continue;
+            }
+        };
+        if t.events != oracle.events {
+            failures.push(format!("{v}/{mode}: events {} vs Go's {}", t.events, oracle.events));
+        }
+        let mut ours: Vec<u64> = t.goroutines.iter().map(|g| g.id).collect();
+        let mut theirs: Vec<u64> = oracle.goroutines.keys().copied().collect();
+        ours.sort();
+        theirs.sort();
+        if ours != theirs {
+            failures.push(format!("{v}/{mode}: goroutines {ours:?} vs Go's {theirs:?}"));
+        }
+        for g in &t.goroutines {
+            let Some(o) = oracle.goroutines.get(&g.id) else { continue };
+            checked += 1;
+            if g.transitions != o.transitions {
+                failures.push(format!(
+                    "{v}/{mode}: goroutine {} transitions {} vs Go's {}",
+                    g.id, g.transitions, o.transitions
+                ));
+            }
+            if state_name(g.state_at_end) != o.last_to {
+                failures
+                    .push(format!("{v}/{mode}: goroutine {} ends {:?} vs Go's {}", g.id, g.state_at_end, o.last_to));
+            }
+            let stack: Vec<String> = g.last_stack.iter().map(|f| f.function.clone()).collect();
+            if !o.last_own_stack.is_empty() && stack != o.last_own_stack {
+                failures.push(format!(
+                    "{v}/{mode}: goroutine {} last stack {:?} vs Go's {:?}",
+                    g.id, stack, o.last_own_stack
+                ));
+            }
+        }
+    }
+    assert!(checked > 100, "compared only {checked} goroutines");
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn a_truncated_trace_keeps_its_complete_generations() {
+    for (v, minor) in [("go1.27.3", 26), ("go1.25.5", 25)] {
+        let full = load(v, "flight", "trace");
+        let whole = trace::read(&full).unwrap();
+        assert!(whole.generations >= 2, "{v}: the flight recording has several generations");
+        assert!(whole.first_generation > 1, "{v}: flight-recorder output does not start at generation 1");
+        let cut = trace::read(&full[..full.len() * 3 / 4]).unwrap();
+        assert!(!cut.warnings.is_empty(), "{v}: a cut trace says so");
+        assert!(
+            cut.generations < whole.generations && cut.generations >= 1,
+            "{v} (go 1.{minor}): {} of {}",
+            cut.generations,
+            whole.generations
+        );
+        assert!(cut.events < whole.events);
+    }
+}
+
+#[test]
+fn garbage_and_cut_traces_never_panic() {
+    let full = load("go1.27.3", "cpu", "trace");
+    for n in (0..full.len()).step_by(97) {
+        let _ = trace::read(&full[..n]);
+    }
+    let mut x = full.clone();
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    for _ in 0..300 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let i = 16 + (seed as usize) % (x.len() - 16);
+        x[i] = (seed >> 32) as u8;
+        let _ = trace::read(&x);
+    }
+    assert!(matches!(trace::read(b"not a trace at all"), Err(trace::TraceError::NotATrace(_))));
+    assert!(matches!(trace::read(b"go 1.99 trace\0\0\0"), Err(trace::TraceError::Unsupported(99))));
+}
+
+#[test]
+fn cli_trace_json_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("t.trace");
+    std::fs::write(&f, load("go1.24.11", "plain", "trace")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gotopsy"))
+        .args(["trace", f.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["trace_version"], "go1.23", "Go 1.24 writes the go 1.23 format");
+    for k in ["schema_version", "events", "duration_ns", "goroutines"] {
+        assert!(v.get(k).is_some(), "{k}");
+    }
+    let g = &v["goroutines"][0];
+    for k in
+        ["id", "start_function", "created_by", "state_at_end", "last_stack", "running_ns", "blocked_ns", "transitions"]
+    {
+        assert!(g.get(k).is_some(), "goroutine field {k}");
+    }
+    // A goroutine that existed before the trace began has no creation event.
+    assert!(v["goroutines"].as_array().unwrap().iter().any(|g| g["created_by"].is_null()));
+    assert!(v["goroutines"].as_array().unwrap().iter().any(|g| g["start_function"] == "main.workload.func1"));
+}

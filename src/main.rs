@@ -49,6 +49,9 @@ enum Command {
         /// Skip the map and iterator analysis.
         #[arg(long)]
         no_maps: bool,
+        /// An execution trace of the same process, joined by goroutine id.
+        #[arg(long)]
+        trace: Option<PathBuf>,
     },
     /// Every goroutine, in the runtime's own traceback format.
     Goroutines {
@@ -107,7 +110,7 @@ fn run(cli: Cli) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match cli.command {
-        Command::Analyze { args, format, no_maps } => {
+        Command::Analyze { args, format, no_maps, trace } => {
             let mut t = Timing::start();
             let p = open(&args)?;
             t.mark("open");
@@ -116,9 +119,21 @@ fn run(cli: Cli) -> Result<()> {
             t.mark("goroutines");
             let c = crash::detect(&p, &gs);
             t.mark("crash");
-            let m = if no_maps { Default::default() } else { gotopsy::analysis::maps::analyze(&p, &mut gs, &c) };
+            let mut m = if no_maps { Default::default() } else { gotopsy::analysis::maps::analyze(&p, &mut gs, &c) };
             t.mark("maps");
-            let r = report::build(&p, &gs, &c, &m);
+            let trace_map = match &trace {
+                Some(f) => {
+                    let (map, _) = gotopsy::corefile::map_file(f)?;
+                    Some(gotopsy::trace::read(&map).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?)
+                }
+                None => None,
+            };
+            let joined = trace_map.as_ref().map(|tr| gotopsy::analysis::trace_join::join(&p, &gs, tr, &mut m.findings));
+            let mut r = report::build(&p, &gs, &c, &m);
+            r.trace = joined.as_ref();
+            if let Some(j) = &joined {
+                r.warnings.extend(j.warnings.iter().cloned());
+            }
             match format {
                 Format::Json => {
                     report::write_json(&mut out, &r).context("writing JSON")?;

@@ -1,6 +1,7 @@
 //! Analyses over the runtime model, producing findings.
 
 pub mod maps;
+pub mod trace_join;
 
 use crate::addr::Addr;
 

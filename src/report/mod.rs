@@ -133,6 +133,9 @@ pub struct Report<'a> {
     /// Maps, iterators and findings.
     #[serde(flatten)]
     pub maps: &'a MapAnalysis,
+    /// The execution trace joined with the core (`--trace`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<&'a crate::analysis::trace_join::TraceJoin<'a>>,
     /// Problems that did not stop the analysis.
     pub warnings: Vec<String>,
 }
@@ -170,6 +173,7 @@ pub fn build<'a>(p: &Process, gs: &'a Goroutines<'a>, crash: &'a Crash, maps: &'
         clock_ns: gs.clock_ns,
         goroutines: GoroutinesOut(&gs.list),
         maps,
+        trace: None,
         warnings,
     }
 }
@@ -231,6 +235,9 @@ pub fn write_json(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
     field(w, false, "iterators", &r.maps.iterators)?;
     field(w, false, "findings", &r.maps.findings)?;
     field(w, false, "dead_iterator_slots", &r.maps.dead_iterator_slots)?;
+    if let Some(t) = r.trace {
+        field(w, false, "trace", t)?;
+    }
     field(w, false, "warnings", &r.warnings)?;
     w.write_all(b"}\n")
 }

@@ -2,6 +2,7 @@
 //! `go 1.25`, `go 1.26` from 1.26/1.27).
 
 use super::{header_version, TraceError};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 /// A goroutine state in the trace's terms.
@@ -105,6 +106,8 @@ pub struct TraceSummary {
     pub goroutines: Vec<TraceGoroutine>,
     /// What could not be read (a truncated last generation, …).
     pub warnings: Vec<String>,
+    /// OS thread ids (Ms) that wrote event batches.
+    pub threads: Vec<u64>,
 }
 
 struct Cursor<'a> {
@@ -244,13 +247,17 @@ struct GAcc {
     acc: [i128; 6],
     /// Entries per state (to close open intervals at the end).
     open: [i64; 6],
-    blocked_reason: HashMap<String, i128>,
+    /// Blocked time by interned reason id.
+    blocked_reason: Vec<(u32, i128)>,
     last: (u64, GoState),
-    last_stack: (u64, u64, Vec<TraceFrame>),
+    /// Last stack, resolved at the end of its generation: (ts, frames).
+    last_stack: (u64, Vec<TraceFrame>),
+    /// Newest stack of the current generation, not yet resolved: (ts, stack id).
+    pending_stack: Option<(u64, u64)>,
     transitions: u64,
     last_thread: Option<u64>,
     known: bool,
-    blocked_since_reason: Option<String>,
+    blocked_since_reason: Option<u32>,
     /// Generation (index in the file) in which it was first seen.
     first_gen: Option<usize>,
     /// Its status event already counted as a transition.
@@ -325,8 +332,10 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
         }
     }
 
-    let mut gs: HashMap<u64, GAcc> = HashMap::new();
-    let mut m_g: HashMap<u64, u64> = HashMap::new();
+    let mut gs: FxHashMap<u64, GAcc> = FxHashMap::default();
+    let mut m_g: FxHashMap<u64, u64> = FxHashMap::default();
+    let mut reasons = Reasons::default();
+    let mut threads: Vec<u64> = Vec::new();
     let mut wire_events = 0u64;
     let mut cpu_samples = 0u64;
     let (mut min_ts, mut max_ts) = (u64::MAX, 0u64);
@@ -341,8 +350,32 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
             freq = f;
         }
         cpu_samples += t.cpu_samples;
+        let mut reason_ids = FxHashMap::default();
         for batch in gen.iter().filter(|b| !b.experimental && is_event_batch(b)) {
-            wire_events += events(minor, gi, batch, &t, &mut gs, &mut m_g, &mut min_ts, &mut max_ts)?;
+            if batch.m != NO_THREAD && !threads.contains(&batch.m) {
+                threads.push(batch.m);
+            }
+            wire_events += events(
+                minor,
+                gi,
+                batch,
+                &t,
+                &mut gs,
+                &mut m_g,
+                &mut reasons,
+                &mut reason_ids,
+                &mut min_ts,
+                &mut max_ts,
+            )?;
+        }
+        // Stack ids are per generation: resolve each goroutine's newest one now.
+        for a in gs.values_mut() {
+            if let Some((ts, id)) = a.pending_stack.take() {
+                let frames = t.stack(id);
+                if !frames.is_empty() && ts >= a.last_stack.0 {
+                    a.last_stack = (ts, frames);
+                }
+            }
         }
     }
     let to_ns = |ticks: i128| -> u64 {
@@ -360,19 +393,24 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
                 a.acc[i] += *n as i128 * max_ts as i128;
             }
             if let Some(r) = a.blocked_since_reason.take() {
-                *a.blocked_reason.entry(r).or_default() += max_ts as i128;
+                add_reason(&mut a.blocked_reason, r, max_ts as i128);
             }
             TraceGoroutine {
                 id,
                 start_function: a.start_function,
                 created_by: a.created_by,
                 state_at_end: a.last.1,
-                last_stack: a.last_stack.2,
+                last_stack: a.last_stack.1,
                 running_ns: to_ns(a.acc[state_index(GoState::Running)]),
                 runnable_ns: to_ns(a.acc[state_index(GoState::Runnable)]),
                 blocked_ns: to_ns(a.acc[state_index(GoState::Waiting)]),
                 syscall_ns: to_ns(a.acc[state_index(GoState::Syscall)]),
-                blocked_by_reason: a.blocked_reason.into_iter().map(|(k, v)| (k, to_ns(v))).collect(),
+                blocked_by_reason: a
+                    .blocked_reason
+                    .into_iter()
+                    .filter(|(_, v)| *v > 0)
+                    .map(|(k, v)| (reasons.names.get(k as usize).cloned().unwrap_or_default(), to_ns(v)))
+                    .collect(),
                 transitions: a.transitions,
                 last_thread: a.last_thread,
             }
@@ -389,6 +427,7 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
         duration_ns: if max_ts >= min_ts { to_ns((max_ts - min_ts) as i128) } else { 0 },
         goroutines,
         warnings,
+        threads,
     })
 }
 
@@ -477,16 +516,17 @@ fn status(v: u64) -> GoState {
     }
 }
 
-/// Records a transition of `g` at `ts` from `from` to `to`.
+/// Records a transition of `g` at `ts` from `from` to `to`; `stack` is a
+/// stack id of the current generation (0: none).
 #[allow(clippy::too_many_arguments)]
 fn transition(
-    gs: &mut HashMap<u64, GAcc>,
+    gs: &mut FxHashMap<u64, GAcc>,
     g: u64,
     ts: u64,
     from: GoState,
     to: GoState,
-    reason: Option<String>,
-    stack: Option<Vec<TraceFrame>>,
+    reason: Option<u32>,
+    stack: u64,
     thread: Option<u64>,
 ) {
     let a = gs.entry(g).or_default();
@@ -498,7 +538,7 @@ fn transition(
     }
     if from == GoState::Waiting {
         if let Some(r) = a.blocked_since_reason.take() {
-            *a.blocked_reason.entry(r).or_default() += ts as i128;
+            add_reason(&mut a.blocked_reason, r, ts as i128);
         }
     }
     if to != GoState::NotExist {
@@ -506,20 +546,44 @@ fn transition(
         a.open[state_index(to)] += 1;
     }
     if to == GoState::Waiting {
-        let r = reason.unwrap_or_default();
-        *a.blocked_reason.entry(r.clone()).or_default() -= ts as i128;
+        let r = reason.unwrap_or(0);
+        add_reason(&mut a.blocked_reason, r, -(ts as i128));
         a.blocked_since_reason = Some(r);
     }
     if ts >= a.last.0 {
         a.last = (ts, to);
     }
-    if let Some(s) = stack.filter(|s| !s.is_empty()) {
-        if ts >= a.last_stack.0 {
-            a.last_stack = (ts, 0, s);
-        }
+    if stack != 0 && a.pending_stack.is_none_or(|(t, _)| ts >= t) {
+        a.pending_stack = Some((ts, stack));
     }
     if thread.is_some() {
         a.last_thread = thread;
+    }
+}
+
+fn add_reason(v: &mut Vec<(u32, i128)>, r: u32, d: i128) {
+    match v.iter_mut().find(|(k, _)| *k == r) {
+        Some((_, x)) => *x += d,
+        None => v.push((r, d)),
+    }
+}
+
+/// Interned block reasons (strings are per generation; reasons repeat).
+#[derive(Default)]
+struct Reasons {
+    names: Vec<String>,
+    ids: HashMap<Vec<u8>, u32>,
+}
+
+impl Reasons {
+    fn intern(&mut self, b: &[u8]) -> u32 {
+        if let Some(&i) = self.ids.get(b) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(String::from_utf8_lossy(b).into_owned());
+        self.ids.insert(b.to_vec(), i);
+        i
     }
 }
 
@@ -529,8 +593,10 @@ fn events(
     gen: usize,
     batch: &Batch<'_>,
     t: &Tables<'_>,
-    gs: &mut HashMap<u64, GAcc>,
-    m_g: &mut HashMap<u64, u64>,
+    gs: &mut FxHashMap<u64, GAcc>,
+    m_g: &mut FxHashMap<u64, u64>,
+    reasons: &mut Reasons,
+    reason_ids: &mut FxHashMap<u64, u32>,
     min_ts: &mut u64,
     max_ts: &mut u64,
 ) -> Result<u64, TraceError> {
@@ -568,44 +634,47 @@ fn events(
                 let start = t.stack(args[2]);
                 let to = if ev == 0x2f { Waiting } else { Runnable };
                 // From NotExist: no interval to close (accounted as from Undetermined).
-                transition(gs, new_g, ts, Undetermined, to, None, None, None);
+                transition(gs, new_g, ts, Undetermined, to, None, 0, None);
                 let a = gs.entry(new_g).or_default();
                 a.start_function = start.first().map(|f| f.function.clone());
                 a.created_by = Some(CreatedBy { goroutine: cur, stack: t.stack(args[3]) });
             }
             0x0f => {
                 // GoCreateSyscall: a cgo callback's goroutine appears in a syscall on this M.
-                transition(gs, args[1], ts, Undetermined, Syscall, None, None, thread);
+                transition(gs, args[1], ts, Undetermined, Syscall, None, 0, thread);
                 m_g.insert(m, args[1]);
             }
             0x10 => {
-                transition(gs, args[1], ts, Runnable, Running, None, None, thread);
+                transition(gs, args[1], ts, Runnable, Running, None, 0, thread);
                 m_g.insert(m, args[1]);
             }
             0x11 | 0x12 => {
                 let from = if ev == 0x12 { Syscall } else { Running };
-                transition(gs, cur, ts, from, NotExist, None, None, None);
+                transition(gs, cur, ts, from, NotExist, None, 0, None);
                 m_g.remove(&m);
             }
             0x13 => {
-                transition(gs, cur, ts, Running, Runnable, None, Some(t.stack(args[2])), None);
+                transition(gs, cur, ts, Running, Runnable, None, args[2], None);
                 m_g.remove(&m);
             }
             0x14 => {
-                transition(gs, cur, ts, Running, Waiting, Some(t.string(args[1])), Some(t.stack(args[2])), None);
+                let r = *reason_ids
+                    .entry(args[1])
+                    .or_insert_with(|| reasons.intern(t.strings.get(&args[1]).copied().unwrap_or(b"")));
+                transition(gs, cur, ts, Running, Waiting, Some(r), args[2], None);
                 m_g.remove(&m);
             }
-            0x15 => transition(gs, args[1], ts, Waiting, Runnable, None, None, None),
-            0x16 => transition(gs, cur, ts, Running, Syscall, None, Some(t.stack(args[2])), None),
-            0x17 => transition(gs, cur, ts, Syscall, Running, None, None, None),
+            0x15 => transition(gs, args[1], ts, Waiting, Runnable, None, 0, None),
+            0x16 => transition(gs, cur, ts, Running, Syscall, None, args[2], None),
+            0x17 => transition(gs, cur, ts, Syscall, Running, None, 0, None),
             0x18 => {
-                transition(gs, cur, ts, Syscall, Runnable, None, None, None);
+                transition(gs, cur, ts, Syscall, Runnable, None, 0, None);
                 m_g.remove(&m);
             }
             0x19 | 0x30 => {
                 // GoStatus / GoStatusStack: a resync, a transition only the first time we see the goroutine.
                 let (g, gm, st) = (args[1], args[2], status(args[3]));
-                let stack = if ev == 0x30 { Some(t.stack(args[4])) } else { None };
+                let stack = if ev == 0x30 { args[4] } else { 0 };
                 let a = gs.entry(g).or_default();
                 // Go's parser reports every status event as a transition: from
                 // Undetermined when the goroutine was not known from an earlier
@@ -619,10 +688,8 @@ fn events(
                     if ts >= a.last.0 {
                         a.last = (ts, st);
                     }
-                    if let Some(s) = stack.filter(|s| !s.is_empty()) {
-                        if ts >= a.last_stack.0 {
-                            a.last_stack = (ts, 0, s);
-                        }
+                    if stack != 0 && a.pending_stack.is_none_or(|(t, _)| ts >= t) {
+                        a.pending_stack = Some((ts, stack));
                     }
                 }
                 if st == Running || (st == Syscall && gm == m) {
@@ -632,8 +699,9 @@ fn events(
             0x2d | 0x2e => {
                 // GoSwitch / GoSwitchDestroy: the current goroutine yields (or ends) to g.
                 let to = if ev == 0x2e { NotExist } else { Waiting };
-                transition(gs, cur, ts, Running, to, Some("coroutine".into()), None, None);
-                transition(gs, args[1], ts, Waiting, Running, None, None, thread);
+                let r = reasons.intern(b"coroutine");
+                transition(gs, cur, ts, Running, to, Some(r), 0, None);
+                transition(gs, args[1], ts, Waiting, Running, None, 0, thread);
                 m_g.insert(m, args[1]);
             }
             _ => {}

@@ -64,7 +64,11 @@ pub fn exe(variant: &str) -> PathBuf {
 
 /// The executable a scenario runs: `crashcgo` for `cgo`, else `crashzoo`.
 pub fn exe_for(variant: &str, scenario: &str) -> PathBuf {
-    let prog = if scenario == "cgo" { "crashcgo" } else { "crashzoo" };
+    let prog = match scenario {
+        "cgo" => "crashcgo",
+        "tracemapwrites" => "crashtrace",
+        _ => "crashzoo",
+    };
     decompress(&fixtures_dir().join(variant).join(format!("{prog}.zst")), &cache().join(variant).join(prog))
 }
 

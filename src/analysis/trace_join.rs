@@ -1,0 +1,78 @@
+//! Joins an execution trace with a core of the same process: each goroutine
+//! of the core gets its trace history (same goroutine id), and map findings
+//! get the last trace facts of the goroutines they name. Goroutine ids are
+//! never reused in a process, so they join exactly — when the trace and the
+//! core come from the same process, which is checked (goroutine ids and thread
+//! ids must line up).
+
+use super::Finding;
+use crate::runtime::goroutines::Goroutines;
+use crate::runtime::Process;
+use crate::trace::{TraceGoroutine, TraceSummary};
+use std::collections::HashMap;
+
+/// The result of a join.
+#[derive(Debug, serde::Serialize)]
+pub struct TraceJoin<'t> {
+    /// The trace's header version.
+    pub trace_version: &'t str,
+    /// Core goroutines that appear in the trace.
+    pub matched_goroutines: usize,
+    /// Core threads (LWP ids) that wrote trace batches.
+    pub matched_threads: usize,
+    /// Trace history by goroutine id, for the core's goroutines.
+    pub goroutines: HashMap<u64, &'t TraceGoroutine>,
+    /// Doubts about the pairing.
+    pub warnings: Vec<String>,
+}
+
+/// Joins `t` with the goroutines of a core and annotates `findings`.
+pub fn join<'t>(p: &Process, gs: &Goroutines<'_>, t: &'t TraceSummary, findings: &mut [Finding]) -> TraceJoin<'t> {
+    let by_id: HashMap<u64, &TraceGoroutine> = t.goroutines.iter().map(|g| (g.id, g)).collect();
+    let mut out = TraceJoin {
+        trace_version: &t.trace_version,
+        matched_goroutines: 0,
+        matched_threads: 0,
+        goroutines: HashMap::new(),
+        warnings: Vec::new(),
+    };
+    for g in &gs.list {
+        if let Some(tg) = by_id.get(&g.id) {
+            out.matched_goroutines += 1;
+            out.goroutines.insert(g.id, tg);
+        }
+    }
+    out.matched_threads = p.core.threads.iter().filter(|th| t.threads.contains(&(th.lwp as u64))).count();
+    let max_core = gs.list.iter().map(|g| g.id).max().unwrap_or(0);
+    let max_trace = t.goroutines.iter().map(|g| g.id).max().unwrap_or(0);
+    if out.matched_threads == 0 && !t.threads.is_empty() {
+        out.warnings.push(
+            "none of the core's threads wrote to the trace: the trace probably comes from another process".into(),
+        );
+    }
+    if max_trace > max_core && max_core > 0 {
+        out.warnings.push(format!(
+            "the trace has goroutine {max_trace} but the core's highest goroutine id is {max_core}: the trace is not from this process (ids are never reused)"
+        ));
+    }
+    for f in findings.iter_mut() {
+        for r in &f.goroutines {
+            if let Some(tg) = by_id.get(&r.id) {
+                let top = tg
+                    .last_stack
+                    .first()
+                    .map(|fr| format!(" at {} ({}:{})", fr.function, fr.file, fr.line))
+                    .unwrap_or_default();
+                f.evidence.push(format!(
+                    "trace: goroutine {} was last {:?}{top}; ran {:.3} ms, blocked {:.3} ms, {} transitions",
+                    r.id,
+                    tg.state_at_end,
+                    tg.running_ns as f64 / 1e6,
+                    tg.blocked_ns as f64 / 1e6,
+                    tg.transitions
+                ));
+            }
+        }
+    }
+    out
+}

@@ -150,7 +150,19 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Trace { file, format } => {
             let (map, _) = gotopsy::corefile::map_file(&file)?;
-            let t = gotopsy::trace::read(&map).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            // Drop each generation's pages once decoded: resident memory stays
+            // at a generation or two, whatever the trace's size.
+            let mut release = |r: std::ops::Range<usize>| {
+                let page = 4096;
+                let start = r.start / page * page;
+                let len = r.end.saturating_sub(start) / page * page;
+                if len > 0 {
+                    // SAFETY: a private read-only file mapping: the pages read back unchanged.
+                    let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len) };
+                }
+            };
+            let t = gotopsy::trace::read_releasing(&map, &mut release)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             match format {
                 Format::Json => {
                     let doc = serde_json::json!({

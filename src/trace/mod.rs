@@ -6,7 +6,7 @@
 
 mod v2;
 
-pub use v2::{read, GoState, TraceFrame, TraceGoroutine, TraceSummary};
+pub use v2::{read, read_releasing, GoState, TraceFrame, TraceGoroutine, TraceSummary};
 
 /// Why a trace could not be read.
 #[derive(Debug, thiserror::Error)]

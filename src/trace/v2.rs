@@ -128,7 +128,18 @@ impl<'a> Cursor<'a> {
         self.pos += 1;
         Ok(v)
     }
+    #[inline]
     fn uvarint(&mut self) -> Result<u64, TraceError> {
+        if let Some(&c) = self.b.get(self.pos) {
+            if c < 0x80 {
+                self.pos += 1;
+                return Ok(c as u64);
+            }
+        }
+        self.uvarint_slow()
+    }
+
+    fn uvarint_slow(&mut self) -> Result<u64, TraceError> {
         let mut x = 0u64;
         for i in 0..10 {
             let c = self.byte()?;
@@ -266,14 +277,158 @@ struct GAcc {
 
 const NO_THREAD: u64 = u64::MAX;
 
+/// Goroutine accumulators: dense by id (ids are small and never reused),
+/// with a map for outliers.
+#[derive(Default)]
+struct GTable {
+    dense: Vec<Option<GAcc>>,
+    sparse: FxHashMap<u64, GAcc>,
+}
+
+const DENSE_IDS: u64 = 1 << 22;
+
+impl GTable {
+    #[inline]
+    fn get(&mut self, g: u64) -> &mut GAcc {
+        if g < DENSE_IDS {
+            let i = g as usize;
+            if i >= self.dense.len() {
+                self.dense.resize_with((i + 1).next_power_of_two(), || None);
+            }
+            self.dense[i].get_or_insert_with(GAcc::default)
+        } else {
+            self.sparse.entry(g).or_default()
+        }
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut GAcc> {
+        self.dense.iter_mut().flatten().chain(self.sparse.values_mut())
+    }
+
+    fn into_iter(self) -> impl Iterator<Item = (u64, GAcc)> {
+        self.dense.into_iter().enumerate().filter_map(|(i, a)| a.map(|a| (i as u64, a))).chain(self.sparse)
+    }
+}
+
+/// The goroutine each M is running (few Ms: a vector beats a map).
+#[derive(Default)]
+struct MBindings(Vec<(u64, u64)>);
+
+impl MBindings {
+    #[inline]
+    fn get(&self, m: u64) -> u64 {
+        self.0.iter().find(|(k, _)| *k == m).map_or(0, |(_, g)| *g)
+    }
+    #[inline]
+    fn set(&mut self, m: u64, g: u64) {
+        match self.0.iter_mut().find(|(k, _)| *k == m) {
+            Some(e) => e.1 = g,
+            None => self.0.push((m, g)),
+        }
+    }
+    #[inline]
+    fn clear(&mut self, m: u64) {
+        self.set(m, 0);
+    }
+}
+
+/// Decoding state carried from one generation to the next.
+struct Decoder {
+    minor: u32,
+    gs: GTable,
+    m_g: MBindings,
+    reasons: Reasons,
+    threads: Vec<u64>,
+    wire_events: u64,
+    cpu_samples: u64,
+    min_ts: u64,
+    max_ts: u64,
+    freq: u64,
+    first_generation: Option<u64>,
+    generations: usize,
+}
+
+impl Decoder {
+    /// Decodes one complete generation.
+    fn generation(
+        &mut self,
+        gen: &[Batch<'_>],
+        release: &mut dyn FnMut(std::ops::Range<usize>),
+    ) -> Result<(), TraceError> {
+        let gi = self.generations;
+        self.generations += 1;
+        if self.first_generation.is_none() {
+            self.first_generation = gen.first().map(|b| b.gen);
+        }
+        let mut t = Tables::default();
+        for batch in gen.iter().filter(|b| !b.experimental) {
+            read_tables(batch, &mut t)?;
+        }
+        if let Some(f) = t.freq {
+            self.freq = f;
+        }
+        self.cpu_samples += t.cpu_samples;
+        let mut reason_ids = FxHashMap::default();
+        for batch in gen.iter().filter(|b| !b.experimental && is_event_batch(b)) {
+            if batch.m != NO_THREAD && !self.threads.contains(&batch.m) {
+                self.threads.push(batch.m);
+            }
+            self.wire_events += events(
+                self.minor,
+                gi,
+                batch,
+                &t,
+                &mut self.gs,
+                &mut self.m_g,
+                &mut self.reasons,
+                &mut reason_ids,
+                &mut self.min_ts,
+                &mut self.max_ts,
+            )?;
+        }
+        if let (Some(first), Some(last)) = (gen.first(), gen.last()) {
+            release(first.offset.saturating_sub(64)..last.offset + last.data.len());
+        }
+        // Stack ids are per generation: resolve each goroutine's newest one now.
+        for a in self.gs.values_mut() {
+            if let Some((ts, id)) = a.pending_stack.take() {
+                let frames = t.stack(id);
+                if !frames.is_empty() && ts >= a.last_stack.0 {
+                    a.last_stack = (ts, frames);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Reads a whole trace.
 pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
+    read_releasing(b, &mut |_| {})
+}
+
+/// Reads a whole trace, calling `release` with each generation's byte range
+/// once it is decoded (the caller can drop those pages of its memory map).
+pub fn read_releasing(b: &[u8], release: &mut dyn FnMut(std::ops::Range<usize>)) -> Result<TraceSummary, TraceError> {
     let minor = header_version(b)?;
     if !matches!(minor, 22 | 23 | 25 | 26) {
         return Err(TraceError::Unsupported(minor));
     }
     let mut c = Cursor { b: &b[16..], pos: 0, base: 16 };
-    let mut gens: Vec<Vec<Batch<'_>>> = Vec::new();
+    let mut d = Decoder {
+        minor,
+        gs: GTable::default(),
+        m_g: MBindings::default(),
+        reasons: Reasons::default(),
+        threads: Vec::new(),
+        wire_events: 0,
+        cpu_samples: 0,
+        min_ts: u64::MAX,
+        max_ts: 0,
+        freq: 0,
+        first_generation: None,
+        generations: 0,
+    };
     let mut cur: Vec<Batch<'_>> = Vec::new();
     let mut warnings = Vec::new();
     let mut ended_cleanly = true;
@@ -305,13 +460,13 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
         match res {
             Ok(Some(batch)) => {
                 if minor < 26 && cur.last().is_some_and(|l: &Batch<'_>| l.gen != batch.gen) {
-                    gens.push(std::mem::take(&mut cur));
+                    d.generation(&std::mem::take(&mut cur), release)?;
                 }
                 cur.push(batch);
                 ended_cleanly = minor < 26;
             }
             Ok(None) => {
-                gens.push(std::mem::take(&mut cur));
+                d.generation(&std::mem::take(&mut cur), release)?;
                 ended_cleanly = true;
             }
             Err(e) => {
@@ -328,56 +483,24 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
             warnings
                 .push("the last generation has no end-of-generation marker (trace truncated); it is dropped".into());
         } else {
-            gens.push(cur);
+            d.generation(&cur, release)?;
         }
     }
+    let Decoder {
+        gs,
+        reasons,
+        threads,
+        wire_events,
+        cpu_samples,
+        min_ts,
+        max_ts,
+        freq,
+        first_generation,
+        generations,
+        ..
+    } = d;
+    let first_generation = first_generation.unwrap_or(0);
 
-    let mut gs: FxHashMap<u64, GAcc> = FxHashMap::default();
-    let mut m_g: FxHashMap<u64, u64> = FxHashMap::default();
-    let mut reasons = Reasons::default();
-    let mut threads: Vec<u64> = Vec::new();
-    let mut wire_events = 0u64;
-    let mut cpu_samples = 0u64;
-    let (mut min_ts, mut max_ts) = (u64::MAX, 0u64);
-    let mut freq = 0u64;
-    let first_generation = gens.first().and_then(|g| g.first()).map_or(0, |b| b.gen);
-    for (gi, gen) in gens.iter().enumerate() {
-        let mut t = Tables::default();
-        for batch in gen.iter().filter(|b| !b.experimental) {
-            read_tables(batch, &mut t)?;
-        }
-        if let Some(f) = t.freq {
-            freq = f;
-        }
-        cpu_samples += t.cpu_samples;
-        let mut reason_ids = FxHashMap::default();
-        for batch in gen.iter().filter(|b| !b.experimental && is_event_batch(b)) {
-            if batch.m != NO_THREAD && !threads.contains(&batch.m) {
-                threads.push(batch.m);
-            }
-            wire_events += events(
-                minor,
-                gi,
-                batch,
-                &t,
-                &mut gs,
-                &mut m_g,
-                &mut reasons,
-                &mut reason_ids,
-                &mut min_ts,
-                &mut max_ts,
-            )?;
-        }
-        // Stack ids are per generation: resolve each goroutine's newest one now.
-        for a in gs.values_mut() {
-            if let Some((ts, id)) = a.pending_stack.take() {
-                let frames = t.stack(id);
-                if !frames.is_empty() && ts >= a.last_stack.0 {
-                    a.last_stack = (ts, frames);
-                }
-            }
-        }
-    }
     let to_ns = |ticks: i128| -> u64 {
         if freq == 0 {
             return 0;
@@ -419,10 +542,10 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
     goroutines.sort_by_key(|g| g.id);
     Ok(TraceSummary {
         trace_version: format!("go1.{minor}"),
-        events: wire_events + cpu_samples + if gens.is_empty() { 0 } else { gens.len() as u64 + 1 },
+        events: wire_events + cpu_samples + if generations == 0 { 0 } else { generations as u64 + 1 },
         wire_events,
         cpu_samples,
-        generations: gens.len() as u64,
+        generations: generations as u64,
         first_generation,
         duration_ns: if max_ts >= min_ts { to_ns((max_ts - min_ts) as i128) } else { 0 },
         goroutines,
@@ -520,7 +643,7 @@ fn status(v: u64) -> GoState {
 /// stack id of the current generation (0: none).
 #[allow(clippy::too_many_arguments)]
 fn transition(
-    gs: &mut FxHashMap<u64, GAcc>,
+    gs: &mut GTable,
     g: u64,
     ts: u64,
     from: GoState,
@@ -529,7 +652,7 @@ fn transition(
     stack: u64,
     thread: Option<u64>,
 ) {
-    let a = gs.entry(g).or_default();
+    let a = gs.get(g);
     a.known = true;
     a.transitions += 1;
     if from != GoState::Undetermined {
@@ -593,8 +716,8 @@ fn events(
     gen: usize,
     batch: &Batch<'_>,
     t: &Tables<'_>,
-    gs: &mut FxHashMap<u64, GAcc>,
-    m_g: &mut FxHashMap<u64, u64>,
+    gs: &mut GTable,
+    m_g: &mut MBindings,
     reasons: &mut Reasons,
     reason_ids: &mut FxHashMap<u64, u32>,
     min_ts: &mut u64,
@@ -617,14 +740,13 @@ fn events(
         *min_ts = (*min_ts).min(ts);
         *max_ts = (*max_ts).max(ts);
         n += 1;
-        let cur = m_g.get(&m).copied().unwrap_or(0);
+        let cur = m_g.get(m);
         // Remember the generation in which each goroutine the event names first appears.
-        for g in
-            [cur, if matches!(ev, 0x0e | 0x0f | 0x10 | 0x15 | 0x19 | 0x2d | 0x2e | 0x2f | 0x30) { args[1] } else { 0 }]
-        {
-            if g != 0 {
-                gs.entry(g).or_default().first_gen.get_or_insert(gen);
-            }
+        if matches!(ev, 0x0e | 0x0f | 0x10 | 0x15 | 0x19 | 0x2d | 0x2e | 0x2f | 0x30) && args[1] != 0 {
+            gs.get(args[1]).first_gen.get_or_insert(gen);
+        }
+        if cur != 0 {
+            gs.get(cur).first_gen.get_or_insert(gen);
         }
         use GoState::*;
         match ev {
@@ -635,47 +757,47 @@ fn events(
                 let to = if ev == 0x2f { Waiting } else { Runnable };
                 // From NotExist: no interval to close (accounted as from Undetermined).
                 transition(gs, new_g, ts, Undetermined, to, None, 0, None);
-                let a = gs.entry(new_g).or_default();
+                let a = gs.get(new_g);
                 a.start_function = start.first().map(|f| f.function.clone());
                 a.created_by = Some(CreatedBy { goroutine: cur, stack: t.stack(args[3]) });
             }
             0x0f => {
                 // GoCreateSyscall: a cgo callback's goroutine appears in a syscall on this M.
                 transition(gs, args[1], ts, Undetermined, Syscall, None, 0, thread);
-                m_g.insert(m, args[1]);
+                m_g.set(m, args[1]);
             }
             0x10 => {
                 transition(gs, args[1], ts, Runnable, Running, None, 0, thread);
-                m_g.insert(m, args[1]);
+                m_g.set(m, args[1]);
             }
             0x11 | 0x12 => {
                 let from = if ev == 0x12 { Syscall } else { Running };
                 transition(gs, cur, ts, from, NotExist, None, 0, None);
-                m_g.remove(&m);
+                m_g.clear(m);
             }
             0x13 => {
                 transition(gs, cur, ts, Running, Runnable, None, args[2], None);
-                m_g.remove(&m);
+                m_g.clear(m);
             }
             0x14 => {
                 let r = *reason_ids
                     .entry(args[1])
                     .or_insert_with(|| reasons.intern(t.strings.get(&args[1]).copied().unwrap_or(b"")));
                 transition(gs, cur, ts, Running, Waiting, Some(r), args[2], None);
-                m_g.remove(&m);
+                m_g.clear(m);
             }
             0x15 => transition(gs, args[1], ts, Waiting, Runnable, None, 0, None),
             0x16 => transition(gs, cur, ts, Running, Syscall, None, args[2], None),
             0x17 => transition(gs, cur, ts, Syscall, Running, None, 0, None),
             0x18 => {
                 transition(gs, cur, ts, Syscall, Runnable, None, 0, None);
-                m_g.remove(&m);
+                m_g.clear(m);
             }
             0x19 | 0x30 => {
                 // GoStatus / GoStatusStack: a resync, a transition only the first time we see the goroutine.
                 let (g, gm, st) = (args[1], args[2], status(args[3]));
                 let stack = if ev == 0x30 { args[4] } else { 0 };
-                let a = gs.entry(g).or_default();
+                let a = gs.get(g);
                 // Go's parser reports every status event as a transition: from
                 // Undetermined when the goroutine was not known from an earlier
                 // generation, else from the same state (no time moves).
@@ -693,7 +815,7 @@ fn events(
                     }
                 }
                 if st == Running || (st == Syscall && gm == m) {
-                    m_g.insert(m, g);
+                    m_g.set(m, g);
                 }
             }
             0x2d | 0x2e => {
@@ -702,7 +824,7 @@ fn events(
                 let r = reasons.intern(b"coroutine");
                 transition(gs, cur, ts, Running, to, Some(r), 0, None);
                 transition(gs, args[1], ts, Waiting, Running, None, 0, thread);
-                m_g.insert(m, args[1]);
+                m_g.set(m, args[1]);
             }
             _ => {}
         }

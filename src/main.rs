@@ -52,6 +52,9 @@ enum Command {
         /// An execution trace of the same process, joined by goroutine id.
         #[arg(long)]
         trace: Option<PathBuf>,
+        /// Join the trace a flight recorder (Go 1.25+) still held in the core.
+        #[arg(long, conflicts_with = "trace")]
+        trace_from_core: bool,
     },
     /// Every goroutine, in the runtime's own traceback format.
     Goroutines {
@@ -60,8 +63,17 @@ enum Command {
     },
     /// Read a Go execution trace (1.22–1.27 formats): goroutines, states, stacks.
     Trace {
-        /// The trace file (plain, zstd or gzip).
+        /// The trace file (plain, zstd or gzip); with --from-core, the core.
         file: PathBuf,
+        /// Read the trace a flight recorder (Go 1.25+) still held in this core.
+        #[arg(long)]
+        from_core: bool,
+        /// With --from-core: the executable.
+        #[arg(long)]
+        exe: Option<PathBuf>,
+        /// With --from-core: write the recovered trace here (Go's tools read it).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -110,7 +122,7 @@ fn run(cli: Cli) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match cli.command {
-        Command::Analyze { args, format, no_maps, trace } => {
+        Command::Analyze { args, format, no_maps, trace, trace_from_core } => {
             let mut t = Timing::start();
             let p = open(&args)?;
             t.mark("open");
@@ -121,12 +133,20 @@ fn run(cli: Cli) -> Result<()> {
             t.mark("crash");
             let mut m = if no_maps { Default::default() } else { gotopsy::analysis::maps::analyze(&p, &mut gs, &c) };
             t.mark("maps");
-            let trace_map = match &trace {
-                Some(f) => {
+            let trace_map = match (&trace, trace_from_core) {
+                (Some(f), _) => {
                     let (map, _) = gotopsy::corefile::map_file(f)?;
                     Some(gotopsy::trace::read(&map).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?)
                 }
-                None => None,
+                (None, true) => {
+                    let rec = gotopsy::runtime::flight::recover(&p)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", args.core.display()))?;
+                    Some(
+                        gotopsy::trace::read(&rec.bytes)
+                            .map_err(|e| anyhow::anyhow!("{}: recovered trace: {e}", args.core.display()))?,
+                    )
+                }
+                (None, false) => None,
             };
             let joined = trace_map.as_ref().map(|tr| gotopsy::analysis::trace_join::join(&p, &gs, tr, &mut m.findings));
             let mut r = report::build(&p, &gs, &c, &m);
@@ -148,7 +168,33 @@ fn run(cli: Cli) -> Result<()> {
             // Everything is written: skip freeing a million frames and unmapping the core.
             std::process::exit(0);
         }
-        Command::Trace { file, format } => {
+        Command::Trace { file, from_core: true, exe, output, format } => {
+            let p = Process::open(&file, &OpenOptions { exe, force: false })?;
+            let rec = gotopsy::runtime::flight::recover(&p).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            if let Some(o) = &output {
+                std::fs::write(o, &rec.bytes).with_context(|| format!("{}: cannot write", o.display()))?;
+            }
+            let t = gotopsy::trace::read(&rec.bytes)
+                .map_err(|e| anyhow::anyhow!("{}: recovered trace: {e}", file.display()))?;
+            eprintln!(
+                "recovered {} bytes: generations {:?} from the flight recorder ({} batches of the unfinished generation left out){}",
+                rec.bytes.len(),
+                rec.generations,
+                rec.active_batches,
+                output.as_ref().map(|o| format!(", written to {}", o.display())).unwrap_or_default()
+            );
+            for w in &rec.warnings {
+                eprintln!("warning: {w}");
+            }
+            match format {
+                Format::Json => {
+                    serde_json::to_writer(&mut out, &t)?;
+                    writeln!(out)?;
+                }
+                Format::Text => gotopsy::report::trace_text::write(&mut out, &t)?,
+            }
+        }
+        Command::Trace { file, format, .. } => {
             let (map, _) = gotopsy::corefile::map_file(&file)?;
             // Drop each generation's pages once decoded: resident memory stays
             // at a generation or two, whatever the trace's size.

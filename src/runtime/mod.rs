@@ -2,6 +2,7 @@
 //! read from a [`process::Process`].
 
 pub mod crash;
+pub mod flight;
 pub mod goroutines;
 pub mod heap;
 pub mod layout;

@@ -144,8 +144,8 @@ type LocalsBitmap = (i64, u32, Vec<u8>);
 pub struct IterScanner<'a> {
     p: &'a Process,
     model: &'a MapModel,
-    objects_of: HashMap<Addr, Vec<StackObject>>,
-    live_of: HashMap<(Addr, Addr, bool), Option<LocalsBitmap>>,
+    objects_of: rustc_hash::FxHashMap<Addr, std::rc::Rc<[StackObject]>>,
+    live_of: rustc_hash::FxHashMap<(Addr, Addr, bool), Option<std::rc::Rc<LocalsBitmap>>>,
     names: super::TypeNames,
     /// Maps read so far.
     pub maps: HashMap<Addr, MapHeader>,
@@ -159,8 +159,8 @@ impl<'a> IterScanner<'a> {
         IterScanner {
             p,
             model,
-            objects_of: HashMap::new(),
-            live_of: HashMap::new(),
+            objects_of: Default::default(),
+            live_of: Default::default(),
             names: Default::default(),
             maps: HashMap::new(),
             dead: 0,
@@ -203,7 +203,7 @@ impl<'a> IterScanner<'a> {
                         return None;
                     }
                     live_locals(p, fr.entry, fr.pc, varp)
-                        .map(|(base, n, bits)| (base.0 as i64 - varp.0 as i64, n, bits))
+                        .map(|(base, n, bits)| std::rc::Rc::new((base.0 as i64 - varp.0 as i64, n, bits)))
                 })
                 .clone();
             for o in objs.iter() {
@@ -211,7 +211,7 @@ impl<'a> IterScanner<'a> {
                 if at < fr.sp {
                     continue; // not yet allocated in the frame
                 }
-                let live = match &bitmap {
+                let live = match bitmap.as_deref() {
                     None => Liveness::Unknown,
                     Some((rel, n, bits)) => liveness_in(varp.offset(*rel), *n, bits, at, o.ptrdata.max(0) as u64),
                 };

@@ -259,7 +259,7 @@ impl MapModel {
 
 /// Names of type descriptors already read.
 #[derive(Default, Debug)]
-pub struct TypeNames(pub std::collections::HashMap<Addr, Option<String>>);
+pub struct TypeNames(pub rustc_hash::FxHashMap<Addr, Option<String>>);
 
 /// A map header read from the core.
 #[derive(Clone, Debug, serde::Serialize)]

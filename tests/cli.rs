@@ -177,3 +177,26 @@ fn compressed_and_plain_inputs_give_the_same_report() {
     let c = gotopsy(&["goroutines", s(&gz), "--exe", s(&exe)]);
     assert_eq!(a.stdout, c.stdout);
 }
+
+#[test]
+fn without_exe_the_recorded_executable_is_used_when_it_is_there() {
+    let core = common::core_zst("go1.27.3", "panic");
+    let out = gotopsy(&["analyze", s(&core)]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    // "… the recorded executable /tmp/…/crashzoo does not exist here"
+    let recorded = err
+        .split("recorded executable ")
+        .nth(1)
+        .and_then(|r| r.split(" does not exist").next())
+        .expect("names the path");
+    let recorded = std::path::PathBuf::from(recorded);
+    let top = recorded.ancestors().nth(3).expect("a temp dir of the generator").to_path_buf();
+    assert!(top.starts_with("/tmp") && !top.exists(), "refusing to touch {}", top.display());
+    std::fs::create_dir_all(recorded.parent().unwrap()).unwrap();
+    std::fs::copy(common::exe("go1.27.3"), &recorded).unwrap();
+    let ok = gotopsy(&["analyze", s(&core), "--format", "json"]);
+    std::fs::remove_dir_all(&top).unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let r: Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(r["target"]["executable"], recorded.to_str().unwrap());
+}

@@ -199,6 +199,11 @@ impl DwarfIndex {
         Some(t)
     }
 
+    /// Like [`DwarfIndex::field_offset`], but an error naming what is missing.
+    pub fn require_field(&self, name: &str, path: &str) -> Result<u64, String> {
+        self.field_offset(name, path).ok_or_else(|| format!("DWARF has no field {path} in {name}"))
+    }
+
     /// Byte offset of a dotted field path (`"sched.sp"`) in struct `name`.
     pub fn field_offset(&self, name: &str, path: &str) -> Option<u64> {
         self.field_path(name, path).map(|(off, _)| off)

@@ -28,8 +28,7 @@ const MAX_BATCH_BYTES: u64 = 1 << 22;
 const MAX_TOTAL: usize = 1 << 32;
 
 fn need(p: &Process, st: &str, f: &str) -> Result<u64, String> {
-    let d = p.exe.dwarf()?;
-    d.field_offset(st, f).ok_or_else(|| format!("DWARF has no field {f} in {st}"))
+    p.exe.dwarf()?.require_field(st, f)
 }
 
 /// Recovers the flight recorder's generations from the core.

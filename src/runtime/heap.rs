@@ -36,7 +36,7 @@ pub struct HeapLayout {
 }
 
 fn need(d: &DwarfIndex, st: &str, f: &str) -> Result<u64, String> {
-    d.field_offset(st, f).ok_or_else(|| format!("DWARF has no field {f} in {st}"))
+    d.require_field(st, f)
 }
 
 impl HeapLayout {

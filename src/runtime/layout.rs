@@ -101,7 +101,7 @@ pub struct RuntimeLayout {
 
 /// Offset of `field` in `st`, or an error naming both.
 fn need(d: &DwarfIndex, st: &str, field: &str) -> Result<u64, String> {
-    d.field_offset(st, field).ok_or_else(|| format!("DWARF has no field {field} in {st}"))
+    d.require_field(st, field)
 }
 
 /// Offset of the value inside an atomic wrapper field, else of the field itself.

@@ -108,7 +108,7 @@ pub struct MapModel {
 }
 
 fn f(d: &DwarfIndex, st: &str, field: &str) -> Result<u64, String> {
-    d.field_offset(st, field).ok_or_else(|| format!("DWARF has no field {field} in {st}"))
+    d.require_field(st, field)
 }
 
 /// Extent of the pointer words of a struct (`ptrdata`): the end of its last

@@ -55,6 +55,9 @@ enum Command {
         /// Join the trace a flight recorder (Go 1.25+) still held in the core.
         #[arg(long, conflicts_with = "trace")]
         trace_from_core: bool,
+        /// Show map keys and values (off by default: cores hold secrets).
+        #[arg(long)]
+        show_values: bool,
     },
     /// Every goroutine, in the runtime's own traceback format.
     Goroutines {
@@ -122,7 +125,7 @@ fn run(cli: Cli) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match cli.command {
-        Command::Analyze { args, format, no_maps, trace, trace_from_core } => {
+        Command::Analyze { args, format, no_maps, trace, trace_from_core, show_values } => {
             let mut t = Timing::start();
             let p = open(&args)?;
             t.mark("open");
@@ -132,6 +135,9 @@ fn run(cli: Cli) -> Result<()> {
             let c = crash::detect(&p, &gs);
             t.mark("crash");
             let mut m = if no_maps { Default::default() } else { gotopsy::analysis::maps::analyze(&p, &mut gs, &c) };
+            if show_values {
+                gotopsy::analysis::maps::attach_entries(&p, &mut m, 1000);
+            }
             t.mark("maps");
             let trace_map = match (&trace, trace_from_core) {
                 (Some(f), _) => {

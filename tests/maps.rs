@@ -151,3 +151,61 @@ fn crashes_without_maps_have_no_map_findings() {
         }
     }
 }
+
+fn with_entries(variant: &str, scenario: &str, limit: usize) -> MapAnalysis {
+    let p =
+        Process::open(&common::core(variant, scenario), &OpenOptions { exe: Some(common::exe(variant)), force: false })
+            .unwrap();
+    let mut gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+    let c = crash::detect(&p, &gs);
+    let mut m = analyze(&p, &mut gs, &c);
+    gotopsy::analysis::maps::attach_entries(&p, &mut m, limit);
+    m
+}
+
+#[test]
+fn entries_are_read_only_on_request_and_are_right() {
+    for v in crash_variants() {
+        // Not asked: no entries.
+        run(&v, "mapstack", |m, _, _| assert!(m.maps.iter().all(|h| h.entries.is_none()), "{v}"));
+        // Sixteen stack maps {n: 1, n+1: 2, n+2: 3}.
+        let m = with_entries(&v, "mapstack", 100);
+        let small: Vec<_> = m.maps.iter().filter(|h| h.len == 3).collect();
+        assert_eq!(small.len(), 16, "{v}");
+        for h in small {
+            let mut e: Vec<(i64, i64)> = h
+                .entries
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|e| (e.key.parse().unwrap(), e.value.parse().unwrap()))
+                .collect();
+            e.sort();
+            let n = e[0].0;
+            assert_eq!(e, vec![(n, 1), (n + 1, 2), (n + 2, 3)], "{v}");
+        }
+        // Keys and values over 128 bytes are stored indirectly: key[0] == value[0] == i.
+        let m = with_entries(&v, "mapbig", 100);
+        let e = m.maps[0].entries.as_ref().unwrap();
+        assert_eq!(e.len(), 20, "{v}");
+        let mut firsts: Vec<u8> = e
+            .iter()
+            .map(|x| {
+                assert_eq!(x.key[..4], x.value[..4], "{v}: {x:?}");
+                u8::from_str_radix(&x.key[2..4], 16).unwrap()
+            })
+            .collect();
+        firsts.sort();
+        assert_eq!(firsts, (0..20).collect::<Vec<u8>>(), "{v}");
+        // A large map (classic: possibly mid-growth; Swiss: a directory of tables): every entry, once.
+        let m = with_entries(&v, "mapiterwrite", 1 << 20);
+        let h = &m.maps[0];
+        let keys: std::collections::HashSet<&str> =
+            h.entries.as_ref().unwrap().iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys.len() as u64, h.len, "{v}: {:?}", h.entries_note);
+        // Bounded when asked to be.
+        let m = with_entries(&v, "mapiterwrite", 10);
+        assert_eq!(m.maps[0].entries.as_ref().unwrap().len(), 10);
+        assert!(m.maps[0].entries_note.is_some());
+    }
+}

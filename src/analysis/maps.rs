@@ -455,3 +455,20 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
     out.findings = findings;
     out
 }
+
+/// Reads the entries of every map in the analysis (at most `limit` each).
+/// Only on request: cores hold secrets.
+pub fn attach_entries(p: &Process, a: &mut MapAnalysis, limit: usize) {
+    let Ok(model) = model(p) else { return };
+    for h in &mut a.maps {
+        match crate::runtime::maps::entries::entries(p, &model, h, limit) {
+            Ok((e, more)) => {
+                if more {
+                    h.entries_note = Some(format!("first {limit} of {} entries shown", h.len));
+                }
+                h.entries = Some(e);
+            }
+            Err(e) => h.entries_note = Some(format!("entries unreadable: {e}")),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! 1.24+). Which one a binary uses is decided by which types its DWARF has,
 //! and every offset is read from those types.
 
+pub mod entries;
 pub mod iterators;
 
 use super::process::Process;
@@ -75,6 +76,8 @@ pub enum MapLayout {
 /// Offsets in runtime type descriptors (`internal/abi.Type`, the map type).
 #[derive(Clone, Debug)]
 pub struct TypeLayout {
+    /// `Size_`.
+    pub size: u64,
     /// `Kind_`.
     pub kind: u64,
     /// `TFlag`.
@@ -216,6 +219,7 @@ impl MapModel {
         Ok(MapModel {
             layout,
             types: TypeLayout {
+                size: f(d, ty, "Size_")?,
                 kind: f(d, ty, "Kind_")?,
                 tflag: f(d, ty, "TFlag")?,
                 str_off: f(d, ty, "Str")?,
@@ -311,6 +315,12 @@ pub struct MapHeader {
     /// Swiss: log2 of the directory length.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub global_depth: Option<u8>,
+    /// Entries, only with `--show-values` (cores hold secrets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<entries::Entry>>,
+    /// More entries than shown, or why none could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries_note: Option<String>,
 }
 
 impl Process {
@@ -383,6 +393,8 @@ impl Process {
             dir_ptr: None,
             dir_len: None,
             global_depth: None,
+            entries: None,
+            entries_note: None,
         };
         match &model.layout {
             MapLayout::Classic(l) => {

@@ -1,0 +1,216 @@
+//! Map entries, for display (`--show-values`: cores hold secrets, so entries
+//! are read only when asked). Classic maps: every bucket and overflow chain,
+//! plus old buckets not yet evacuated; Swiss maps: the small map's group, or
+//! every distinct table of the directory. Slot layouts come from the map's
+//! runtime type descriptor, read with DWARF offsets (`KeySize`/`BucketSize`,
+//! or `SlotSize`/`ElemOff`, or 1.27's `KeysOff`/`KeyStride`/`ElemsOff`/`ElemStride`).
+
+use super::{MapHeader, MapLayout, MapModel};
+use crate::addr::Addr;
+use crate::memory::{Memory, ReadExt};
+use crate::runtime::process::Process;
+
+/// One key/value pair, formatted.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Entry {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// Most buckets, groups or tables walked for one map.
+const MAX_STORAGE: u64 = 1 << 22;
+
+struct Shape {
+    key_ty: Addr,
+    elem_ty: Addr,
+    indirect_key: bool,
+    indirect_elem: bool,
+}
+
+/// Reads up to `limit` entries of the map `h`. The bool says whether more were left out.
+pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Result<(Vec<Entry>, bool), String> {
+    let d = p.exe.dwarf()?;
+    let mem = p.mem();
+    let t = h.type_descriptor.ok_or("the map's type is not known")?;
+    let mt = if d.struct_named("internal/abi.OldMapType").is_some() && matches!(model.layout, MapLayout::Classic(_)) {
+        "internal/abi.OldMapType"
+    } else if d.struct_named("internal/abi.SwissMapType").is_some() && matches!(model.layout, MapLayout::Swiss(_)) {
+        "internal/abi.SwissMapType"
+    } else {
+        "internal/abi.MapType"
+    };
+    let fld = |f: &str| d.field_offset(mt, f);
+    let rd_u = |f: &str, size: u64| -> Option<u64> { mem.read_uint(t.add(fld(f)?), size).ok() };
+    let flags = rd_u("Flags", 4).unwrap_or(0);
+    let c = |names: &[&str], def: i64| names.iter().find_map(|n| d.constant(n)).unwrap_or(def) as u64;
+    let mut out = Vec::new();
+    let mut more = false;
+    let mut push = |e: Entry| {
+        if out.len() < limit {
+            out.push(e);
+        } else {
+            more = true;
+        }
+    };
+    let shape_of = |ik: u64, ie: u64| Shape {
+        key_ty: mem.read_ptr(t.add(model.types.key)).unwrap_or(Addr::NULL),
+        elem_ty: mem.read_ptr(t.add(model.types.elem)).unwrap_or(Addr::NULL),
+        indirect_key: flags & ik != 0,
+        indirect_elem: flags & ie != 0,
+    };
+    match &model.layout {
+        MapLayout::Classic(_) => {
+            let sh = shape_of(1, 2);
+            let key_size = rd_u("KeySize", 1).ok_or("map type has no KeySize")?;
+            let val_size = rd_u("ValueSize", 1).ok_or("map type has no ValueSize")?;
+            let bucket_size = rd_u("BucketSize", 2).ok_or("map type has no BucketSize")?;
+            let min_top = c(&["runtime.minTopHash"], 5) as u8;
+            let b = h.b.unwrap_or(0).min(40);
+            let mut walk = |base: Addr, nb: u64| -> Result<(), String> {
+                let mut seen = 0u64;
+                for i in 0..nb {
+                    let mut bucket = base.add(i * bucket_size);
+                    while !bucket.is_null() && seen < MAX_STORAGE {
+                        seen += 1;
+                        let top: [u8; 8] = mem.read_array(bucket).map_err(|e| format!("bucket {bucket}: {e}"))?;
+                        for (slot, &th) in top.iter().enumerate() {
+                            if th < min_top {
+                                continue;
+                            }
+                            let k = bucket.add(8 + slot as u64 * key_size);
+                            let v = bucket.add(8 + 8 * key_size + slot as u64 * val_size);
+                            push(entry(p, model, &sh, k, v));
+                        }
+                        bucket = mem.read_ptr(bucket.add(bucket_size - 8)).unwrap_or(Addr::NULL);
+                    }
+                }
+                Ok(())
+            };
+            if let Some(bk) = h.buckets.filter(|a| !a.is_null()) {
+                walk(bk, 1u64 << b)?;
+            }
+            if let Some(old) = h.oldbuckets.filter(|a| !a.is_null()) {
+                // Old buckets not yet evacuated still hold entries (evacuated slots carry marks below minTopHash).
+                let same_size = h.flags.unwrap_or(0) & 8 != 0;
+                let ob = if same_size { 1u64 << b } else { 1u64 << b.saturating_sub(1) };
+                walk(old, ob)?;
+            }
+        }
+        MapLayout::Swiss(l) => {
+            let sh = shape_of(
+                c(&["internal/abi.SwissMapIndirectKey", "internal/abi.MapIndirectKey"], 4),
+                c(&["internal/abi.SwissMapIndirectElem", "internal/abi.MapIndirectElem"], 8),
+            );
+            let group_size = rd_u("GroupSize", 8).ok_or("map type has no GroupSize")?;
+            // Slot addressing: 1.27's split-capable fields, else interleaved slots after ctrl.
+            let (keys_off, key_stride, elems_off, elem_stride) =
+                match (rd_u("KeysOff", 8), rd_u("KeyStride", 8), rd_u("ElemsOff", 8), rd_u("ElemStride", 8)) {
+                    (Some(a), Some(b), Some(c2), Some(e)) => (a, b, c2, e),
+                    _ => {
+                        let slot = rd_u("SlotSize", 8).ok_or("map type has no SlotSize")?;
+                        let elem_off = rd_u("ElemOff", 8).unwrap_or(0);
+                        (8, slot, 8 + elem_off, slot)
+                    }
+                };
+            let mut group = |g: Addr| -> Result<(), String> {
+                let ctrl = mem.read_u64(g).map_err(|e| format!("group {g}: {e}"))?;
+                for i in 0..8u64 {
+                    if (ctrl >> (8 * i)) & 0x80 != 0 {
+                        continue;
+                    }
+                    push(entry(p, model, &sh, g.add(keys_off + i * key_stride), g.add(elems_off + i * elem_stride)));
+                }
+                Ok(())
+            };
+            let dir = h.dir_ptr.unwrap_or(Addr::NULL);
+            let dir_len = h.dir_len.unwrap_or(0);
+            if dir.is_null() {
+                return Ok((out, false));
+            }
+            if dir_len <= 0 {
+                group(dir)?;
+            } else {
+                let groups_off = d.field_offset("internal/runtime/maps.table", "groups").ok_or("no table.groups")?;
+                let mut done: Vec<Addr> = Vec::new();
+                for i in 0..(dir_len as u64).min(MAX_STORAGE) {
+                    let tab = mem.read_ptr(dir.add(i * 8)).map_err(|e| format!("directory: {e}"))?;
+                    if tab.is_null() || done.contains(&tab) {
+                        continue;
+                    }
+                    done.push(tab);
+                    let data = mem.read_ptr(tab.add(groups_off)).map_err(|e| format!("table {tab}: {e}"))?;
+                    let mask = mem.read_u64(tab.add(groups_off + 8)).map_err(|e| format!("table {tab}: {e}"))?;
+                    for gi in 0..(mask + 1).min(MAX_STORAGE) {
+                        group(data.add(gi * group_size))?;
+                    }
+                }
+                let _ = l;
+            }
+        }
+    }
+    Ok((out, more))
+}
+
+fn entry(p: &Process, model: &MapModel, sh: &Shape, k: Addr, v: Addr) -> Entry {
+    let mem = p.mem();
+    let deref = |a: Addr, ind: bool| if ind { mem.read_ptr(a).unwrap_or(Addr::NULL) } else { a };
+    Entry {
+        key: format_value(mem, model, sh.key_ty, deref(k, sh.indirect_key)),
+        value: format_value(mem, model, sh.elem_ty, deref(v, sh.indirect_elem)),
+    }
+}
+
+/// Formats the value of type `ty` at `a`: numbers, bools and strings as Go
+/// prints them, anything else as its bytes in hex.
+pub fn format_value(mem: &dyn Memory, model: &MapModel, ty: Addr, a: Addr) -> String {
+    let size = mem.read_u64(ty.add(model.types.size)).unwrap_or(0);
+    let kind = mem.read_u8(ty.add(model.types.kind)).map(|k| k & super::KIND_MASK).unwrap_or(0);
+    let int = |signed: bool| -> Option<String> {
+        let raw = mem.read_uint(a, size).ok()?;
+        Some(if signed {
+            let shift = 64 - 8 * size.clamp(1, 8);
+            (((raw << shift) as i64) >> shift).to_string()
+        } else {
+            raw.to_string()
+        })
+    };
+    let s = match kind {
+        1 => mem.read_u8(a).ok().map(|b| (b != 0).to_string()),
+        2..=6 => int(true),
+        7..=12 => int(false),
+        13 => mem.read_u32(a).ok().map(|b| f32::from_bits(b).to_string()),
+        14 => mem.read_u64(a).ok().map(|b| f64::from_bits(b).to_string()),
+        24 => {
+            let ptr = mem.read_ptr(a).ok();
+            let len = mem.read_u64(a.add(8)).ok();
+            match (ptr, len) {
+                (Some(ptr), Some(len)) => {
+                    let shown = len.min(256);
+                    mem.read_vec(ptr, shown, 256).ok().map(|b| {
+                        let more = if len > shown { format!("…(+{} bytes)", len - shown) } else { String::new() };
+                        format!("{:?}{more}", String::from_utf8_lossy(&b))
+                    })
+                }
+                _ => None,
+            }
+        }
+        22 | 26 => mem.read_ptr(a).ok().map(|x| x.to_string()),
+        _ => None,
+    };
+    s.unwrap_or_else(|| {
+        let shown = size.min(32);
+        match mem.read_vec(a, shown, 32) {
+            Ok(b) => {
+                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                if size > shown {
+                    format!("0x{hex}…")
+                } else {
+                    format!("0x{hex}")
+                }
+            }
+            Err(e) => format!("<unreadable: {e}>"),
+        }
+    })
+}

@@ -35,6 +35,9 @@ struct CoreArgs {
     /// Include dead goroutines.
     #[arg(long)]
     all: bool,
+    /// Act as if the executable had no DWARF (tests the built-in layouts).
+    #[arg(long, hide = true)]
+    no_dwarf: bool,
 }
 
 #[derive(Subcommand)]
@@ -103,7 +106,10 @@ fn parse_addr(s: &str) -> std::result::Result<u64, String> {
 }
 
 fn open(args: &CoreArgs) -> Result<Process> {
-    Ok(Process::open(&args.core, &OpenOptions { exe: args.exe.clone(), force: args.force })?)
+    Ok(Process::open(
+        &args.core,
+        &OpenOptions { exe: args.exe.clone(), force: args.force, ignore_dwarf: args.no_dwarf },
+    )?)
 }
 
 /// With `GOTOPSY_TIMING` set, prints how long each phase took to stderr.
@@ -175,7 +181,7 @@ fn run(cli: Cli) -> Result<()> {
             std::process::exit(0);
         }
         Command::Trace { file, from_core: true, exe, output, format } => {
-            let p = Process::open(&file, &OpenOptions { exe, force: false })?;
+            let p = Process::open(&file, &OpenOptions { exe, ..Default::default() })?;
             let rec = gotopsy::runtime::flight::recover(&p).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             if let Some(o) = &output {
                 std::fs::write(o, &rec.bytes).with_context(|| format!("{}: cannot write", o.display()))?;

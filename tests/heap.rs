@@ -17,9 +17,11 @@ fn printed(variant: &str, fate: &str) -> Vec<u64> {
 #[test]
 fn kept_objects_are_allocated_and_dropped_ones_free() {
     for v in common::variants() {
-        let p =
-            Process::open(&common::core(&v, "heapliveness"), &OpenOptions { exe: Some(common::exe(&v)), force: false })
-                .unwrap();
+        let p = Process::open(
+            &common::core(&v, "heapliveness"),
+            &OpenOptions { exe: Some(common::exe(&v)), force: false, ignore_dwarf: false },
+        )
+        .unwrap();
         let heap = HeapLayout::new(&p).unwrap_or_else(|e| panic!("{v}: {e}"));
         let (kept, dropped) = (printed(&v, "kept"), printed(&v, "dropped"));
         assert_eq!((kept.len(), dropped.len()), (128, 128), "{v}");

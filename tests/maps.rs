@@ -10,9 +10,11 @@ use gotopsy::runtime::maps::iterators::{IterState, Liveness};
 use gotopsy::runtime::{OpenOptions, Process};
 
 fn run(variant: &str, scenario: &str, check: impl FnOnce(&MapAnalysis, Option<u64>, bool)) {
-    let p =
-        Process::open(&common::core(variant, scenario), &OpenOptions { exe: Some(common::exe(variant)), force: false })
-            .unwrap_or_else(|e| panic!("{variant}/{scenario}: {e}"));
+    let p = Process::open(
+        &common::core(variant, scenario),
+        &OpenOptions { exe: Some(common::exe(variant)), force: false, ignore_dwarf: false },
+    )
+    .unwrap_or_else(|e| panic!("{variant}/{scenario}: {e}"));
     let mut gs = read_goroutines(&p, ReadOptions::default()).unwrap();
     let c = crash::detect(&p, &gs);
     let m = analyze(&p, &mut gs, &c);
@@ -153,9 +155,11 @@ fn crashes_without_maps_have_no_map_findings() {
 }
 
 fn with_entries(variant: &str, scenario: &str, limit: usize) -> MapAnalysis {
-    let p =
-        Process::open(&common::core(variant, scenario), &OpenOptions { exe: Some(common::exe(variant)), force: false })
-            .unwrap();
+    let p = Process::open(
+        &common::core(variant, scenario),
+        &OpenOptions { exe: Some(common::exe(variant)), force: false, ignore_dwarf: false },
+    )
+    .unwrap();
     let mut gs = read_goroutines(&p, ReadOptions::default()).unwrap();
     let c = crash::detect(&p, &gs);
     let mut m = analyze(&p, &mut gs, &c);

@@ -64,7 +64,7 @@ fn the_flight_recorders_last_generations_come_back_out_of_the_core() {
     let v = "go1.27.3";
     let p = Process::open(
         &common::core(v, "tracemapwrites"),
-        &OpenOptions { exe: Some(common::exe_for(v, "tracemapwrites")), force: false },
+        &OpenOptions { exe: Some(common::exe_for(v, "tracemapwrites")), force: false, ignore_dwarf: false },
     )
     .unwrap();
     let rec = flight::recover(&p).unwrap();

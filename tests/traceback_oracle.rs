@@ -108,7 +108,7 @@ fn goroutines_equal_the_runtime_traceback() {
         for sc in common::scenarios(&v) {
             let exe = common::exe_for(&v, &sc);
             let core = common::core(&v, &sc);
-            let p = match Process::open(&core, &OpenOptions { exe: Some(exe), force: false }) {
+            let p = match Process::open(&core, &OpenOptions { exe: Some(exe), force: false, ignore_dwarf: false }) {
                 Ok(p) => p,
                 Err(e) => {
                     failures.push(format!("{v}/{sc}: open: {e}"));

@@ -215,7 +215,7 @@ fn describe(h: Option<&MapHeader>, addr: Option<Addr>) -> String {
 
 /// The map model of a process, or why maps cannot be analyzed.
 pub fn model(p: &Process) -> Result<MapModel, String> {
-    p.exe.dwarf().and_then(MapModel::from_dwarf).map(|m| m.resolve(p))
+    p.dwarf().and_then(MapModel::from_dwarf).map(|m| m.resolve(p))
 }
 
 /// Runs the map analysis. When the goroutines were read with iterator

@@ -44,7 +44,7 @@ pub mod funcflag {
 }
 
 /// Field offsets of `runtime.moduledata` needed to find the tables.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModuleDataLayout {
     /// `pcHeader *pcHeader`.
     pub pc_header: u64,
@@ -71,7 +71,7 @@ pub struct ModuleDataLayout {
 }
 
 /// Field offsets of `runtime._func`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuncLayout {
     /// Bytes before the pcdata offsets.
     pub size: usize,

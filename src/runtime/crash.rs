@@ -155,7 +155,7 @@ fn panic_message(p: &Process, gp: Addr) -> Option<String> {
     }
     let name = type_name(p, ty).unwrap_or_default();
     // The low 5 bits of abi.Type.Kind_ are the kind; 24 = String.
-    let kind_off = p.exe.dwarf().ok().and_then(|d| d.field_offset("internal/abi.Type", "Kind_")).unwrap_or(23);
+    let kind_off = p.dwarf().ok().and_then(|d| d.field_offset("internal/abi.Type", "Kind_")).unwrap_or(23);
     let kind = mem.read_u8(ty.add(kind_off)).ok()? & 0x1f;
     if kind == 24 {
         let s = mem.read_go_string(data).ok()?;
@@ -170,7 +170,7 @@ fn panic_message(p: &Process, gp: Addr) -> Option<String> {
 
 /// The name of a runtime type descriptor, with offsets from DWARF.
 fn type_name(p: &Process, ty: Addr) -> Option<String> {
-    let model = crate::runtime::maps::MapModel::from_dwarf(p.exe.dwarf().ok()?).ok()?.resolve(p);
+    let model = crate::runtime::maps::MapModel::from_dwarf(p.dwarf().ok()?).ok()?.resolve(p);
     p.type_name(&model.types, model.types_base?, ty)
 }
 
@@ -178,7 +178,7 @@ fn fault(p: &Process, g: &Goroutine) -> Option<Fault> {
     if !has_frame(g, &["runtime.sigpanic"]) {
         return None;
     }
-    let d = p.exe.dwarf().ok()?;
+    let d = p.dwarf().ok()?;
     let mem = p.mem();
     let sig = mem.read_u32(g.address.add(d.field_offset("runtime.g", "sig")?)).ok()?;
     let code = mem.read_u64(g.address.add(d.field_offset("runtime.g", "sigcode0")?)).ok()?;

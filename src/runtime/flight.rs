@@ -28,13 +28,13 @@ const MAX_BATCH_BYTES: u64 = 1 << 22;
 const MAX_TOTAL: usize = 1 << 32;
 
 fn need(p: &Process, st: &str, f: &str) -> Result<u64, String> {
-    p.exe.dwarf()?.require_field(st, f)
+    p.dwarf()?.require_field(st, f)
 }
 
 /// Recovers the flight recorder's generations from the core.
 pub fn recover(p: &Process) -> Result<RecoveredTrace, String> {
     let mem = p.mem();
-    let d = p.exe.dwarf()?;
+    let d = p.dwarf()?;
     let tracing = p.global("runtime/trace.tracing").ok_or(
         "the program has no runtime/trace.tracing: it never used runtime/trace (flight recorders exist from Go 1.25)",
     )?;

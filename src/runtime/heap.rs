@@ -42,7 +42,7 @@ fn need(d: &DwarfIndex, st: &str, f: &str) -> Result<u64, String> {
 impl HeapLayout {
     /// Reads the layout from DWARF.
     pub fn new(p: &Process) -> Result<HeapLayout, String> {
-        let d = p.exe.dwarf()?;
+        let d = p.dwarf()?;
         let c = |names: &[&str], def: i64| names.iter().find_map(|n| d.constant(n)).unwrap_or(def);
         let sized = |st: &str, f: &str| -> Result<(u64, u64), String> {
             Ok((need(d, st, f)?, d.field_size(st, f).unwrap_or(8)))

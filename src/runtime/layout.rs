@@ -6,7 +6,7 @@ use crate::exe::dwarf::DwarfIndex;
 use crate::exe::pclntab::{FuncLayout, ModuleDataLayout};
 
 /// Offsets in `runtime.g`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct GLayout {
     pub stack_lo: u64,
@@ -36,7 +36,7 @@ pub struct GLayout {
 }
 
 /// Offsets in `runtime.m`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct MLayout {
     pub g0: u64,
@@ -60,7 +60,7 @@ impl GStatus {
 }
 
 /// `_G*` status values.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct GStatus {
     pub idle: u32,
@@ -79,7 +79,7 @@ pub struct GStatus {
 }
 
 /// Everything gotopsy needs to know about the target runtime's data layout.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuntimeLayout {
     /// `runtime.g`.
     pub g: GLayout,

@@ -6,6 +6,7 @@ pub mod flight;
 pub mod goroutines;
 pub mod heap;
 pub mod layout;
+pub mod layout_fallback;
 pub mod maps;
 pub mod process;
 pub mod symbolize;

@@ -17,6 +17,8 @@ pub struct OpenOptions {
     pub exe: Option<PathBuf>,
     /// Analyze even when the core and the executable do not match.
     pub force: bool,
+    /// Act as if the executable had no DWARF (exercises the fallback layouts).
+    pub ignore_dwarf: bool,
 }
 
 /// A core dump of a Go process with its executable, ready to be read.
@@ -41,6 +43,8 @@ pub struct Process {
     pub wait_reason_strings: Vec<String>,
     /// Problems that did not stop the analysis.
     pub warnings: Vec<String>,
+    /// Layouts and globals come from DWARF (false: fallback tables and symbols).
+    pub uses_dwarf: bool,
 }
 
 impl Process {
@@ -65,11 +69,12 @@ impl Process {
             }
         };
         let exe = Executable::open(&exe_path)?;
-        Self::from_parts(core, exe, opts.force)
+        Self::from_parts(core, exe, opts)
     }
 
     /// Builds the process from an already opened core and executable.
-    pub fn from_parts(core: CoreFile, exe: Executable, force: bool) -> Result<Process> {
+    pub fn from_parts(core: CoreFile, exe: Executable, opts: &OpenOptions) -> Result<Process> {
+        let force = opts.force;
         let mut warnings = core.warnings.clone();
         let bias = load_bias(&core, &exe);
         let image = build_image(&core, &exe, bias);
@@ -80,10 +85,31 @@ impl Process {
             warnings.push(format!("core and executable do not match ({reason}); analyzing anyway (--force)"));
         }
         let rt_err = |what: String| Error::Runtime { path: exe.path.clone(), what };
-        let dwarf = exe.dwarf().map_err(|e| rt_err(format!("cannot read runtime layouts: {e}")))?;
-        let layout = RuntimeLayout::from_dwarf(dwarf).map_err(rt_err)?;
+        let dwarf = if opts.ignore_dwarf { Err("ignored (--no-dwarf)".to_string()) } else { exe.dwarf() };
+        let uses_dwarf = dwarf.is_ok();
+        let layout = match dwarf {
+            Ok(d) => RuntimeLayout::from_dwarf(d).map_err(rt_err)?,
+            Err(why) => {
+                let minor = exe.build_info.as_ref().and_then(|b| b.major_minor()).map(|v| v.1);
+                let layout = minor.and_then(super::layout_fallback::fallback_layout).ok_or_else(|| {
+                    rt_err(format!(
+                        "no DWARF ({why}) and no built-in layout for {}",
+                        exe.go_version().unwrap_or("this Go version")
+                    ))
+                })?;
+                warnings.push(format!(
+                    "no DWARF ({why}): runtime layouts from gotopsy's built-in table for {}; maps, heap and crash details need DWARF",
+                    exe.go_version().unwrap_or("?")
+                ));
+                layout
+            }
+        };
+        let dwarf = if uses_dwarf { exe.dwarf().ok() } else { None };
         let global = |name: &str| -> Option<Addr> {
-            dwarf.global(name).map(|(a, _)| a).or_else(|| exe.symbol(name).map(|(a, _)| a)).map(|a| a.add(bias))
+            dwarf
+                .and_then(|d| d.global(name).map(|(a, _)| a))
+                .or_else(|| exe.symbol(name).map(|(a, _)| a))
+                .map(|a| a.add(bias))
         };
         let md = global("runtime.firstmoduledata").ok_or_else(|| rt_err("no runtime.firstmoduledata".into()))?;
         let pclntab = Pclntab::from_moduledata(&image, md, &layout.moduledata, layout.func.clone())
@@ -92,10 +118,16 @@ impl Process {
             Some(v) => v.to_string(),
             None => global("runtime.buildVersion").and_then(|a| image.read_go_string(a).ok()).unwrap_or_default(),
         };
+        // [N]string arrays: the count from DWARF's array type, else from the symbol's size.
         let strings = |name: &str| -> Vec<String> {
-            let Some((addr, ty)) = dwarf.global(name) else { return Vec::new() };
-            let count = ty.and_then(|t| dwarf.resolve(t)).and_then(|t| t.count).unwrap_or(0).min(4096);
-            (0..count).map(|i| image.read_go_string(addr.add(bias + i * 16)).unwrap_or_default()).collect()
+            let count = dwarf
+                .and_then(|d| d.global(name))
+                .and_then(|(_, ty)| ty.and_then(|t| dwarf.and_then(|d| d.resolve(t))).and_then(|t| t.count))
+                .or_else(|| exe.symbol(name).map(|(_, size)| size / 16))
+                .unwrap_or(0)
+                .min(4096);
+            let Some(addr) = global(name) else { return Vec::new() };
+            (0..count).map(|i| image.read_go_string(addr.add(i * 16)).unwrap_or_default()).collect()
         };
         let status_strings = strings("runtime.gStatusStrings");
         let wait_reason_strings = strings("runtime.waitReasonStrings");
@@ -113,6 +145,7 @@ impl Process {
             status_strings,
             wait_reason_strings,
             warnings,
+            uses_dwarf,
         })
     }
 
@@ -122,9 +155,18 @@ impl Process {
             .exe
             .dwarf()
             .ok()
+            .filter(|_| self.uses_dwarf)
             .and_then(|d| d.global(name).map(|(a, _)| a))
             .or_else(|| self.exe.symbol(name).map(|(a, _)| a))?;
         Some(stated.add(self.bias))
+    }
+
+    /// The executable's DWARF, unless absent or ignored.
+    pub fn dwarf(&self) -> std::result::Result<&crate::exe::dwarf::DwarfIndex, String> {
+        if !self.uses_dwarf {
+            return Err("the executable has no DWARF (or it is ignored)".into());
+        }
+        self.exe.dwarf()
     }
 
     /// (major, minor) of the Go version, e.g. (1, 27).

@@ -31,7 +31,7 @@ struct Shape {
 
 /// Reads up to `limit` entries of the map `h`. The bool says whether more were left out.
 pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Result<(Vec<Entry>, bool), String> {
-    let d = p.exe.dwarf()?;
+    let d = p.dwarf()?;
     let mem = p.mem();
     let t = h.type_descriptor.ok_or("the map's type is not known")?;
     let mt = if d.struct_named("internal/abi.OldMapType").is_some() && matches!(model.layout, MapLayout::Classic(_)) {

@@ -213,3 +213,31 @@ fn entries_are_read_only_on_request_and_are_right() {
         assert!(m.maps[0].entries_note.is_some());
     }
 }
+
+#[test]
+fn iterators_of_range_over_func_and_iter_pull_coroutines_are_found() {
+    for v in ["go1.23.9", "go1.24.11", "go1.27.3"] {
+        let p = Process::open(
+            &common::core(v, "iterfuncs"),
+            &OpenOptions { exe: Some(common::exe_for(v, "iterfuncs")), force: false, ignore_dwarf: false },
+        )
+        .unwrap();
+        let mut gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+        let c = crash::detect(&p, &gs);
+        let m = analyze(&p, &mut gs, &c);
+        let status = |id: u64| gs.list.iter().find(|g| g.id == id).map(|g| g.status.clone()).unwrap_or_default();
+        assert_eq!(m.iterators.len(), 2, "{v}: {:?}", m.iterators);
+        assert!(m.iterators.iter().all(|i| i.liveness == Liveness::Live && i.state == IterState::Current), "{v}");
+        // maps.All's loop, in the goroutine ranging over it (inlined into its frame).
+        assert!(
+            m.iterators.iter().any(|i| i.function == "main.rangeOverAll" && status(i.goroutine) == "chan receive"),
+            "{v}"
+        );
+        // iter.Pull runs maps.All's loop on a coroutine goroutine.
+        assert!(m.iterators.iter().any(|i| i.function.contains("All[") && status(i.goroutine) == "coroutine"), "{v}");
+        let mut types: Vec<(String, u64)> =
+            m.maps.iter().map(|h| (h.type_name.clone().unwrap_or_default(), h.len)).collect();
+        types.sort();
+        assert_eq!(types, vec![("map[int]string".to_string(), 3), ("map[string]int".to_string(), 4)], "{v}");
+    }
+}

@@ -67,6 +67,7 @@ pub fn exe_for(variant: &str, scenario: &str) -> PathBuf {
     let prog = match scenario {
         "cgo" => "crashcgo",
         "tracemapwrites" => "crashtrace",
+        "iterfuncs" => "crashiter",
         _ => "crashzoo",
     };
     decompress(&fixtures_dir().join(variant).join(format!("{prog}.zst")), &cache().join(variant).join(prog))

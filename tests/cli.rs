@@ -146,18 +146,33 @@ fn truncated_and_mismatched_cores_never_panic() {
     for frac in [1usize, 8, 64, 200, 500, 900] {
         let cut = dir.path().join(format!("cut{frac}"));
         std::fs::write(&cut, &full[..full.len() * frac / 1000]).unwrap();
-        let out = gotopsy(&["analyze", s(&cut), "--exe", s(&exe), "--format", "json"]);
+        let out = gotopsy(&["analyze", s(&cut), "--exe", s(&exe), "--format", "json", "--show-values"]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "cut at {frac}‰: {err}");
         if !out.status.success() {
             assert_one_line_error(&out, "cut");
         }
     }
-    // --force on a mismatched executable: whatever comes out, no panic.
-    let core = common::core("go1.27.3", "zoo");
-    for other in ["go1.26.6", "go1.21.13", "go1.27.3-pie"] {
-        let out = gotopsy(&["goroutines", s(&core), "--exe", s(&common::exe(other)), "--force"]);
-        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{other}");
+    // --force on a mismatched executable: whatever comes out, no panic —
+    // including the map analysis, map entries and the heap model on wrong layouts.
+    for (core_v, sc) in [("go1.27.3", "zoo"), ("go1.27.3", "mapstale"), ("go1.21.13", "mapiterwrite")] {
+        let core = common::core(core_v, sc);
+        for other in ["go1.26.6", "go1.21.13", "go1.27.3-pie", "go1.24.11-noswissmap"] {
+            let exe = common::exe(other);
+            for args in [
+                vec!["goroutines"],
+                vec!["analyze", "--show-values", "--format", "json"],
+                vec!["inspect", "0xc000010000", "0x1000"],
+            ] {
+                let mut a = args.clone();
+                a.extend([s(&core), "--exe", s(&exe), "--force"]);
+                let out = gotopsy(&a);
+                assert!(
+                    !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+                    "{core_v}/{sc} with {other}: {args:?}"
+                );
+            }
+        }
     }
 }
 

@@ -224,10 +224,11 @@ impl HeapLayout {
     fn span_of(&self, p: &Process, a: Addr) -> Result<Option<(Addr, u8)>, String> {
         let mem = p.mem();
         let ri = a.0.wrapping_sub(self.arena_base_offset) / self.heap_arena_bytes.max(1);
-        let l2_mask = (1u64 << self.l2_bits.min(40)) - 1;
-        let l1 = if self.l1_bits == 0 { 0 } else { ri >> self.l2_bits };
+        let (l1_bits, l2_bits) = (self.l1_bits.min(40), self.l2_bits.min(40));
+        let l2_mask = (1u64 << l2_bits) - 1;
+        let l1 = if l1_bits == 0 { 0 } else { ri >> l2_bits };
         let l2 = ri & l2_mask;
-        if l1 >> self.l1_bits.min(40) != 0 || ri >> (self.l1_bits + self.l2_bits).min(63) != 0 {
+        if l1 >> l1_bits != 0 || ri >> (l1_bits + l2_bits).min(63) != 0 {
             return Ok(None);
         }
         let l2arr =
@@ -235,14 +236,14 @@ impl HeapLayout {
         if l2arr.is_null() {
             return Ok(None);
         }
-        let ha = match mem.read_ptr(l2arr.add(l2 * 8)) {
+        let ha = match mem.read_ptr(l2arr.add(l2.wrapping_mul(8))) {
             Ok(h) => h,
             Err(_) => return Ok(None), // the L2 array is sparse; unmapped parts hold no arena
         };
         if ha.is_null() {
             return Ok(None);
         }
-        let pi = (a.0 / self.page_size) % self.pages_per_arena;
+        let pi = (a.0 / self.page_size.max(1)) % self.pages_per_arena.max(1);
         let span =
             mem.read_ptr(ha.add(self.ha_spans + pi * 8)).map_err(|e| format!("heapArena.spans unreadable: {e}"))?;
         if span.is_null() {

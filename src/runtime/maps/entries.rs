@@ -71,7 +71,7 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
             let mut walk = |base: Addr, nb: u64| -> Result<(), String> {
                 let mut seen = 0u64;
                 for i in 0..nb {
-                    let mut bucket = base.add(i * bucket_size);
+                    let mut bucket = base.add(i.wrapping_mul(bucket_size));
                     while !bucket.is_null() && seen < MAX_STORAGE {
                         seen += 1;
                         let top: [u8; 8] = mem.read_array(bucket).map_err(|e| format!("bucket {bucket}: {e}"))?;
@@ -83,7 +83,7 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
                             let v = bucket.add(8 + 8 * key_size + slot as u64 * val_size);
                             push(entry(p, model, &sh, k, v));
                         }
-                        bucket = mem.read_ptr(bucket.add(bucket_size - 8)).unwrap_or(Addr::NULL);
+                        bucket = mem.read_ptr(bucket.add(bucket_size.saturating_sub(8))).unwrap_or(Addr::NULL);
                     }
                 }
                 Ok(())
@@ -111,7 +111,7 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
                     _ => {
                         let slot = rd_u("SlotSize", 8).ok_or("map type has no SlotSize")?;
                         let elem_off = rd_u("ElemOff", 8).unwrap_or(0);
-                        (8, slot, 8 + elem_off, slot)
+                        (8, slot, elem_off.wrapping_add(8), slot)
                     }
                 };
             let mut group = |g: Addr| -> Result<(), String> {
@@ -120,7 +120,9 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
                     if (ctrl >> (8 * i)) & 0x80 != 0 {
                         continue;
                     }
-                    push(entry(p, model, &sh, g.add(keys_off + i * key_stride), g.add(elems_off + i * elem_stride)));
+                    let k = g.add(keys_off.wrapping_add(i.wrapping_mul(key_stride)));
+                    let v = g.add(elems_off.wrapping_add(i.wrapping_mul(elem_stride)));
+                    push(entry(p, model, &sh, k, v));
                 }
                 Ok(())
             };
@@ -142,8 +144,8 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
                     done.push(tab);
                     let data = mem.read_ptr(tab.add(groups_off)).map_err(|e| format!("table {tab}: {e}"))?;
                     let mask = mem.read_u64(tab.add(groups_off + 8)).map_err(|e| format!("table {tab}: {e}"))?;
-                    for gi in 0..(mask + 1).min(MAX_STORAGE) {
-                        group(data.add(gi * group_size))?;
+                    for gi in 0..mask.saturating_add(1).min(MAX_STORAGE) {
+                        group(data.add(gi.wrapping_mul(group_size)))?;
                     }
                 }
                 let _ = l;

@@ -230,6 +230,7 @@ fn run(cli: Cli) -> Result<()> {
                         "generations": t.generations,
                         "first_generation": t.first_generation,
                         "duration_ns": t.duration_ns,
+                        "thread_ids": t.thread_ids,
                         "goroutines": t.goroutines,
                         "warnings": t.warnings,
                     });

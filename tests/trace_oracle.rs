@@ -115,7 +115,6 @@ fn goroutines_agree_with_gos_parser() {
         let oracle = parse_oracle(&String::from_utf8_lossy(&load(&v, &mode, "parsed")));
         let t = match trace::read(&bytes) {
             Ok(t) => t,
-            Err(trace::TraceError::Unsupported(21)) if v == "go1.21.13" => continue, // legacy format: not yet
             Err(e) => {
                 failures.push(format!("{v}/{mode}: {e}"));
                 continue;
@@ -220,4 +219,16 @@ fn cli_trace_json_contract() {
     // A goroutine that existed before the trace began has no creation event.
     assert!(v["goroutines"].as_array().unwrap().iter().any(|g| g["created_by"].is_null()));
     assert!(v["goroutines"].as_array().unwrap().iter().any(|g| g["start_function"] == "main.workload.func1"));
+}
+
+#[test]
+fn a_cut_go121_trace_says_what_it_lost() {
+    let full = load("go1.21.13", "plain", "trace");
+    let whole = trace::read(&full).unwrap();
+    assert!(whole.warnings.is_empty(), "{:?}", whole.warnings);
+    assert!(whole.duration_ns > 0);
+    let cut = trace::read(&full[..full.len() / 2]).unwrap();
+    assert!(cut.warnings.iter().any(|w| w.contains("stack table")), "{:?}", cut.warnings);
+    assert!(!cut.goroutines.is_empty(), "what remains is still given");
+    assert!(cut.goroutines.iter().all(|g| g.last_stack.is_empty()));
 }

@@ -42,7 +42,12 @@ pub fn join<'t>(p: &Process, gs: &Goroutines<'_>, t: &'t TraceSummary, findings:
             out.goroutines.insert(g.id, tg);
         }
     }
-    out.matched_threads = p.core.threads.iter().filter(|th| t.threads.contains(&(th.lwp as u64))).count();
+    // 1.22+ traces name OS threads (the core's LWP ids); 1.21 traces name runtime Ms.
+    out.matched_threads = if t.thread_ids == "runtime-m" {
+        gs.ms.iter().filter(|m| t.threads.contains(&(m.id as u64))).count()
+    } else {
+        p.core.threads.iter().filter(|th| t.threads.contains(&(th.lwp as u64))).count()
+    };
     let max_core = gs.list.iter().map(|g| g.id).max().unwrap_or(0);
     let max_trace = t.goroutines.iter().map(|g| g.id).max().unwrap_or(0);
     if out.matched_threads == 0 && !t.threads.is_empty() {

@@ -4,6 +4,7 @@
 //! per-goroutine summary (start function, creation, states, time per state,
 //! last stack) accounted as events stream, without sorting them.
 
+mod v1;
 mod v2;
 
 pub use v2::{read, read_releasing, GoState, TraceFrame, TraceGoroutine, TraceSummary};
@@ -16,7 +17,7 @@ pub enum TraceError {
     #[error("not a Go execution trace (header {0:?})")]
     NotATrace(String),
     /// A trace version this reader does not know.
-    #[error("unsupported trace version go 1.{0} (supported: go 1.22, 1.23, 1.25, 1.26)")]
+    #[error("unsupported trace version go 1.{0} (supported: go 1.21, 1.22, 1.23, 1.25, 1.26)")]
     Unsupported(u32),
     /// The bytes do not follow the format.
     #[error("malformed trace at byte {offset}: {what}")]

@@ -27,7 +27,7 @@ pub enum GoState {
 const STATES: [GoState; 6] =
     [GoState::Undetermined, GoState::Runnable, GoState::Running, GoState::Syscall, GoState::Waiting, GoState::NotExist];
 
-fn state_index(s: GoState) -> usize {
+pub(super) fn state_index(s: GoState) -> usize {
     STATES.iter().position(|x| *x == s).unwrap_or(0)
 }
 
@@ -106,30 +106,33 @@ pub struct TraceSummary {
     pub goroutines: Vec<TraceGoroutine>,
     /// What could not be read (a truncated last generation, …).
     pub warnings: Vec<String>,
-    /// OS thread ids (Ms) that wrote event batches.
+    /// Thread ids that wrote events: OS thread ids (`m.procid`) in the 1.22+
+    /// formats, the runtime's M ids (`m.id`) in Go 1.21's (see `thread_ids`).
     pub threads: Vec<u64>,
+    /// `os` or `runtime-m`: what `threads` (and `last_thread`) hold.
+    pub thread_ids: &'static str,
 }
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    pos: usize,
-    base: usize,
+pub(super) struct Cursor<'a> {
+    pub(super) b: &'a [u8],
+    pub(super) pos: usize,
+    pub(super) base: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn err(&self, what: impl Into<String>) -> TraceError {
+    pub(super) fn err(&self, what: impl Into<String>) -> TraceError {
         TraceError::Malformed { offset: self.base + self.pos, what: what.into() }
     }
-    fn eof(&self) -> bool {
+    pub(super) fn eof(&self) -> bool {
         self.pos >= self.b.len()
     }
-    fn byte(&mut self) -> Result<u8, TraceError> {
+    pub(super) fn byte(&mut self) -> Result<u8, TraceError> {
         let v = *self.b.get(self.pos).ok_or_else(|| self.err("unexpected end"))?;
         self.pos += 1;
         Ok(v)
     }
     #[inline]
-    fn uvarint(&mut self) -> Result<u64, TraceError> {
+    pub(super) fn uvarint(&mut self) -> Result<u64, TraceError> {
         if let Some(&c) = self.b.get(self.pos) {
             if c < 0x80 {
                 self.pos += 1;
@@ -153,7 +156,7 @@ impl<'a> Cursor<'a> {
         }
         Err(self.err("varint longer than 10 bytes"))
     }
-    fn bytes(&mut self, n: u64) -> Result<&'a [u8], TraceError> {
+    pub(super) fn bytes(&mut self, n: u64) -> Result<&'a [u8], TraceError> {
         let n = usize::try_from(n).map_err(|_| self.err("length too large"))?;
         let end =
             self.pos.checked_add(n).filter(|&e| e <= self.b.len()).ok_or_else(|| self.err("data runs past the end"))?;
@@ -251,9 +254,9 @@ struct Batch<'a> {
 
 /// Per-goroutine accumulation.
 #[derive(Default)]
-struct GAcc {
-    start_function: Option<String>,
-    created_by: Option<CreatedBy>,
+pub(super) struct GAcc {
+    pub(super) start_function: Option<String>,
+    pub(super) created_by: Option<CreatedBy>,
     /// Σ exits − Σ entries per state, in trace ticks (i128 to hold both signs).
     acc: [i128; 6],
     /// Entries per state (to close open intervals at the end).
@@ -262,9 +265,9 @@ struct GAcc {
     blocked_reason: Vec<(u32, i128)>,
     last: (u64, GoState),
     /// Last stack, resolved at the end of its generation: (ts, frames).
-    last_stack: (u64, Vec<TraceFrame>),
+    pub(super) last_stack: (u64, Vec<TraceFrame>),
     /// Newest stack of the current generation, not yet resolved: (ts, stack id).
-    pending_stack: Option<(u64, u64)>,
+    pub(super) pending_stack: Option<(u64, u64)>,
     transitions: u64,
     last_thread: Option<u64>,
     known: bool,
@@ -272,7 +275,11 @@ struct GAcc {
     /// Generation (index in the file) in which it was first seen.
     first_gen: Option<usize>,
     /// Its status event already counted as a transition.
-    status_counted: bool,
+    pub(super) status_counted: bool,
+    /// v1: stack id of the start function, resolved at the end.
+    pub(super) pending_start: Option<u64>,
+    /// v1: stack id of the creation, resolved at the end.
+    pub(super) pending_creation_stack: Option<u64>,
 }
 
 const NO_THREAD: u64 = u64::MAX;
@@ -280,7 +287,7 @@ const NO_THREAD: u64 = u64::MAX;
 /// Goroutine accumulators: dense by id (ids are small and never reused),
 /// with a map for outliers.
 #[derive(Default)]
-struct GTable {
+pub(super) struct GTable {
     dense: Vec<Option<GAcc>>,
     sparse: FxHashMap<u64, GAcc>,
 }
@@ -289,7 +296,7 @@ const DENSE_IDS: u64 = 1 << 22;
 
 impl GTable {
     #[inline]
-    fn get(&mut self, g: u64) -> &mut GAcc {
+    pub(super) fn get(&mut self, g: u64) -> &mut GAcc {
         if g < DENSE_IDS {
             let i = g as usize;
             if i >= self.dense.len() {
@@ -301,11 +308,11 @@ impl GTable {
         }
     }
 
-    fn values_mut(&mut self) -> impl Iterator<Item = &mut GAcc> {
+    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut GAcc> {
         self.dense.iter_mut().flatten().chain(self.sparse.values_mut())
     }
 
-    fn into_iter(self) -> impl Iterator<Item = (u64, GAcc)> {
+    pub(super) fn into_iter(self) -> impl Iterator<Item = (u64, GAcc)> {
         self.dense.into_iter().enumerate().filter_map(|(i, a)| a.map(|a| (i as u64, a))).chain(self.sparse)
     }
 }
@@ -411,6 +418,9 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
 /// once it is decoded (the caller can drop those pages of its memory map).
 pub fn read_releasing(b: &[u8], release: &mut dyn FnMut(std::ops::Range<usize>)) -> Result<TraceSummary, TraceError> {
     let minor = header_version(b)?;
+    if minor == 21 {
+        return super::v1::read(b);
+    }
     if !matches!(minor, 22 | 23 | 25 | 26) {
         return Err(TraceError::Unsupported(minor));
     }
@@ -501,6 +511,37 @@ pub fn read_releasing(b: &[u8], release: &mut dyn FnMut(std::ops::Range<usize>))
     } = d;
     let first_generation = first_generation.unwrap_or(0);
 
+    Ok(summarize(
+        format!("go1.{minor}"),
+        Counts { wire_events, cpu_samples, generations: generations as u64, first_generation, min_ts, max_ts, freq },
+        gs,
+        &reasons,
+        warnings,
+        threads,
+    ))
+}
+
+/// Figures of a decoded trace, for [`summarize`].
+pub(super) struct Counts {
+    pub(super) wire_events: u64,
+    pub(super) cpu_samples: u64,
+    pub(super) generations: u64,
+    pub(super) first_generation: u64,
+    pub(super) min_ts: u64,
+    pub(super) max_ts: u64,
+    pub(super) freq: u64,
+}
+
+/// Turns the per-goroutine accumulators into the summary.
+pub(super) fn summarize(
+    trace_version: String,
+    c: Counts,
+    gs: GTable,
+    reasons: &Reasons,
+    warnings: Vec<String>,
+    threads: Vec<u64>,
+) -> TraceSummary {
+    let Counts { wire_events, cpu_samples, generations, first_generation, min_ts, max_ts, freq } = c;
     let to_ns = |ticks: i128| -> u64 {
         if freq == 0 {
             return 0;
@@ -540,18 +581,19 @@ pub fn read_releasing(b: &[u8], release: &mut dyn FnMut(std::ops::Range<usize>))
         })
         .collect();
     goroutines.sort_by_key(|g| g.id);
-    Ok(TraceSummary {
-        trace_version: format!("go1.{minor}"),
-        events: wire_events + cpu_samples + if generations == 0 { 0 } else { generations as u64 + 1 },
+    TraceSummary {
+        trace_version,
+        events: wire_events + cpu_samples + if generations == 0 { 0 } else { generations + 1 },
         wire_events,
         cpu_samples,
-        generations: generations as u64,
+        generations,
         first_generation,
         duration_ns: if max_ts >= min_ts { to_ns((max_ts - min_ts) as i128) } else { 0 },
         goroutines,
         warnings,
         threads,
-    })
+        thread_ids: "os",
+    }
 }
 
 fn is_event_batch(b: &Batch<'_>) -> bool {
@@ -642,7 +684,7 @@ fn status(v: u64) -> GoState {
 /// Records a transition of `g` at `ts` from `from` to `to`; `stack` is a
 /// stack id of the current generation (0: none).
 #[allow(clippy::too_many_arguments)]
-fn transition(
+pub(super) fn transition(
     gs: &mut GTable,
     g: u64,
     ts: u64,
@@ -684,7 +726,7 @@ fn transition(
     }
 }
 
-fn add_reason(v: &mut Vec<(u32, i128)>, r: u32, d: i128) {
+pub(super) fn add_reason(v: &mut Vec<(u32, i128)>, r: u32, d: i128) {
     match v.iter_mut().find(|(k, _)| *k == r) {
         Some((_, x)) => *x += d,
         None => v.push((r, d)),
@@ -693,13 +735,13 @@ fn add_reason(v: &mut Vec<(u32, i128)>, r: u32, d: i128) {
 
 /// Interned block reasons (strings are per generation; reasons repeat).
 #[derive(Default)]
-struct Reasons {
+pub(super) struct Reasons {
     names: Vec<String>,
     ids: HashMap<Vec<u8>, u32>,
 }
 
 impl Reasons {
-    fn intern(&mut self, b: &[u8]) -> u32 {
+    pub(super) fn intern(&mut self, b: &[u8]) -> u32 {
         if let Some(&i) = self.ids.get(b) {
             return i;
         }

@@ -1,0 +1,348 @@
+//! The legacy format of Go 1.21 (`go 1.21 trace`): one flat stream of per-P
+//! batches, strings inline, the stack table and the clock frequency at the
+//! very end. Goroutine transitions follow Go's own conversion of this format
+//! (internal/trace's v1 converter): goroutines found at trace start become
+//! status events until the first `Gomaxprocs`, a syscall that did not block is
+//! a begin and an end, block events carry the converter's reason strings.
+
+use super::v2::{summarize, transition, Counts, Cursor, GTable, GoState, Reasons, TraceSummary};
+use super::TraceError;
+use rustc_hash::FxHashMap;
+use std::collections::HashMap;
+
+const EV_BATCH: u8 = 1;
+const EV_FREQUENCY: u8 = 2;
+const EV_STACK: u8 = 3;
+const EV_STRING: u8 = 37;
+const EV_TIMER_GOROUTINE: u8 = 35;
+const EV_USER_LOG: u8 = 48;
+const EV_CPU_SAMPLE: u8 = 49;
+const EV_COUNT: u8 = 50;
+
+/// Event types whose last argument is a stack id (Go's `EventDescriptions[...].Stack`).
+fn has_stack(t: u8) -> bool {
+    matches!(t, 4 | 7 | 11 | 13 | 16..=28 | 39 | 42 | 43 | 45..=49)
+}
+
+/// Per-P state.
+#[derive(Default)]
+struct PState {
+    cur: u64,
+    /// A syscall of the current goroutine whose outcome (blocked or not) is not known yet.
+    pending_syscall: Option<(u64, u64, u64)>, // (g, ts, stack)
+}
+
+/// Time of the first `Gomaxprocs` event: the end of the trace-start snapshot.
+/// Batches are in flush order, not time order, so this needs its own pass.
+fn first_gomaxprocs(b: &[u8]) -> u64 {
+    let mut c = Cursor { b: &b[16..], pos: 0, base: 16 };
+    let mut ts = 0u64;
+    let mut first = u64::MAX;
+    let mut step = || -> Result<(), TraceError> {
+        let byte = c.byte()?;
+        let (typ, narg) = (byte & 0x3f, (byte >> 6) + 1);
+        match typ {
+            EV_STRING => {
+                c.uvarint()?;
+                let len = c.uvarint()?;
+                c.bytes(len)?;
+                return Ok(());
+            }
+            EV_BATCH => {
+                c.uvarint()?;
+                ts = c.uvarint()?;
+                return Ok(());
+            }
+            _ => {}
+        }
+        let dt = if narg <= 3 {
+            let dt = c.uvarint()?;
+            for _ in 1..narg {
+                c.uvarint()?;
+            }
+            dt
+        } else {
+            let len = c.uvarint()?;
+            let start = c.pos;
+            let dt = c.uvarint()?;
+            c.bytes((len as usize).saturating_sub(c.pos - start) as u64)?;
+            dt
+        };
+        if typ == EV_USER_LOG {
+            let len = c.uvarint()?;
+            c.bytes(len)?;
+        }
+        if !matches!(typ, EV_FREQUENCY | EV_STACK | EV_TIMER_GOROUTINE) {
+            ts = ts.wrapping_add(dt);
+            if typ == 4 {
+                first = first.min(ts);
+            }
+        }
+        Ok(())
+    };
+    while step().is_ok() {}
+    first
+}
+
+/// Reads a whole Go 1.21 trace.
+pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
+    let snapshot_end = first_gomaxprocs(b);
+    let mut c = Cursor { b: &b[16..], pos: 0, base: 16 };
+    let mut gs = GTable::default();
+    let mut reasons = Reasons::default();
+    let mut ps: FxHashMap<u64, PState> = FxHashMap::default();
+    let mut strings: HashMap<u64, Vec<u8>> = HashMap::new();
+    let mut stacks: HashMap<u64, Vec<(u64, u64, u64, u64)>> = HashMap::new();
+    let mut freq = 0u64;
+    let (mut p, mut ts) = (u64::MAX, 0u64);
+    let (mut min_ts, mut max_ts) = (u64::MAX, 0u64);
+    let mut events = 0u64;
+    let mut cpu_samples = 0u64;
+    let mut flushed = false;
+    let mut created_pre_init: Vec<u64> = Vec::new();
+    let mut threads: Vec<u64> = Vec::new();
+    let mut warnings = Vec::new();
+    let mut args: Vec<u64> = Vec::with_capacity(8);
+    let mut saw_frequency = false;
+    while !c.eof() {
+        let res: Result<(), TraceError> = (|| {
+            let byte = c.byte()?;
+            let typ = byte & 0x3f;
+            let narg = (byte >> 6) + 1;
+            if typ == 0 || typ >= EV_COUNT {
+                return Err(c.err(format!("unknown event type {typ}")));
+            }
+            args.clear();
+            match typ {
+                EV_STRING => {
+                    let id = c.uvarint()?;
+                    let len = c.uvarint()?;
+                    if len > 1_000_000 {
+                        return Err(c.err("string too long"));
+                    }
+                    strings.insert(id, c.bytes(len)?.to_vec());
+                    return Ok(());
+                }
+                EV_BATCH => {
+                    p = c.uvarint()?;
+                    ts = c.uvarint()?;
+                    return Ok(());
+                }
+                _ => {}
+            }
+            if narg <= 3 {
+                for _ in 0..narg {
+                    args.push(c.uvarint()?);
+                }
+            } else {
+                let len = c.uvarint()?;
+                if len > 1 << 20 {
+                    return Err(c.err("argument block too long"));
+                }
+                let end = c.pos + len as usize;
+                while c.pos < end {
+                    args.push(c.uvarint()?);
+                }
+            }
+            if typ == EV_USER_LOG {
+                let len = c.uvarint()?;
+                c.bytes(len)?;
+            }
+            match typ {
+                EV_FREQUENCY => {
+                    freq = args.first().copied().unwrap_or(0);
+                    saw_frequency = true;
+                    return Ok(());
+                }
+                EV_STACK => {
+                    // [id, n, {pc, func, file, line}×n]
+                    if let (Some(&id), Some(&n)) = (args.first(), args.get(1)) {
+                        let frames =
+                            args[2..].chunks_exact(4).take(n as usize).map(|f| (f[0], f[1], f[2], f[3])).collect();
+                        stacks.insert(id, frames);
+                    }
+                    return Ok(());
+                }
+                EV_TIMER_GOROUTINE => return Ok(()),
+                _ => {}
+            }
+            ts = ts.wrapping_add(args.first().copied().unwrap_or(0));
+            min_ts = min_ts.min(ts);
+            max_ts = max_ts.max(ts);
+            let a = |i: usize| args.get(i).copied().unwrap_or(0);
+            let stk = if has_stack(typ) { args.last().copied().unwrap_or(0) } else { 0 };
+            let st = ps.entry(p).or_default();
+            // A syscall is resolved by the goroutine's next event on this P.
+            if let Some((g, sts, sstk)) = st.pending_syscall.take() {
+                if typ == 30 && st.cur == g {
+                    transition(&mut gs, g, sts, GoState::Running, GoState::Syscall, None, sstk, None);
+                    events += 1;
+                } else {
+                    transition(&mut gs, g, sts, GoState::Running, GoState::Syscall, None, sstk, None);
+                    transition(&mut gs, g, sts + 1, GoState::Syscall, GoState::Running, None, 0, None);
+                    events += 2;
+                }
+            }
+            let cur = st.cur;
+            use GoState::*;
+            let pre_init = ts < snapshot_end;
+            let mut block = |gs: &mut GTable, r: &str, ts: u64| {
+                let id = reasons.intern(r.as_bytes());
+                transition(gs, cur, ts, Running, Waiting, Some(id), stk, None);
+            };
+            events += 1;
+            match typ {
+                5 if !threads.contains(&a(1)) => threads.push(a(1)),
+                4 if ts == snapshot_end && !flushed => {
+                    // The first Gomaxprocs ends the trace-start snapshot: goroutines created
+                    // then with no other status are runnable.
+                    flushed = true;
+                    events -= 1;
+                    for g in created_pre_init.drain(..) {
+                        let acc = gs.get(g);
+                        if !acc.status_counted {
+                            acc.status_counted = true;
+                            transition(&mut gs, g, ts, Undetermined, Runnable, None, 0, None);
+                            events += 1;
+                        }
+                    }
+                }
+                13 => {
+                    let (g, start) = (a(1), a(2));
+                    if pre_init {
+                        created_pre_init.push(g);
+                        gs.get(g).pending_start = Some(start);
+                        events -= 1;
+                    } else {
+                        transition(&mut gs, g, ts, Undetermined, Runnable, None, 0, None);
+                        let acc = gs.get(g);
+                        acc.pending_start = Some(start);
+                        acc.created_by = Some(super::v2::CreatedBy { goroutine: cur, stack: Vec::new() });
+                        acc.pending_creation_stack = Some(stk);
+                    }
+                }
+                14 | 38 | 41 => {
+                    let g = a(1);
+                    if pre_init {
+                        let acc = gs.get(g);
+                        acc.status_counted = true;
+                        transition(&mut gs, g, ts, Undetermined, Running, None, 0, None);
+                        created_pre_init.retain(|x| *x != g);
+                    } else {
+                        transition(&mut gs, g, ts, Runnable, Running, None, 0, None);
+                    }
+                    if typ == 41 {
+                        events += 1; // the label event the converter adds
+                    }
+                    ps.entry(p).or_default().cur = g;
+                }
+                15 => {
+                    transition(&mut gs, cur, ts, Running, NotExist, None, 0, None);
+                    ps.entry(p).or_default().cur = 0;
+                }
+                16 => {
+                    block(&mut gs, "forever", ts);
+                    ps.entry(p).or_default().cur = 0;
+                }
+                17 | 18 => {
+                    let r = reasons.intern(if typ == 17 { b"runtime.Gosched" } else { b"preempted" });
+                    transition(&mut gs, cur, ts, Running, Runnable, Some(r), stk, None);
+                    ps.entry(p).or_default().cur = 0;
+                }
+                19 | 20 | 22..=27 | 42 => {
+                    let r = match typ {
+                        19 => "sleep",
+                        22 => "chan send",
+                        23 => "chan receive",
+                        24 => "select",
+                        25 => "sync",
+                        26 => "sync.(*Cond).Wait",
+                        27 => "network",
+                        42 => "GC mark assist wait for work",
+                        _ => "",
+                    };
+                    block(&mut gs, r, ts);
+                    ps.entry(p).or_default().cur = 0;
+                }
+                21 | 39 => transition(&mut gs, a(1), ts, Waiting, Runnable, None, 0, None),
+                28 => {
+                    events -= 1; // counted when resolved
+                    ps.entry(p).or_default().pending_syscall = Some((cur, ts, stk));
+                }
+                29 | 40 => transition(&mut gs, a(1), ts, Syscall, Runnable, None, 0, None),
+                30 => {
+                    events -= 1; // GoSysBlock: folded into the syscall
+                    ps.entry(p).or_default().cur = 0;
+                }
+                31 | 32 => {
+                    let g = a(1);
+                    let acc = gs.get(g);
+                    acc.status_counted = true;
+                    transition(&mut gs, g, ts, Undetermined, if typ == 31 { Waiting } else { Syscall }, None, 0, None);
+                    created_pre_init.retain(|x| *x != g);
+                }
+                36 => events -= 1, // FutileWakeup: dropped by Go's parser
+                EV_CPU_SAMPLE => cpu_samples += 1,
+                _ => {}
+            }
+            Ok(())
+        })();
+        if let Err(e) = res {
+            warnings.push(format!("{e}; the rest of the trace is lost"));
+            break;
+        }
+    }
+    // A syscall with no later event of its goroutine did not block (as Go's converter decides).
+    for st in ps.values_mut() {
+        if let Some((g, sts, sstk)) = st.pending_syscall.take() {
+            transition(&mut gs, g, sts, GoState::Running, GoState::Syscall, None, sstk, None);
+            transition(&mut gs, g, sts + 1, GoState::Syscall, GoState::Running, None, 0, None);
+            events += 2;
+        }
+    }
+    if !saw_frequency {
+        warnings.push("no clock frequency and no stack table: a Go 1.21 trace writes them last, so this one was cut short; times are in ticks as 0 and stacks are missing".into());
+    }
+    // Resolve stacks and start functions now that the tables are known.
+    let string = |id: u64| strings.get(&id).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+    let stack = |id: u64| -> Vec<super::TraceFrame> {
+        stacks
+            .get(&id)
+            .map(|fs| {
+                fs.iter()
+                    .map(|&(pc, func, file, line)| super::TraceFrame {
+                        function: string(func),
+                        file: string(file),
+                        line,
+                        pc,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for acc in gs.values_mut() {
+        if let Some((t, id)) = acc.pending_stack.take() {
+            let frames = stack(id);
+            if !frames.is_empty() {
+                acc.last_stack = (t, frames);
+            }
+        }
+        if let Some(id) = acc.pending_start.take() {
+            acc.start_function = stack(id).first().map(|f| f.function.clone());
+        }
+        if let (Some(id), Some(cb)) = (acc.pending_creation_stack.take(), acc.created_by.as_mut()) {
+            cb.stack = stack(id);
+        }
+    }
+    let wire_events = events.saturating_sub(cpu_samples);
+    let mut summary = summarize(
+        "go1.21".into(),
+        Counts { wire_events, cpu_samples, generations: 1, first_generation: 1, min_ts, max_ts, freq },
+        gs,
+        &reasons,
+        warnings,
+        threads,
+    );
+    summary.thread_ids = "runtime-m";
+    Ok(summary)
+}

@@ -32,7 +32,7 @@ fn built_in_layouts_equal_dwarf_for_every_build() {
 #[test]
 fn without_dwarf_the_goroutines_are_the_same() {
     for v in common::variants() {
-        for sc in ["zoo", "fatal", "nilderef"] {
+        for sc in ["zoo", "fatal", "nilderef", "mapstack"].into_iter().filter(|sc| common::has(&v, sc)) {
             let open = |ignore_dwarf| {
                 Process::open(
                     &common::core(&v, sc),

@@ -10,6 +10,9 @@ use gotopsy::runtime::maps::iterators::{IterState, Liveness};
 use gotopsy::runtime::{OpenOptions, Process};
 
 fn run(variant: &str, scenario: &str, check: impl FnOnce(&MapAnalysis, Option<u64>, bool)) {
+    if !common::has(variant, scenario) {
+        return;
+    }
     let p = Process::open(
         &common::core(variant, scenario),
         &OpenOptions { exe: Some(common::exe(variant)), force: false, ignore_dwarf: false },
@@ -155,6 +158,7 @@ fn crashes_without_maps_have_no_map_findings() {
 }
 
 fn with_entries(variant: &str, scenario: &str, limit: usize) -> MapAnalysis {
+    assert!(common::has(variant, scenario), "{variant} has no {scenario}");
     let p = Process::open(
         &common::core(variant, scenario),
         &OpenOptions { exe: Some(common::exe(variant)), force: false, ignore_dwarf: false },

@@ -57,6 +57,11 @@ fn cache() -> PathBuf {
     root().join("target").join("fixture-cache")
 }
 
+/// True when the variant has that scenario (some variants run only a subset).
+pub fn has(variant: &str, scenario: &str) -> bool {
+    fixtures_dir().join(variant).join(format!("{scenario}.core.zst")).exists()
+}
+
 /// The decompressed executable of a variant.
 pub fn exe(variant: &str) -> PathBuf {
     decompress(&fixtures_dir().join(variant).join("crashzoo.zst"), &cache().join(variant).join("crashzoo"))

@@ -270,7 +270,6 @@ pub(super) struct GAcc {
     pub(super) pending_stack: Option<(u64, u64)>,
     transitions: u64,
     last_thread: Option<u64>,
-    known: bool,
     blocked_since_reason: Option<u32>,
     /// Generation (index in the file) in which it was first seen.
     first_gen: Option<usize>,
@@ -443,7 +442,6 @@ pub fn read_releasing(b: &[u8], release: &mut dyn FnMut(std::ops::Range<usize>))
     let mut warnings = Vec::new();
     let mut ended_cleanly = true;
     while !c.eof() {
-        let start = c.pos;
         let res: Result<Option<Batch<'_>>, TraceError> = (|| {
             let t = c.byte()?;
             match t {
@@ -482,7 +480,6 @@ pub fn read_releasing(b: &[u8], release: &mut dyn FnMut(std::ops::Range<usize>))
             Err(e) => {
                 warnings.push(format!("{e}; the trace is cut short: the generation in progress is dropped"));
                 cur.clear();
-                let _ = start;
                 ended_cleanly = true;
                 break;
             }
@@ -695,7 +692,6 @@ pub(super) fn transition(
     thread: Option<u64>,
 ) {
     let a = gs.get(g);
-    a.known = true;
     a.transitions += 1;
     if from != GoState::Undetermined {
         a.acc[state_index(from)] += ts as i128;

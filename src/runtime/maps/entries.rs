@@ -98,7 +98,7 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
                 walk(old, ob)?;
             }
         }
-        MapLayout::Swiss(l) => {
+        MapLayout::Swiss(_) => {
             let sh = shape_of(
                 c(&["internal/abi.SwissMapIndirectKey", "internal/abi.MapIndirectKey"], 4),
                 c(&["internal/abi.SwissMapIndirectElem", "internal/abi.MapIndirectElem"], 8),
@@ -148,7 +148,6 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
                         group(data.add(gi.wrapping_mul(group_size)))?;
                     }
                 }
-                let _ = l;
             }
         }
     }

@@ -241,6 +241,8 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
         None => find_iterators(p, &model, gs, &mut maps),
     };
     out.dead_iterator_slots = dead;
+    let mut iterators = iterators;
+    iterators.extend(crate::runtime::maps::iterators::reflect_iterators(p, &model, &mut maps));
     let calls: Vec<MapCall> = {
         use rayon::prelude::*;
         let parts: Vec<(Vec<MapCall>, HashMap<Addr, MapHeader>)> = gs
@@ -393,10 +395,13 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
             kind: "stale-iterator".into(),
             severity,
             summary: format!(
-                "goroutine {} is iterating {} in {} but the map changed under it ({state}){}",
-                it.goroutine,
+                "{} is iterating {} in {} but the map changed under it ({state}){}",
+                match &it.held_by {
+                    Some(by) => format!("a {by}"),
+                    None => format!("goroutine {}", it.goroutine),
+                },
                 describe(h, Some(it.map)),
-                it.function,
+                if it.function.is_empty() { "the heap" } else { it.function.as_str() },
                 match severity {
                     Severity::Critical => "; a write is in progress",
                     Severity::Warning => "; another goroutine is writing it",

@@ -274,6 +274,23 @@ impl DwarfIndex {
         }
     }
 
+    /// Global variables whose type name satisfies `want`: (name, stated address, type name).
+    pub fn globals_with_type(&self, want: impl Fn(&str) -> bool) -> Vec<(String, Addr, String)> {
+        let mut out = Vec::new();
+        for (name, entries) in &self.names {
+            if !entries.iter().any(|e| e.tag == dw::DW_TAG_variable) {
+                continue;
+            }
+            let Some((addr, Some(ty))) = self.global(name) else { continue };
+            let Some(info) = self.type_info(ty) else { continue };
+            if want(&info.name) {
+                out.push((name.clone(), addr, info.name));
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Number of indexed names (for diagnostics).
     pub fn len(&self) -> usize {
         self.names.len()

@@ -58,11 +58,15 @@ impl IterState {
     }
 }
 
-/// A map iterator found on a goroutine's stack.
+/// A map iterator found on a goroutine's stack (or, for `reflect.MapIter`, on
+/// the heap: then `goroutine` is 0 and `held_by` says what references it).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct MapIterator {
-    /// Goroutine id.
+    /// Goroutine id (0: not on a stack).
     pub goroutine: u64,
+    /// For an iterator off the stacks: what holds it (`reflect.MapIter in global main.it`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<String>,
     /// Index in the goroutine's `frames` of the frame that holds it.
     pub frame: usize,
     /// That frame's function.
@@ -284,6 +288,19 @@ fn read_iterator(
     maps: &mut HashMap<Addr, MapHeader>,
     names: &mut super::TypeNames,
 ) -> Option<MapIterator> {
+    let it = read_iterator_at(p, model, at, maps, names)?;
+    Some(MapIterator { goroutine: g.id, frame: fi, function: g.frames[fi].function.to_string(), ..it })
+}
+
+/// Reads and validates an iterator at `at` wherever it lives (stack or heap);
+/// the caller fills in where it was found.
+pub fn read_iterator_at(
+    p: &Process,
+    model: &MapModel,
+    at: Addr,
+    maps: &mut HashMap<Addr, MapHeader>,
+    names: &mut super::TypeNames,
+) -> Option<MapIterator> {
     let mem = p.mem();
     let (t_off, m_off, key_off) = match &model.layout {
         MapLayout::Classic(l) => (l.it_t, l.it_h, l.it_key),
@@ -310,10 +327,11 @@ fn read_iterator(
         MapLayout::Swiss(l) => vec![("tab", ptr(l.it_tab)), ("group", ptr(l.it_group))],
     };
     Some(MapIterator {
+        held_by: None,
         storage: storage.into_iter().filter(|(_, a)| !a.is_null()).collect(),
-        goroutine: g.id,
-        frame: fi,
-        function: g.frames[fi].function.to_string(),
+        goroutine: 0,
+        frame: 0,
+        function: String::new(),
         address: at,
         map: m,
         map_type: t,
@@ -394,4 +412,33 @@ fn classify(mem: &dyn Memory, model: &MapModel, it: Addr, h: &MapHeader) -> (Ite
             (state, ev)
         }
     }
+}
+
+/// `reflect.MapIter`s reachable from global variables (fmt and encoding/json
+/// iterate maps through them; they live on the heap). Best effort: iterators
+/// referenced only from optimized frame locals are not found.
+pub fn reflect_iterators(p: &Process, model: &MapModel, maps: &mut HashMap<Addr, MapHeader>) -> Vec<MapIterator> {
+    let Ok(d) = p.dwarf() else { return Vec::new() };
+    let Some(hiter_off) = d.field_offset("reflect.MapIter", "hiter") else { return Vec::new() };
+    let mem = p.mem();
+    let mut names = super::TypeNames::default();
+    let mut out = Vec::new();
+    for (name, addr, ty) in
+        d.globals_with_type(|t| t == "*reflect.MapIter" || t == "reflect.MapIter").into_iter().take(1024)
+    {
+        let obj =
+            if ty.starts_with('*') { mem.read_ptr(addr.add(p.bias)).unwrap_or(Addr::NULL) } else { addr.add(p.bias) };
+        if obj.is_null() {
+            continue;
+        }
+        if let Some(it) = read_iterator_at(p, model, obj.add(hiter_off), maps, &mut names) {
+            // Referenced from a global: the GC keeps it and what it points to.
+            out.push(MapIterator {
+                held_by: Some(format!("reflect.MapIter in global {name}")),
+                liveness: Liveness::Live,
+                ..it
+            });
+        }
+    }
+    out
 }

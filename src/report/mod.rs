@@ -231,8 +231,8 @@ pub fn write_json(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
         }
     }
     w.write_all(b"]")?;
-    field(w, false, "maps", &r.maps.maps)?;
-    field(w, false, "iterators", &r.maps.iterators)?;
+    array(w, "maps", &r.maps.maps)?;
+    array(w, "iterators", &r.maps.iterators)?;
     field(w, false, "findings", &r.maps.findings)?;
     field(w, false, "dead_iterator_slots", &r.maps.dead_iterator_slots)?;
     if let Some(t) = r.trace {
@@ -240,6 +240,41 @@ pub fn write_json(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
     }
     field(w, false, "warnings", &r.warnings)?;
     w.write_all(b"}\n")
+}
+
+/// Writes `,"name":[…]`, serializing the items in parallel chunks, in order.
+fn array<T: Serialize + Sync>(w: &mut dyn Write, name: &str, items: &[T]) -> io::Result<()> {
+    w.write_all(b",")?;
+    serde_json::to_writer(&mut *w, name)?;
+    w.write_all(b":[")?;
+    let mut first = true;
+    for window in items.chunks(JSON_CHUNK * JSON_WINDOW) {
+        let bufs: Vec<io::Result<Vec<u8>>> = window
+            .par_chunks(JSON_CHUNK)
+            .map(|chunk| {
+                let mut b = Vec::with_capacity(chunk.len() * 256);
+                for (i, item) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        b.push(b',');
+                    }
+                    serde_json::to_writer(&mut b, item)?;
+                }
+                Ok(b)
+            })
+            .collect();
+        for b in bufs {
+            let b = b?;
+            if b.is_empty() {
+                continue;
+            }
+            if !first {
+                w.write_all(b",")?;
+            }
+            first = false;
+            w.write_all(&b)?;
+        }
+    }
+    w.write_all(b"]")
 }
 
 /// Writes one goroutine: its fields through serde, its frames by hand (they

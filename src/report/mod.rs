@@ -202,34 +202,7 @@ pub fn write_json(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
     field(w, false, "crash", r.crash)?;
     field(w, false, "clock_ns", &r.clock_ns)?;
     w.write_all(b",\"goroutines\":[")?;
-    let list = r.goroutines.0;
-    let mut first = true;
-    for window in list.chunks(JSON_CHUNK * JSON_WINDOW) {
-        let bufs: Vec<io::Result<Vec<u8>>> = window
-            .par_chunks(JSON_CHUNK)
-            .map(|chunk| {
-                let mut b = Vec::with_capacity(chunk.len() * 2048);
-                for (i, g) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        b.push(b',');
-                    }
-                    write_goroutine_json(&mut b, g)?;
-                }
-                Ok(b)
-            })
-            .collect();
-        for b in bufs {
-            let b = b?;
-            if b.is_empty() {
-                continue;
-            }
-            if !first {
-                w.write_all(b",")?;
-            }
-            first = false;
-            w.write_all(&b)?;
-        }
-    }
+    write_items(w, r.goroutines.0, write_goroutine_json)?;
     w.write_all(b"]")?;
     array(w, "maps", &r.maps.maps)?;
     array(w, "iterators", &r.maps.iterators)?;
@@ -242,22 +215,33 @@ pub fn write_json(w: &mut dyn Write, r: &Report<'_>) -> io::Result<()> {
     w.write_all(b"}\n")
 }
 
-/// Writes `,"name":[…]`, serializing the items in parallel chunks, in order.
+/// Writes `,"name":[…]` with serde, the items serialized in parallel.
 fn array<T: Serialize + Sync>(w: &mut dyn Write, name: &str, items: &[T]) -> io::Result<()> {
     w.write_all(b",")?;
     serde_json::to_writer(&mut *w, name)?;
     w.write_all(b":[")?;
+    write_items(w, items, |b, item| Ok(serde_json::to_writer(b, item)?))?;
+    w.write_all(b"]")
+}
+
+/// Writes the items comma-separated: chunks are serialized in parallel, a
+/// bounded window at a time, and written in order.
+fn write_items<T: Sync>(
+    w: &mut dyn Write,
+    items: &[T],
+    one: impl Fn(&mut Vec<u8>, &T) -> io::Result<()> + Sync,
+) -> io::Result<()> {
     let mut first = true;
     for window in items.chunks(JSON_CHUNK * JSON_WINDOW) {
         let bufs: Vec<io::Result<Vec<u8>>> = window
             .par_chunks(JSON_CHUNK)
             .map(|chunk| {
-                let mut b = Vec::with_capacity(chunk.len() * 256);
+                let mut b = Vec::with_capacity(chunk.len() * 512);
                 for (i, item) in chunk.iter().enumerate() {
                     if i > 0 {
                         b.push(b',');
                     }
-                    serde_json::to_writer(&mut b, item)?;
+                    one(&mut b, item)?;
                 }
                 Ok(b)
             })
@@ -274,7 +258,7 @@ fn array<T: Serialize + Sync>(w: &mut dyn Write, name: &str, items: &[T]) -> io:
             w.write_all(&b)?;
         }
     }
-    w.write_all(b"]")
+    Ok(())
 }
 
 /// Writes one goroutine: its fields through serde, its frames by hand (they

@@ -5,7 +5,7 @@
 //! status events until the first `Gomaxprocs`, a syscall that did not block is
 //! a begin and an end, block events carry the converter's reason strings.
 
-use super::v2::{summarize, transition, Counts, Cursor, GTable, GoState, Reasons, TraceSummary};
+use super::v2::{summarize, transition, Counts, Cursor, GTable, GoState, Reasons, Tables, TraceSummary};
 use super::TraceError;
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
@@ -32,87 +32,35 @@ struct PState {
     pending_syscall: Option<(u64, u64, u64)>, // (g, ts, stack)
 }
 
-/// Time of the first `Gomaxprocs` event: the end of the trace-start snapshot.
-/// Batches are in flush order, not time order, so this needs its own pass.
-fn first_gomaxprocs(b: &[u8]) -> u64 {
-    let mut c = Cursor { b: &b[16..], pos: 0, base: 16 };
-    let mut ts = 0u64;
-    let mut first = u64::MAX;
-    let mut step = || -> Result<(), TraceError> {
-        let byte = c.byte()?;
-        let (typ, narg) = (byte & 0x3f, (byte >> 6) + 1);
-        match typ {
-            EV_STRING => {
-                c.uvarint()?;
-                let len = c.uvarint()?;
-                c.bytes(len)?;
-                return Ok(());
-            }
-            EV_BATCH => {
-                c.uvarint()?;
-                ts = c.uvarint()?;
-                return Ok(());
-            }
-            _ => {}
-        }
-        let dt = if narg <= 3 {
-            let dt = c.uvarint()?;
-            for _ in 1..narg {
-                c.uvarint()?;
-            }
-            dt
-        } else {
-            let len = c.uvarint()?;
-            let start = c.pos;
-            let dt = c.uvarint()?;
-            c.bytes((len as usize).saturating_sub(c.pos - start) as u64)?;
-            dt
-        };
-        if typ == EV_USER_LOG {
-            let len = c.uvarint()?;
-            c.bytes(len)?;
-        }
-        if !matches!(typ, EV_FREQUENCY | EV_STACK | EV_TIMER_GOROUTINE) {
-            ts = ts.wrapping_add(dt);
-            if typ == 4 {
-                first = first.min(ts);
-            }
-        }
-        Ok(())
-    };
-    while step().is_ok() {}
-    first
+/// A decoded event: type, P of its batch, absolute timestamp (for timed events).
+struct Raw {
+    typ: u8,
+    p: u64,
+    ts: u64,
 }
 
-/// Reads a whole Go 1.21 trace.
-pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
-    let snapshot_end = first_gomaxprocs(b);
-    let mut c = Cursor { b: &b[16..], pos: 0, base: 16 };
-    let mut gs = GTable::default();
-    let mut reasons = Reasons::default();
-    let mut ps: FxHashMap<u64, PState> = FxHashMap::default();
-    let mut strings: HashMap<u64, Vec<u8>> = HashMap::new();
-    let mut stacks: HashMap<u64, Vec<(u64, u64, u64, u64)>> = HashMap::new();
-    let mut freq = 0u64;
-    let (mut p, mut ts) = (u64::MAX, 0u64);
-    let (mut min_ts, mut max_ts) = (u64::MAX, 0u64);
-    let mut events = 0u64;
-    let mut cpu_samples = 0u64;
-    let mut flushed = false;
-    let mut created_pre_init: Vec<u64> = Vec::new();
-    let mut threads: Vec<u64> = Vec::new();
-    let mut warnings = Vec::new();
-    let mut args: Vec<u64> = Vec::with_capacity(8);
-    let mut saw_frequency = false;
-    while !c.eof() {
-        let res: Result<(), TraceError> = (|| {
+/// Walks the raw event stream: batches set the P and base time, strings go
+/// into `strings`, every other event comes out with its arguments in `args`.
+struct RawEvents<'a> {
+    c: Cursor<'a>,
+    p: u64,
+    ts: u64,
+}
+
+impl<'a> RawEvents<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        RawEvents { c: Cursor { b: &b[16..], pos: 0, base: 16 }, p: u64::MAX, ts: 0 }
+    }
+
+    /// The next non-string, non-batch event; `None` at the end.
+    fn next(&mut self, args: &mut Vec<u64>, strings: &mut HashMap<u64, &'a [u8]>) -> Result<Option<Raw>, TraceError> {
+        let c = &mut self.c;
+        while !c.eof() {
             let byte = c.byte()?;
-            let typ = byte & 0x3f;
-            let narg = (byte >> 6) + 1;
+            let (typ, narg) = (byte & 0x3f, (byte >> 6) + 1);
             if typ == 0 || typ >= EV_COUNT {
                 return Err(c.err(format!("unknown event type {typ}")));
             }
-            args.clear();
             match typ {
                 EV_STRING => {
                     let id = c.uvarint()?;
@@ -120,16 +68,17 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
                     if len > 1_000_000 {
                         return Err(c.err("string too long"));
                     }
-                    strings.insert(id, c.bytes(len)?.to_vec());
-                    return Ok(());
+                    strings.insert(id, c.bytes(len)?);
+                    continue;
                 }
                 EV_BATCH => {
-                    p = c.uvarint()?;
-                    ts = c.uvarint()?;
-                    return Ok(());
+                    self.p = c.uvarint()?;
+                    self.ts = c.uvarint()?;
+                    continue;
                 }
                 _ => {}
             }
+            args.clear();
             if narg <= 3 {
                 for _ in 0..narg {
                     args.push(c.uvarint()?);
@@ -148,40 +97,84 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
                 let len = c.uvarint()?;
                 c.bytes(len)?;
             }
+            if !matches!(typ, EV_FREQUENCY | EV_STACK | EV_TIMER_GOROUTINE) {
+                self.ts = self.ts.wrapping_add(args.first().copied().unwrap_or(0));
+            }
+            return Ok(Some(Raw { typ, p: self.p, ts: self.ts }));
+        }
+        Ok(None)
+    }
+}
+
+/// Time of the first `Gomaxprocs` event: the end of the trace-start snapshot.
+/// Batches are in flush order, not time order, so this needs its own pass.
+fn first_gomaxprocs(b: &[u8]) -> u64 {
+    let mut r = RawEvents::new(b);
+    let (mut args, mut strings) = (Vec::new(), HashMap::new());
+    let mut first = u64::MAX;
+    while let Ok(Some(ev)) = r.next(&mut args, &mut strings) {
+        if ev.typ == 4 {
+            first = first.min(ev.ts);
+        }
+    }
+    first
+}
+
+/// Settles a syscall once it is known whether it blocked: Go's converter makes
+/// a blocked one a begin, the others a begin and an end. Returns the events made.
+fn resolve_syscall(gs: &mut GTable, (g, ts, stack): (u64, u64, u64), blocked: bool) -> u64 {
+    transition(gs, g, ts, GoState::Running, GoState::Syscall, None, stack, None);
+    if blocked {
+        return 1;
+    }
+    transition(gs, g, ts + 1, GoState::Syscall, GoState::Running, None, 0, None);
+    2
+}
+
+/// Reads a whole Go 1.21 trace.
+pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
+    let snapshot_end = first_gomaxprocs(b);
+    let mut raw = RawEvents::new(b);
+    let mut t = Tables::default();
+    let mut gs = GTable::default();
+    let mut reasons = Reasons::default();
+    let mut ps: FxHashMap<u64, PState> = FxHashMap::default();
+    let (mut min_ts, mut max_ts) = (u64::MAX, 0u64);
+    let mut events = 0u64;
+    let mut cpu_samples = 0u64;
+    let mut flushed = false;
+    let mut created_pre_init: Vec<u64> = Vec::new();
+    let mut threads: Vec<u64> = Vec::new();
+    let mut warnings = Vec::new();
+    let mut args: Vec<u64> = Vec::with_capacity(8);
+    loop {
+        let res: Result<bool, TraceError> = (|| {
+            let Some(Raw { typ, p, ts }) = raw.next(&mut args, &mut t.strings)? else { return Ok(false) };
             match typ {
                 EV_FREQUENCY => {
-                    freq = args.first().copied().unwrap_or(0);
-                    saw_frequency = true;
-                    return Ok(());
+                    t.freq = args.first().copied();
+                    return Ok(true);
                 }
                 EV_STACK => {
                     // [id, n, {pc, func, file, line}×n]
                     if let (Some(&id), Some(&n)) = (args.first(), args.get(1)) {
                         let frames =
                             args[2..].chunks_exact(4).take(n as usize).map(|f| (f[0], f[1], f[2], f[3])).collect();
-                        stacks.insert(id, frames);
+                        t.stacks.insert(id, frames);
                     }
-                    return Ok(());
+                    return Ok(true);
                 }
-                EV_TIMER_GOROUTINE => return Ok(()),
+                EV_TIMER_GOROUTINE => return Ok(true),
                 _ => {}
             }
-            ts = ts.wrapping_add(args.first().copied().unwrap_or(0));
             min_ts = min_ts.min(ts);
             max_ts = max_ts.max(ts);
             let a = |i: usize| args.get(i).copied().unwrap_or(0);
             let stk = if has_stack(typ) { args.last().copied().unwrap_or(0) } else { 0 };
             let st = ps.entry(p).or_default();
             // A syscall is resolved by the goroutine's next event on this P.
-            if let Some((g, sts, sstk)) = st.pending_syscall.take() {
-                if typ == 30 && st.cur == g {
-                    transition(&mut gs, g, sts, GoState::Running, GoState::Syscall, None, sstk, None);
-                    events += 1;
-                } else {
-                    transition(&mut gs, g, sts, GoState::Running, GoState::Syscall, None, sstk, None);
-                    transition(&mut gs, g, sts + 1, GoState::Syscall, GoState::Running, None, 0, None);
-                    events += 2;
-                }
+            if let Some(pending) = st.pending_syscall.take() {
+                events += resolve_syscall(&mut gs, pending, typ == 30 && st.cur == pending.0);
             }
             let cur = st.cur;
             use GoState::*;
@@ -285,41 +278,28 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
                 EV_CPU_SAMPLE => cpu_samples += 1,
                 _ => {}
             }
-            Ok(())
+            Ok(true)
         })();
-        if let Err(e) = res {
-            warnings.push(format!("{e}; the rest of the trace is lost"));
-            break;
+        match res {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                warnings.push(format!("{e}; the rest of the trace is lost"));
+                break;
+            }
         }
     }
     // A syscall with no later event of its goroutine did not block (as Go's converter decides).
     for st in ps.values_mut() {
-        if let Some((g, sts, sstk)) = st.pending_syscall.take() {
-            transition(&mut gs, g, sts, GoState::Running, GoState::Syscall, None, sstk, None);
-            transition(&mut gs, g, sts + 1, GoState::Syscall, GoState::Running, None, 0, None);
-            events += 2;
+        if let Some(pending) = st.pending_syscall.take() {
+            events += resolve_syscall(&mut gs, pending, false);
         }
     }
-    if !saw_frequency {
+    if t.freq.is_none() {
         warnings.push("no clock frequency and no stack table: a Go 1.21 trace writes them last, so this one was cut short; times are in ticks as 0 and stacks are missing".into());
     }
     // Resolve stacks and start functions now that the tables are known.
-    let string = |id: u64| strings.get(&id).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
-    let stack = |id: u64| -> Vec<super::TraceFrame> {
-        stacks
-            .get(&id)
-            .map(|fs| {
-                fs.iter()
-                    .map(|&(pc, func, file, line)| super::TraceFrame {
-                        function: string(func),
-                        file: string(file),
-                        line,
-                        pc,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let stack = |id: u64| t.stack(id);
     for acc in gs.values_mut() {
         if let Some((t, id)) = acc.pending_stack.take() {
             let frames = stack(id);
@@ -337,7 +317,15 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
     let wire_events = events.saturating_sub(cpu_samples);
     let mut summary = summarize(
         "go1.21".into(),
-        Counts { wire_events, cpu_samples, generations: 1, first_generation: 1, min_ts, max_ts, freq },
+        Counts {
+            wire_events,
+            cpu_samples,
+            generations: 1,
+            first_generation: 1,
+            min_ts,
+            max_ts,
+            freq: t.freq.unwrap_or(0),
+        },
         gs,
         &reasons,
         warnings,

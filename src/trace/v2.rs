@@ -212,20 +212,20 @@ fn arg_count(minor: u32, ev: u8) -> Option<usize> {
     Some(n)
 }
 
-/// A generation's tables.
+/// String and stack tables (a generation's, or a whole v1 trace's).
 #[derive(Default)]
-struct Tables<'a> {
-    cpu_samples: u64,
-    strings: HashMap<u64, &'a [u8]>,
-    stacks: HashMap<u64, Vec<(u64, u64, u64, u64)>>,
-    freq: Option<u64>,
+pub(super) struct Tables<'a> {
+    pub(super) cpu_samples: u64,
+    pub(super) strings: HashMap<u64, &'a [u8]>,
+    pub(super) stacks: HashMap<u64, Vec<(u64, u64, u64, u64)>>,
+    pub(super) freq: Option<u64>,
 }
 
 impl Tables<'_> {
-    fn string(&self, id: u64) -> String {
+    pub(super) fn string(&self, id: u64) -> String {
         self.strings.get(&id).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
     }
-    fn stack(&self, id: u64) -> Vec<TraceFrame> {
+    pub(super) fn stack(&self, id: u64) -> Vec<TraceFrame> {
         self.stacks
             .get(&id)
             .map(|fs| {

@@ -105,12 +105,7 @@ impl Process {
             }
         };
         let dwarf = if uses_dwarf { exe.dwarf().ok() } else { None };
-        let global = |name: &str| -> Option<Addr> {
-            dwarf
-                .and_then(|d| d.global(name).map(|(a, _)| a))
-                .or_else(|| exe.symbol(name).map(|(a, _)| a))
-                .map(|a| a.add(bias))
-        };
+        let global = |name: &str| global_address(&exe, dwarf, bias, name);
         let md = global("runtime.firstmoduledata").ok_or_else(|| rt_err("no runtime.firstmoduledata".into()))?;
         let pclntab = Pclntab::from_moduledata(&image, md, &layout.moduledata, layout.func.clone())
             .map_err(|e| Error::Runtime { path: core.path.clone(), what: format!("pclntab: {e}") })?;
@@ -151,14 +146,7 @@ impl Process {
 
     /// Actual address of a runtime global, from DWARF or the symbol table.
     pub fn global(&self, name: &str) -> Option<Addr> {
-        let stated = self
-            .exe
-            .dwarf()
-            .ok()
-            .filter(|_| self.uses_dwarf)
-            .and_then(|d| d.global(name).map(|(a, _)| a))
-            .or_else(|| self.exe.symbol(name).map(|(a, _)| a))?;
-        Some(stated.add(self.bias))
+        global_address(&self.exe, self.dwarf().ok(), self.bias, name)
     }
 
     /// The executable's DWARF, unless absent or ignored.
@@ -187,6 +175,18 @@ impl Process {
         // drops our copy of the pages, which read back unchanged from the file.
         let _ = unsafe { self.core.map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
     }
+}
+
+/// Actual address of a global: its DWARF location when DWARF is used, else
+/// its symbol, shifted by the load bias.
+fn global_address(
+    exe: &Executable,
+    dwarf: Option<&crate::exe::dwarf::DwarfIndex>,
+    bias: u64,
+    name: &str,
+) -> Option<Addr> {
+    let stated = dwarf.and_then(|d| d.global(name).map(|(a, _)| a)).or_else(|| exe.symbol(name).map(|(a, _)| a))?;
+    Some(stated.add(bias))
 }
 
 /// Actual minus stated addresses: `AT_ENTRY − e_entry` (Go links PIE at

@@ -232,3 +232,109 @@ fn a_cut_go121_trace_says_what_it_lost() {
     assert!(!cut.goroutines.is_empty(), "what remains is still given");
     assert!(cut.goroutines.iter().all(|g| g.last_stack.is_empty()));
 }
+
+/// Time per state and blocked time per reason, walked from Go's parser's
+/// output in its own order: each transition closes the interval of the state
+/// it leaves; an interval in Waiting belongs to the reason given on entry.
+#[derive(Default, Debug)]
+struct OracleTimes {
+    running: u64,
+    runnable: u64,
+    blocked: u64,
+    syscall: u64,
+    by_reason: HashMap<String, u64>,
+}
+
+fn oracle_times(text: &str) -> HashMap<u64, OracleTimes> {
+    let mut out: HashMap<u64, OracleTimes> = HashMap::new();
+    // goroutine -> (state, since, reason)
+    let mut open: HashMap<u64, (String, u64, String)> = HashMap::new();
+    let mut last_t = 0u64;
+    let field = |line: &str, key: &str| -> Option<String> {
+        let i = line.find(key)?;
+        let rest = &line[i + key.len()..];
+        Some(if let Some(q) = rest.strip_prefix('"') {
+            q.split('"').next().unwrap_or("").to_string()
+        } else {
+            rest.split_whitespace().next().unwrap_or("").to_string()
+        })
+    };
+    let add = |out: &mut HashMap<u64, OracleTimes>, g: u64, state: &str, reason: &str, d: u64| {
+        let t = out.entry(g).or_default();
+        match state {
+            "Running" => t.running += d,
+            "Runnable" => t.runnable += d,
+            "Syscall" => t.syscall += d,
+            "Waiting" => {
+                t.blocked += d;
+                *t.by_reason.entry(reason.to_string()).or_default() += d;
+            }
+            _ => {}
+        }
+    };
+    for line in text.lines().filter(|l| l.starts_with("M=")) {
+        let Some(t) = field(line, " Time=").and_then(|x| x.parse::<u64>().ok()) else { continue };
+        last_t = last_t.max(t);
+        let (Some(g), Some(tr)) = (
+            field(line, " GoID=").and_then(|x| x.parse::<u64>().ok()),
+            field(line, " GoID=")
+                .and(line.split(" GoID=").nth(1).and_then(|r| r.split_whitespace().nth(1)).map(str::to_string)),
+        ) else {
+            continue;
+        };
+        let Some((from, to)) = tr.split_once("->") else { continue };
+        if from == to {
+            continue;
+        }
+        if let Some((s, since, r)) = open.remove(&g) {
+            add(&mut out, g, &s, &r, t.saturating_sub(since));
+        }
+        out.entry(g).or_default();
+        let _ = from;
+        if to != "NotExist" {
+            open.insert(g, (to.to_string(), t, field(line, " Reason=").unwrap_or_default()));
+        }
+    }
+    for (g, (s, since, r)) in open {
+        add(&mut out, g, &s, &r, last_t.saturating_sub(since));
+    }
+    out
+}
+
+#[test]
+fn time_per_state_and_blocked_reasons_agree_with_gos_parser() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (v, mode) in traces() {
+        let t = trace::read(&load(&v, &mode, "trace")).unwrap();
+        let oracle = oracle_times(&String::from_utf8_lossy(&load(&v, &mode, "parsed")));
+        for g in &t.goroutines {
+            let Some(o) = oracle.get(&g.id) else { continue };
+            checked += 1;
+            // Go converts each timestamp to ns and rounds; allow 1 ns per transition plus 0.01%.
+            let close = |a: u64, b: u64| a.abs_diff(b) <= g.transitions + a.max(b) / 10_000 + 1;
+            for (what, ours, theirs) in [
+                ("running", g.running_ns, o.running),
+                ("runnable", g.runnable_ns, o.runnable),
+                ("blocked", g.blocked_ns, o.blocked),
+                ("syscall", g.syscall_ns, o.syscall),
+            ] {
+                if !close(ours, theirs) {
+                    failures.push(format!("{v}/{mode}: goroutine {} {what} {ours} ns vs Go's {theirs}", g.id));
+                }
+            }
+            let reasons: std::collections::BTreeSet<&String> =
+                g.blocked_by_reason.keys().chain(o.by_reason.keys()).collect();
+            for r in reasons {
+                let ours = g.blocked_by_reason.get(r).copied().unwrap_or(0);
+                let theirs = o.by_reason.get(r).copied().unwrap_or(0);
+                if !close(ours, theirs) {
+                    failures
+                        .push(format!("{v}/{mode}: goroutine {} blocked on {r:?} {ours} ns vs Go's {theirs}", g.id));
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "compared only {checked} goroutines");
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}

@@ -4,10 +4,14 @@
 //! per-goroutine summary (start function, creation, states, time per state,
 //! last stack) accounted as events stream, without sorting them.
 
+mod account;
+mod model;
 mod v1;
 mod v2;
+mod wire;
 
-pub use v2::{read, read_releasing, GoState, TraceFrame, TraceGoroutine, TraceSummary};
+pub use model::{CreatedBy, GoState, TraceFrame, TraceGoroutine, TraceSummary};
+pub use v2::{read, read_releasing};
 
 /// Why a trace could not be read.
 #[derive(Debug, thiserror::Error)]

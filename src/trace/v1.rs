@@ -5,7 +5,9 @@
 //! status events until the first `Gomaxprocs`, a syscall that did not block is
 //! a begin and an end, block events carry the converter's reason strings.
 
-use super::v2::{summarize, transition, Counts, Cursor, GTable, GoState, Reasons, Tables, TraceSummary};
+use super::account::{state_index, summarize, transition, Counts, GTable, Reasons};
+use super::model::{GoState, TraceSummary};
+use super::wire::{Cursor, Tables};
 use super::TraceError;
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
@@ -127,7 +129,11 @@ fn resolve_syscall(gs: &mut GTable, (g, ts, stack): (u64, u64, u64), blocked: bo
     if blocked {
         return 1;
     }
-    transition(gs, g, ts + 1, GoState::Syscall, GoState::Running, None, 0, None);
+    // Go's converter ends it 1 ns later, finer than a tick: the time moves
+    // from Running to Syscall after conversion.
+    let a = transition(gs, g, ts, GoState::Syscall, GoState::Running, None, 0, None);
+    a.ns_adjust[state_index(GoState::Syscall)] += 1;
+    a.ns_adjust[state_index(GoState::Running)] -= 1;
     2
 }
 
@@ -167,8 +173,12 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
                 EV_TIMER_GOROUTINE => return Ok(true),
                 _ => {}
             }
-            min_ts = min_ts.min(ts);
-            max_ts = max_ts.max(ts);
+            // CPU samples are not state changes: Go's parser places the trace's
+            // end at its last event, not at a later sample.
+            if typ != EV_CPU_SAMPLE {
+                min_ts = min_ts.min(ts);
+                max_ts = max_ts.max(ts);
+            }
             let a = |i: usize| args.get(i).copied().unwrap_or(0);
             let stk = if has_stack(typ) { args.last().copied().unwrap_or(0) } else { 0 };
             let st = ps.entry(p).or_default();
@@ -210,7 +220,7 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
                         transition(&mut gs, g, ts, Undetermined, Runnable, None, 0, None);
                         let acc = gs.get(g);
                         acc.pending_start = Some(start);
-                        acc.created_by = Some(super::v2::CreatedBy { goroutine: cur, stack: Vec::new() });
+                        acc.created_by = Some(super::model::CreatedBy { goroutine: cur, stack: Vec::new() });
                         acc.pending_creation_stack = Some(stk);
                     }
                 }
@@ -257,12 +267,16 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
                     block(&mut gs, r, ts);
                     ps.entry(p).or_default().cur = 0;
                 }
-                21 | 39 => transition(&mut gs, a(1), ts, Waiting, Runnable, None, 0, None),
+                21 | 39 => {
+                    transition(&mut gs, a(1), ts, Waiting, Runnable, None, 0, None);
+                }
                 28 => {
                     events -= 1; // counted when resolved
                     ps.entry(p).or_default().pending_syscall = Some((cur, ts, stk));
                 }
-                29 | 40 => transition(&mut gs, a(1), ts, Syscall, Runnable, None, 0, None),
+                29 | 40 => {
+                    transition(&mut gs, a(1), ts, Syscall, Runnable, None, 0, None);
+                }
                 30 => {
                     events -= 1; // GoSysBlock: folded into the syscall
                     ps.entry(p).or_default().cur = 0;
@@ -271,7 +285,18 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
                     let g = a(1);
                     let acc = gs.get(g);
                     acc.status_counted = true;
-                    transition(&mut gs, g, ts, Undetermined, if typ == 31 { Waiting } else { Syscall }, None, 0, None);
+                    // Blocked since before the trace: Go gives no reason.
+                    let reason = (typ == 31).then(|| reasons.intern(b""));
+                    transition(
+                        &mut gs,
+                        g,
+                        ts,
+                        Undetermined,
+                        if typ == 31 { Waiting } else { Syscall },
+                        reason,
+                        0,
+                        None,
+                    );
                     created_pre_init.retain(|x| *x != g);
                 }
                 36 => events -= 1, // FutileWakeup: dropped by Go's parser

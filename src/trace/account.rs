@@ -1,0 +1,436 @@
+//! Per-goroutine accounting as events stream: time per state as signed sums
+//! of transition times (order-independent, so threads' batches can be
+//! accounted apart and merged), blocked time by reason, last state and stack.
+
+use super::model::{CreatedBy, GoState, TraceFrame, TraceGoroutine, TraceSummary, STATES};
+use rustc_hash::FxHashMap;
+use std::collections::HashMap;
+
+pub(super) use super::model::state_index;
+
+/// Per-goroutine accumulation.
+#[derive(Default)]
+pub(super) struct GAcc {
+    pub(super) start_function: Option<String>,
+    pub(super) created_by: Option<CreatedBy>,
+    /// Σ exits − Σ entries per state, in trace ticks (i128 to hold both signs).
+    acc: [i128; 6],
+    /// Whole nanoseconds to add per state after converting ticks: Go's v1
+    /// converter ends a syscall that did not block 1 ns after it began,
+    /// finer than the trace's clock.
+    pub(super) ns_adjust: [i64; 6],
+    /// Entries per state (to close open intervals at the end).
+    open: [i64; 6],
+    /// Blocked time by interned reason id.
+    pub(super) blocked_reason: Vec<(u32, i128)>,
+    pub(super) last: (u64, GoState),
+    /// Last stack, resolved at the end of its generation: (ts, frames).
+    pub(super) last_stack: (u64, Vec<TraceFrame>),
+    /// Newest stack of the current generation, not yet resolved: (ts, stack id).
+    pub(super) pending_stack: Option<(u64, u64)>,
+    transitions: u64,
+    /// The OS thread it last ran on, and when.
+    last_thread: Option<(u64, u64)>,
+    /// The reason of its open blocked interval.
+    pub(super) blocked_since_reason: Option<u32>,
+    /// Generation (index in the file) in which it was first seen.
+    pub(super) first_gen: Option<usize>,
+    /// 1.22+: the blocked intervals it entered and left in this generation.
+    pub(super) blocks: Blocks,
+    /// Its status event already counted as a transition.
+    pub(super) status_counted: bool,
+    /// v1: stack id of the start function, resolved at the end.
+    pub(super) pending_start: Option<u64>,
+    /// v1: stack id of the creation, resolved at the end.
+    pub(super) pending_creation_stack: Option<u64>,
+}
+
+/// A goroutine's blocked intervals of one generation (1.22+), in brief: the
+/// entries' reason while they agree, and the exits' summed time. When the
+/// reasons differ, the generation is decoded again with an exact log of
+/// entries (its sequence number when it blocked, reason) and exits (the
+/// unblock's sequence number, time) for that goroutine alone.
+#[derive(Default)]
+pub(super) struct Blocks {
+    reason: Option<u32>,
+    mixed: bool,
+    exit_sum: i128,
+    exits: u64,
+    pub(super) entry_log: Vec<(u64, u32)>,
+    pub(super) exit_log: Vec<(u64, u64)>,
+}
+
+impl Blocks {
+    #[inline]
+    pub(super) fn enter(&mut self, r: u32) {
+        match self.reason {
+            None => self.reason = Some(r),
+            Some(x) if x != r => self.mixed = true,
+            _ => {}
+        }
+    }
+    #[inline]
+    pub(super) fn exit(&mut self, ts: u64) {
+        self.exit_sum += ts as i128;
+        self.exits += 1;
+    }
+    fn absorb(&mut self, p: &Blocks, reason_ids: &[u32]) {
+        if let Some(r) = p.reason {
+            self.enter(reason_ids.get(r as usize).copied().unwrap_or(r));
+        }
+        self.mixed |= p.mixed;
+        self.exit_sum += p.exit_sum;
+        self.exits += p.exits;
+        let remap = |r: u32| reason_ids.get(r as usize).copied().unwrap_or(r);
+        self.entry_log.extend(p.entry_log.iter().map(|&(seq, r)| (seq, remap(r))));
+        self.exit_log.extend_from_slice(&p.exit_log);
+    }
+}
+
+impl GAcc {
+    /// Counts a transition that moves no time.
+    pub(super) fn count_transition(&mut self) {
+        self.transitions += 1;
+    }
+}
+
+/// Goroutine accumulators: dense by id (ids are small and never reused),
+/// with a map for outliers.
+#[derive(Default)]
+pub(super) struct GTable {
+    dense: Vec<Option<GAcc>>,
+    sparse: FxHashMap<u64, GAcc>,
+    /// The generation (index in the file) being decoded.
+    pub(super) gen: usize,
+    /// How blocked time is given its reason.
+    pub(super) reason_mode: ReasonMode,
+}
+
+/// How blocked intervals find their reason.
+#[derive(Copy, Clone, Default, PartialEq, Eq)]
+pub(super) enum ReasonMode {
+    /// Events come in time order: the reason of the last entry to Waiting
+    /// owns the next exit (Go 1.21's reader).
+    #[default]
+    Sequential,
+    /// Events come per thread, in any order between threads: entries and exits
+    /// are logged with the goroutine's sequence numbers and paired when the
+    /// generation ends (1.22+).
+    Paired,
+}
+
+const DENSE_IDS: u64 = 1 << 22;
+
+impl GTable {
+    #[inline(always)]
+    pub(super) fn get(&mut self, g: u64) -> &mut GAcc {
+        if g >= DENSE_IDS {
+            return self.sparse_get(g);
+        }
+        let i = g as usize;
+        if i >= self.dense.len() {
+            self.grow(i);
+        }
+        self.dense[i].get_or_insert_with(GAcc::default)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, i: usize) {
+        self.dense.resize_with((i + 1).next_power_of_two(), || None);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn sparse_get(&mut self, g: u64) -> &mut GAcc {
+        self.sparse.entry(g).or_default()
+    }
+
+    /// The accumulator of `g`, if it has one.
+    pub(super) fn peek(&self, g: u64) -> Option<&GAcc> {
+        if g < DENSE_IDS {
+            self.dense.get(g as usize).and_then(Option::as_ref)
+        } else {
+            self.sparse.get(&g)
+        }
+    }
+
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (u64, &mut GAcc)> {
+        self.dense
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, a)| a.as_mut().map(|a| (i as u64, a)))
+            .chain(self.sparse.iter_mut().map(|(g, a)| (*g, a)))
+    }
+
+    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut GAcc> {
+        self.dense.iter_mut().flatten().chain(self.sparse.values_mut())
+    }
+
+    pub(super) fn into_iter(self) -> impl Iterator<Item = (u64, GAcc)> {
+        self.dense.into_iter().enumerate().filter_map(|(i, a)| a.map(|a| (i as u64, a))).chain(self.sparse)
+    }
+}
+
+/// Figures of a decoded trace, for [`summarize`].
+pub(super) struct Counts {
+    pub(super) wire_events: u64,
+    pub(super) cpu_samples: u64,
+    pub(super) generations: u64,
+    pub(super) first_generation: u64,
+    pub(super) min_ts: u64,
+    pub(super) max_ts: u64,
+    pub(super) freq: u64,
+}
+
+/// Turns the per-goroutine accumulators into the summary.
+pub(super) fn summarize(
+    trace_version: String,
+    c: Counts,
+    gs: GTable,
+    reasons: &Reasons,
+    warnings: Vec<String>,
+    threads: Vec<u64>,
+) -> TraceSummary {
+    let Counts { wire_events, cpu_samples, generations, first_generation, min_ts, max_ts, freq } = c;
+    let to_ns = |ticks: i128| -> u64 {
+        if freq == 0 {
+            return 0;
+        }
+        (ticks.max(0) as f64 * 1e9 / freq as f64) as u64
+    };
+    let to_ns_adj = |ticks: i128, adj: i64| -> u64 { to_ns(ticks).saturating_add_signed(adj) };
+    let mut goroutines: Vec<TraceGoroutine> = gs
+        .into_iter()
+        .filter(|(id, _)| *id != 0)
+        .map(|(id, mut a)| {
+            // Close intervals still open at the end of the trace.
+            for (i, n) in a.open.iter().enumerate() {
+                a.acc[i] += *n as i128 * max_ts as i128;
+            }
+            if let Some(r) = a.blocked_since_reason.take() {
+                add_reason(&mut a.blocked_reason, r, max_ts as i128);
+            }
+            TraceGoroutine {
+                id,
+                start_function: a.start_function,
+                created_by: a.created_by,
+                state_at_end: a.last.1,
+                last_stack: a.last_stack.1,
+                running_ns: to_ns_adj(a.acc[state_index(GoState::Running)], a.ns_adjust[state_index(GoState::Running)]),
+                runnable_ns: to_ns_adj(
+                    a.acc[state_index(GoState::Runnable)],
+                    a.ns_adjust[state_index(GoState::Runnable)],
+                ),
+                blocked_ns: to_ns_adj(a.acc[state_index(GoState::Waiting)], a.ns_adjust[state_index(GoState::Waiting)]),
+                syscall_ns: to_ns_adj(a.acc[state_index(GoState::Syscall)], a.ns_adjust[state_index(GoState::Syscall)]),
+                blocked_by_reason: a
+                    .blocked_reason
+                    .into_iter()
+                    .filter(|(_, v)| *v > 0)
+                    .map(|(k, v)| (reasons.names.get(k as usize).cloned().unwrap_or_default(), to_ns(v)))
+                    .collect(),
+                transitions: a.transitions,
+                last_thread: a.last_thread.map(|(_, t)| t),
+            }
+        })
+        .collect();
+    goroutines.sort_by_key(|g| g.id);
+    TraceSummary {
+        trace_version,
+        events: wire_events + cpu_samples + if generations == 0 { 0 } else { generations + 1 },
+        wire_events,
+        cpu_samples,
+        generations,
+        first_generation,
+        duration_ns: if max_ts >= min_ts { to_ns((max_ts - min_ts) as i128) } else { 0 },
+        goroutines,
+        warnings,
+        threads,
+        thread_ids: "os",
+    }
+}
+
+/// Records a transition of `g` at `ts` from `from` to `to`; `stack` is a
+/// stack id of the current generation (0: none).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(super) fn transition(
+    gs: &mut GTable,
+    g: u64,
+    ts: u64,
+    from: GoState,
+    to: GoState,
+    reason: Option<u32>,
+    stack: u64,
+    thread: Option<u64>,
+) -> &mut GAcc {
+    let (gen, reason_mode) = (gs.gen, gs.reason_mode);
+    let a = gs.get(g);
+    // Remember the generation in which each goroutine first appears.
+    a.first_gen.get_or_insert(gen);
+    a.transitions += 1;
+    if from != GoState::Undetermined {
+        a.acc[state_index(from)] += ts as i128;
+        a.open[state_index(from)] -= 1;
+    }
+    if from == GoState::Waiting && reason_mode == ReasonMode::Sequential {
+        if let Some(r) = a.blocked_since_reason.take() {
+            add_reason(&mut a.blocked_reason, r, ts as i128);
+        }
+    }
+    if to != GoState::NotExist {
+        a.acc[state_index(to)] -= ts as i128;
+        a.open[state_index(to)] += 1;
+    }
+    if to == GoState::Waiting {
+        if let Some(r) = reason {
+            add_reason(&mut a.blocked_reason, r, -(ts as i128));
+            if reason_mode == ReasonMode::Sequential {
+                a.blocked_since_reason = Some(r);
+            }
+        }
+    }
+    if ts >= a.last.0 {
+        a.last = (ts, to);
+    }
+    if stack != 0 && a.pending_stack.is_none_or(|(t, _)| ts >= t) {
+        a.pending_stack = Some((ts, stack));
+    }
+    if let Some(th) = thread {
+        if a.last_thread.is_none_or(|(t, _)| ts >= t) {
+            a.last_thread = Some((ts, th));
+        }
+    }
+    a
+}
+
+pub(super) fn add_reason(v: &mut Vec<(u32, i128)>, r: u32, d: i128) {
+    match v.iter_mut().find(|(k, _)| *k == r) {
+        Some((_, x)) => *x += d,
+        None => v.push((r, d)),
+    }
+}
+
+/// Interned block reasons (strings are per generation; reasons repeat).
+#[derive(Default)]
+pub(super) struct Reasons {
+    names: Vec<String>,
+    ids: HashMap<Vec<u8>, u32>,
+}
+
+impl Reasons {
+    /// The interned names, by id.
+    pub(super) fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub(super) fn intern(&mut self, b: &[u8]) -> u32 {
+        if let Some(&i) = self.ids.get(b) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(String::from_utf8_lossy(b).into_owned());
+        self.ids.insert(b.to_vec(), i);
+        i
+    }
+}
+
+impl GTable {
+    /// Adds one generation's accumulators, decoded from some of its threads,
+    /// to this table (the goroutines' state before that generation).
+    /// `reason_ids` maps the part's interned reasons to this table's.
+    pub(super) fn absorb(&mut self, part: GTable, reason_ids: &[u32]) {
+        for (g, p) in part.into_iter() {
+            let a = self.get(g);
+            if p.start_function.is_some() {
+                a.start_function = p.start_function;
+            }
+            if p.created_by.is_some() {
+                a.created_by = p.created_by;
+            }
+            for i in 0..STATES.len() {
+                a.acc[i] += p.acc[i];
+                a.open[i] += p.open[i];
+            }
+            for (r, d) in p.blocked_reason {
+                add_reason(&mut a.blocked_reason, reason_ids.get(r as usize).copied().unwrap_or(r), d);
+            }
+            if p.transitions > 0 && p.last.0 >= a.last.0 {
+                a.last = p.last;
+            }
+            a.transitions += p.transitions;
+            if let Some((ts, id)) = p.pending_stack {
+                if a.pending_stack.is_none_or(|(t, _)| ts >= t) {
+                    a.pending_stack = Some((ts, id));
+                }
+            }
+            if let Some((ts, th)) = p.last_thread {
+                if a.last_thread.is_none_or(|(t, _)| ts >= t) {
+                    a.last_thread = Some((ts, th));
+                }
+            }
+            if a.first_gen.is_none() {
+                a.first_gen = p.first_gen;
+            }
+            a.status_counted |= p.status_counted;
+            a.blocks.absorb(&p.blocks, reason_ids);
+        }
+    }
+
+    /// Gives this generation's blocked time its reasons where the entries
+    /// agree with each other and with the interval carried in; returns the
+    /// goroutines whose reasons differ, to be paired exactly (see
+    /// [`GTable::pair_blocks`]).
+    pub(super) fn settle_blocks(&mut self, unknown: u32) -> Vec<u64> {
+        let mut mixed = Vec::new();
+        for (g, a) in self.iter_mut() {
+            let b = &a.blocks;
+            if b.reason.is_none() && b.exits == 0 {
+                continue;
+            }
+            let carried = a.blocked_since_reason;
+            if b.mixed || (b.reason.is_some() && carried.is_some() && b.reason != carried && b.exits > 0) {
+                mixed.push(g);
+                continue;
+            }
+            let r = b.reason.or(carried);
+            if b.exits > 0 {
+                let sum = b.exit_sum;
+                add_reason(&mut a.blocked_reason, r.unwrap_or(unknown), sum);
+            }
+            a.blocked_since_reason = if a.last.1 == GoState::Waiting { r } else { None };
+            a.blocks = Blocks::default();
+        }
+        mixed
+    }
+
+    /// Pairs the logged entries and exits of goroutines with mixed reasons by
+    /// sequence number: an unblock with sequence number s ends the interval
+    /// entered while the goroutine ran with s − 1; one with no such entry ends
+    /// the interval carried in from an earlier generation, else one of reason
+    /// `unknown`. Each exit's time goes to its reason.
+    pub(super) fn pair_blocks(&mut self, goroutines: &[u64], unknown: u32) {
+        for &g in goroutines {
+            let a = self.get(g);
+            let carried = a.blocked_since_reason;
+            let mut entries = std::mem::take(&mut a.blocks.entry_log);
+            let exits = std::mem::take(&mut a.blocks.exit_log);
+            entries.sort_unstable_by_key(|e| e.0);
+            for &(seq, ts) in &exits {
+                let r = seq
+                    .checked_sub(1)
+                    .and_then(|k| entries.binary_search_by_key(&k, |e| e.0).ok())
+                    .and_then(|i| entries.get(i))
+                    .map(|e| e.1)
+                    .or(carried)
+                    .unwrap_or(unknown);
+                add_reason(&mut a.blocked_reason, r, ts as i128);
+            }
+            // The interval still open, if the goroutine ends the generation blocked.
+            a.blocked_since_reason =
+                if a.last.1 == GoState::Waiting { entries.last().map(|e| e.1).or(carried) } else { None };
+            a.blocks = Blocks::default();
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The public model of a read trace: goroutine states, frames, per-goroutine summaries.
+
+use std::collections::HashMap;
+
+/// A goroutine state in the trace's terms.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GoState {
+    /// Not known yet (before its first event).
+    #[default]
+    Undetermined,
+    /// Runnable.
+    Runnable,
+    /// Running.
+    Running,
+    /// In a syscall.
+    Syscall,
+    /// Blocked.
+    Waiting,
+    /// Exited.
+    NotExist,
+}
+
+pub(super) const STATES: [GoState; 6] =
+    [GoState::Undetermined, GoState::Runnable, GoState::Running, GoState::Syscall, GoState::Waiting, GoState::NotExist];
+
+pub(super) fn state_index(s: GoState) -> usize {
+    STATES.iter().position(|x| *x == s).unwrap_or(0)
+}
+
+/// A stack frame of the trace.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TraceFrame {
+    /// Function.
+    pub function: String,
+    /// File.
+    pub file: String,
+    /// Line.
+    pub line: u64,
+    /// PC (a return address − 1 in the trace's encoding).
+    pub pc: u64,
+}
+
+/// What the trace says about one goroutine.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TraceGoroutine {
+    /// Goroutine id.
+    pub id: u64,
+    /// The function it started in (from its creation event), if created in the trace.
+    pub start_function: Option<String>,
+    /// The goroutine running the `go` statement, and its stack (null when it
+    /// existed before the trace began).
+    pub created_by: Option<CreatedBy>,
+    /// Its last state.
+    pub state_at_end: GoState,
+    /// Stack of its last event that had one.
+    pub last_stack: Vec<TraceFrame>,
+    /// Nanoseconds spent running.
+    pub running_ns: u64,
+    /// Nanoseconds runnable.
+    pub runnable_ns: u64,
+    /// Nanoseconds blocked, total.
+    pub blocked_ns: u64,
+    /// Blocked time by reason.
+    pub blocked_by_reason: HashMap<String, u64>,
+    /// Nanoseconds in syscalls.
+    pub syscall_ns: u64,
+    /// State transitions.
+    pub transitions: u64,
+    /// OS thread id of the M it last ran on.
+    pub last_thread: Option<u64>,
+}
+
+/// The creator of a goroutine.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CreatedBy {
+    /// Parent goroutine id (0 when created outside any goroutine).
+    pub goroutine: u64,
+    /// Creation stack.
+    pub stack: Vec<TraceFrame>,
+}
+
+/// The summary of a trace.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TraceSummary {
+    /// The header's version, e.g. `go1.26`.
+    pub trace_version: String,
+    /// Events as Go's parser presents them (`go tool trace -d=parsed` prints one
+    /// `M=…` line each): timed events, CPU samples, and a Sync event per
+    /// generation plus a final one.
+    pub events: u64,
+    /// Timed events decoded from M batches.
+    pub wire_events: u64,
+    /// CPU samples.
+    pub cpu_samples: u64,
+    /// Generations read.
+    pub generations: u64,
+    /// First generation number in the file (not 1 for flight-recorder output).
+    pub first_generation: u64,
+    /// Nanoseconds between the first and the last event.
+    pub duration_ns: u64,
+    /// Goroutines, by id.
+    pub goroutines: Vec<TraceGoroutine>,
+    /// What could not be read (a truncated last generation, …).
+    pub warnings: Vec<String>,
+    /// Thread ids that wrote events: OS thread ids (`m.procid`) in the 1.22+
+    /// formats, the runtime's M ids (`m.id`) in Go 1.21's (see `thread_ids`).
+    pub threads: Vec<u64>,
+    /// `os` or `runtime-m`: what `threads` (and `last_thread`) hold.
+    pub thread_ids: &'static str,
+}

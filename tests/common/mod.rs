@@ -42,7 +42,10 @@ pub fn scenarios(variant: &str) -> Vec<String> {
 }
 
 fn decompress(src: &Path, dst: &Path) -> PathBuf {
-    if !dst.exists() {
+    // Decompress again when the fixture is newer than the cached copy (regenerated).
+    let mtime = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    let fresh = matches!((mtime(src), mtime(dst)), (Some(s), Some(d)) if d >= s);
+    if !fresh {
         fs::create_dir_all(dst.parent().unwrap()).unwrap();
         let data = zstd::decode_all(fs::File::open(src).unwrap()).unwrap();
         // Write under a unique name, then rename: tests run in parallel.

@@ -2,6 +2,8 @@
 //! on traces written by every supported Go version.
 
 mod common;
+#[path = "common/schema.rs"]
+mod schema;
 
 use gotopsy::trace::{self, GoState};
 use std::collections::HashMap;
@@ -337,4 +339,24 @@ fn time_per_state_and_blocked_reasons_agree_with_gos_parser() {
     }
     assert!(checked > 100, "compared only {checked} goroutines");
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn trace_json_follows_its_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::root().join("docs/trace.schema.json")).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (v, mode) in traces() {
+        let f = dir.path().join(format!("{v}-{mode}.trace"));
+        std::fs::write(&f, load(&v, &mode, "trace")).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gotopsy"))
+            .args(["trace", f.to_str().unwrap(), "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{v}/{mode}: {}", String::from_utf8_lossy(&out.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut errs = Vec::new();
+        schema::check(&schema, &schema, &doc, "$", &mut errs);
+        assert!(errs.is_empty(), "{v}/{mode}:\n{}", errs.join("\n"));
+    }
 }

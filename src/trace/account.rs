@@ -254,7 +254,7 @@ pub(super) fn summarize(
 /// Records a transition of `g` at `ts` from `from` to `to`; `stack` is a
 /// stack id of the current generation (0: none).
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 pub(super) fn transition(
     gs: &mut GTable,
     g: u64,

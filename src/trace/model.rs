@@ -24,8 +24,20 @@ pub enum GoState {
 pub(super) const STATES: [GoState; 6] =
     [GoState::Undetermined, GoState::Runnable, GoState::Running, GoState::Syscall, GoState::Waiting, GoState::NotExist];
 
+/// Index of a state in [`STATES`] (the enum's own order).
+#[inline(always)]
 pub(super) fn state_index(s: GoState) -> usize {
-    STATES.iter().position(|x| *x == s).unwrap_or(0)
+    s as usize
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn state_index_is_the_position_in_states() {
+        for (i, s) in super::STATES.iter().enumerate() {
+            assert_eq!(super::state_index(*s), i);
+        }
+    }
 }
 
 /// A stack frame of the trace.

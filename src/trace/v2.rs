@@ -43,10 +43,6 @@ impl MBindings {
             None => self.0.push(OnM { m, g, seq }),
         }
     }
-    #[inline]
-    fn clear(&mut self, m: u64) {
-        self.set(m, 0, 0);
-    }
     /// Moves out the bindings of `ms`, their sequence numbers restarted for a
     /// new generation.
     fn take(&mut self, ms: &[u64]) -> MBindings {
@@ -418,6 +414,11 @@ fn events<const LOG: bool>(
 ) -> Result<u64, TraceError> {
     let Ctx { minor, t, prior, log, ref counts, .. } = *cx;
     let Part { gs, reasons, m_g, min_ts, max_ts, .. } = part;
+    // The goroutine this M runs (and its sequence number), and the batch's
+    // time range, kept in locals while the batch is decoded.
+    let mut on = m_g.get(batch.m);
+    let (mut lo, mut hi) = (*min_ts, *max_ts);
+    let mut last_reason: Option<(u64, u32)> = None;
     let mut c = Cursor { b: batch.data, pos: 0, base: batch.offset };
     let mut ts = batch.ts;
     let mut n = 0u64;
@@ -446,10 +447,10 @@ fn events<const LOG: bool>(
         }
         ts = ts.wrapping_add(args[0]);
         n += 1;
-        let (cur, cur_seq) = m_g.get(m);
+        let (cur, cur_seq) = on;
         if !LOG {
-            *min_ts = (*min_ts).min(ts);
-            *max_ts = (*max_ts).max(ts);
+            lo = lo.min(ts);
+            hi = hi.max(ts);
         }
         use GoState::*;
         match ev {
@@ -474,33 +475,40 @@ fn events<const LOG: bool>(
                 if !LOG {
                     transition(gs, args[1], ts, Undetermined, Syscall, None, 0, thread);
                 }
-                m_g.set(m, args[1], 0);
+                on = (args[1], 0);
             }
             0x10 => {
                 if !LOG {
                     transition(gs, args[1], ts, Runnable, Running, None, 0, thread);
                 }
-                m_g.set(m, args[1], args[2]);
+                on = (args[1], args[2]);
             }
             0x11 | 0x12 => {
                 if !LOG {
                     let from = if ev == 0x12 { Syscall } else { Running };
                     transition(gs, cur, ts, from, NotExist, None, 0, None);
                 }
-                m_g.clear(m);
+                on = (0, 0);
             }
             0x13 => {
                 if !LOG {
                     transition(gs, cur, ts, Running, Runnable, None, args[2], None);
                 }
-                m_g.clear(m);
+                on = (0, 0);
             }
             0x14 => {
-                let r = match reason_ids.get(&args[1]) {
-                    Some(&r) => r,
-                    None => {
-                        let r = reasons.intern(t.strings.get(&args[1]).copied().unwrap_or(b""));
-                        reason_ids.insert(args[1], r);
+                let r = match last_reason {
+                    Some((id, r)) if id == args[1] => r,
+                    _ => {
+                        let r = match reason_ids.get(&args[1]) {
+                            Some(&r) => r,
+                            None => {
+                                let r = reasons.intern(t.strings.get(&args[1]).copied().unwrap_or(b""));
+                                reason_ids.insert(args[1], r);
+                                r
+                            }
+                        };
+                        last_reason = Some((args[1], r));
                         r
                     }
                 };
@@ -510,7 +518,7 @@ fn events<const LOG: bool>(
                     transition(gs, cur, ts, Running, Waiting, Some(r), args[2], None).blocks.enter(r);
                     mask.add(cur);
                 }
-                m_g.clear(m);
+                on = (0, 0);
             }
             0x15 if LOG => exit(gs, args[1], args[2], ts),
             0x15 => {
@@ -528,7 +536,7 @@ fn events<const LOG: bool>(
                 if !LOG {
                     transition(gs, cur, ts, Syscall, Runnable, None, 0, None);
                 }
-                m_g.clear(m);
+                on = (0, 0);
             }
             0x19 | 0x30 => {
                 // GoStatus / GoStatusStack: a resync, a transition only the first time we see the goroutine.
@@ -558,7 +566,7 @@ fn events<const LOG: bool>(
                     status_again(a, ts, st, stack);
                 }
                 if st == Running || (st == Syscall && gm == m) {
-                    m_g.set(m, g, 0);
+                    on = (g, 0);
                 }
             }
             0x2d | 0x2e => {
@@ -578,11 +586,13 @@ fn events<const LOG: bool>(
                     mask.add(cur);
                     mask.add(args[1]);
                 }
-                m_g.set(m, args[1], args[2]);
+                on = (args[1], args[2]);
             }
             _ => {}
         }
     }
+    m_g.set(m, on.0, on.1);
+    (*min_ts, *max_ts) = (lo, hi);
     Ok(n)
 }
 

@@ -188,11 +188,17 @@ fn run(cli: Cli) -> Result<()> {
             }
             let t = gotopsy::trace::read(&rec.bytes)
                 .map_err(|e| anyhow::anyhow!("{}: recovered trace: {e}", file.display()))?;
+            let in_progress = match rec.in_progress {
+                Some(ip) => format!(
+                    "; generation {} was in progress: {} batches from the flight recorder, {} from the runtime's unflushed buffers",
+                    ip.gen, rec.active_batches, ip.from_runtime
+                ),
+                None => String::new(),
+            };
             eprintln!(
-                "recovered {} bytes: generations {:?} from the flight recorder ({} batches of the unfinished generation left out){}",
+                "recovered {} bytes: generations {:?}{in_progress}{}",
                 rec.bytes.len(),
                 rec.generations,
-                rec.active_batches,
                 output.as_ref().map(|o| format!(", written to {}", o.display())).unwrap_or_default()
             );
             for w in &rec.warnings {

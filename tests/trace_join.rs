@@ -76,7 +76,10 @@ fn the_flight_recorders_last_generations_come_back_out_of_the_core() {
     let file =
         zstd::decode_all(std::fs::File::open(common::fixtures_dir().join(v).join("tracemapwrites.trace.zst")).unwrap())
             .unwrap();
-    let body = &rec.bytes[16..];
+    // The ring's generations (the one in progress, rebuilt from buffers, follows them).
+    let ip = rec.in_progress.expect("the generation in progress is recovered too");
+    assert_eq!(ip.gen, rec.generations[rec.generations.len() - 2] + 1);
+    let body = &rec.bytes[16..ip.offset];
     let probe = &body[..4096.min(body.len())];
     let at = file.windows(probe.len()).position(|w| w == probe).expect("recovered batches appear in the trace file");
     assert_eq!(&file[at..at + body.len()], body, "recovered generations are byte-identical to the file's");
@@ -89,15 +92,154 @@ fn the_flight_recorders_last_generations_come_back_out_of_the_core() {
 }
 
 #[test]
-fn no_flight_recorder_is_one_clear_error() {
+fn without_a_flight_recorder_the_runtimes_unflushed_buffers_come_back_out() {
     let v = "go1.23.9";
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("recovered.trace");
     let out = Command::new(env!("CARGO_BIN_EXE_gotopsy"))
         .args(["trace", "--from-core", common::core_zst(v, "tracemapwrites").to_str().unwrap()])
         .args(["--exe", common::exe_for(v, "tracemapwrites").to_str().unwrap()])
+        .args(["-o", f.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("no flight recorder"), "{err}");
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("no flight recorder") && err.contains("unflushed buffers"), "{err}");
+    let rec = std::fs::read(&f).unwrap();
+    assert_eq!(&rec[..16], b"go 1.23 trace\0\0\0");
+    let t = gotopsy::trace::read(&rec).unwrap();
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    // trace.Start wrote every finished generation to its file; the core holds the next one.
+    let file = load_trace_file(v);
+    let whole = gotopsy::trace::read(&file).unwrap();
+    assert_eq!(t.generations, 1);
+    assert_eq!(t.first_generation, whole.first_generation + whole.generations);
+    // File and recovered generation together: one trace up to the crash.
+    let mut joined = file.clone();
+    joined.extend_from_slice(&rec[16..]);
+    let j = gotopsy::trace::read(&joined).unwrap();
+    assert!(j.warnings.is_empty(), "{:?}", j.warnings);
+    assert_eq!(j.events, whole.events + t.events - 1, "one final Sync, not two");
+    // The writers that crashed started in that last generation.
+    assert!(j.goroutines.iter().any(|g| g.start_function.as_deref() == Some("main.writer")), "{v}");
+    assert_same_symbols(v, &file, &rec);
+}
+
+#[test]
+fn the_generation_in_progress_comes_back_out_with_its_stack_table() {
+    use gotopsy::runtime::{flight, OpenOptions, Process};
+    for v in ["go1.23.9", "go1.27.3"] {
+        let p = Process::open(
+            &common::core(v, "tracemapwrites"),
+            &OpenOptions { exe: Some(common::exe_for(v, "tracemapwrites")), force: false, ignore_dwarf: false },
+        )
+        .unwrap();
+        let rec = flight::recover(&p).unwrap();
+        let ip = rec.in_progress.unwrap_or_else(|| panic!("{v}: no generation in progress"));
+        assert!(ip.from_runtime > 0, "{v}");
+        assert_eq!(rec.generations.last(), Some(&ip.gen), "{v}");
+        let t = gotopsy::trace::read(&rec.bytes).unwrap();
+        assert!(t.warnings.is_empty(), "{v}: {:?}", t.warnings);
+        assert_eq!(t.generations as usize, rec.generations.len(), "{v}");
+        // Every stack id the generation's events use has frames (the table was rebuilt).
+        let stacks = wire_stacks(&rec.bytes[ip.offset..]);
+        assert!(stacks.len() > 10, "{v}: {} stacks", stacks.len());
+        // The frames name what the runtime itself names for the same pcs in earlier
+        // generations (1.27: the flight recorder's; 1.23: the trace file's).
+        let earlier = if v == "go1.27.3" { rec.bytes[..ip.offset].to_vec() } else { load_trace_file(v) };
+        assert_same_symbols(v, &earlier, &rec.bytes[ip.offset..]);
+    }
+}
+
+fn load_trace_file(v: &str) -> Vec<u8> {
+    zstd::decode_all(std::fs::File::open(common::fixtures_dir().join(v).join("tracemapwrites.trace.zst")).unwrap())
+        .unwrap()
+}
+
+/// Frames of every stack in the batches (any header before them is skipped):
+/// per generation, per stack id, (pc, function, file, line).
+type Frames = Vec<(u64, String, String, u64)>;
+
+fn wire_stacks(b: &[u8]) -> Vec<(u64, u64, Frames)> {
+    fn uv(b: &[u8], i: &mut usize) -> u64 {
+        let mut x = 0;
+        for k in 0..10 {
+            let c = b[*i];
+            *i += 1;
+            x |= ((c & 0x7f) as u64) << (7 * k);
+            if c & 0x80 == 0 {
+                break;
+            }
+        }
+        x
+    }
+    let mut i = if b.starts_with(b"go 1.") { 16 } else { 0 };
+    let mut strings: std::collections::HashMap<(u64, u64), String> = Default::default();
+    let mut raw = Vec::new();
+    while i < b.len() {
+        match b[i] {
+            0x01 | 0x31 => {
+                i += if b[i] == 0x31 { 2 } else { 1 };
+                let gen = uv(b, &mut i);
+                let (_m, _ts, len) = (uv(b, &mut i), uv(b, &mut i), uv(b, &mut i) as usize);
+                let data = &b[i..i + len];
+                i += len;
+                let mut j = 1;
+                match data.first() {
+                    Some(0x04) => {
+                        while j < data.len() {
+                            j += 1; // EvString
+                            let (id, n) = (uv(data, &mut j), uv(data, &mut j) as usize);
+                            strings.insert((gen, id), String::from_utf8_lossy(&data[j..j + n]).into_owned());
+                            j += n;
+                        }
+                    }
+                    Some(0x02) => {
+                        while j < data.len() {
+                            j += 1; // EvStack
+                            let (id, n) = (uv(data, &mut j), uv(data, &mut j));
+                            let fr: Vec<[u64; 4]> = (0..n)
+                                .map(|_| [uv(data, &mut j), uv(data, &mut j), uv(data, &mut j), uv(data, &mut j)])
+                                .collect();
+                            raw.push((gen, id, fr));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => i += 1, // end-of-generation marker
+        }
+    }
+    let s = |gen: u64, id: u64| {
+        if id == 0 {
+            return String::new(); // id 0 is the empty string
+        }
+        strings.get(&(gen, id)).cloned().unwrap_or_else(|| panic!("string {id} of gen {gen}"))
+    };
+    raw.into_iter()
+        .map(|(gen, id, fr)| {
+            (gen, id, fr.into_iter().map(|[pc, f, file, line]| (pc, s(gen, f), s(gen, file), line)).collect())
+        })
+        .collect()
+}
+
+/// For every pc in both, the recovered frames name the same function, file
+/// and line as the runtime's own serialization.
+fn assert_same_symbols(v: &str, runtime_written: &[u8], recovered: &[u8]) {
+    let by_pc = |st: Vec<(u64, u64, Frames)>| {
+        let mut m: std::collections::HashMap<u64, std::collections::BTreeSet<(String, String, u64)>> =
+            Default::default();
+        for (_, _, fr) in st {
+            for (pc, f, file, line) in fr {
+                m.entry(pc).or_default().insert((f, file, line));
+            }
+        }
+        m
+    };
+    let (theirs, ours) = (by_pc(wire_stacks(runtime_written)), by_pc(wire_stacks(recovered)));
+    let common: Vec<_> = ours.keys().filter(|pc| theirs.contains_key(pc)).collect();
+    assert!(common.len() >= 10, "{v}: only {} pcs in common", common.len());
+    for pc in common {
+        assert_eq!(ours[pc], theirs[pc], "{v}: pc {pc:#x}");
+    }
 }

@@ -211,7 +211,24 @@ impl DwarfIndex {
 
     /// Byte offset and type of a dotted field path in struct `name`.
     pub fn field_path(&self, name: &str, path: &str) -> Option<(u64, Option<TypeRef>)> {
-        let mut t = self.struct_named(name)?;
+        self.path_in(self.struct_named(name)?, path)
+    }
+
+    /// Byte offset and type of a dotted field path in the struct type `t`
+    /// (for variables of unnamed struct types, such as `runtime.trace`).
+    pub fn field_path_in(&self, t: TypeRef, path: &str) -> Option<(u64, Option<TypeRef>)> {
+        self.path_in(self.resolve(t)?, path)
+    }
+
+    /// An array type's element size, element count and element type.
+    pub fn array_of(&self, t: TypeRef) -> Option<(u64, u64, TypeRef)> {
+        let a = self.resolve(t)?;
+        let elem = a.elem?;
+        let size = self.resolve(elem)?.size?;
+        Some((size, a.count?, elem))
+    }
+
+    fn path_in(&self, mut t: TypeInfo, path: &str) -> Option<(u64, Option<TypeRef>)> {
         let mut off = 0;
         let mut ty = None;
         let mut parts = path.split('.').peekable();

@@ -4,8 +4,13 @@
 //! code runs to write them out, but the core has them. The active recorder is
 //! reachable from the package's `tracing` multiplexer
 //! (`tracing.flightRecorder.r`). Layouts come from DWARF.
+//!
+//! The generation in progress is added from the recorder's `active` batches
+//! plus the runtime's own unflushed buffers ([`super::tracebufs`]); without a
+//! recorder (`trace.Start` only) those buffers are all the core holds.
 
 use super::process::Process;
+use super::tracebufs::put_varint;
 use crate::addr::Addr;
 use crate::memory::ReadExt;
 
@@ -16,10 +21,23 @@ pub struct RecoveredTrace {
     pub bytes: Vec<u8>,
     /// Generation numbers recovered.
     pub generations: Vec<u64>,
-    /// Batches in the generation being recorded (incomplete: no tables yet), not included.
+    /// Batches of the generation in progress taken from the recorder's `active` list.
     pub active_batches: u64,
+    /// The generation in progress, if recovered (the last of `generations`).
+    pub in_progress: Option<InProgress>,
     /// Problems (unreadable batches, …).
     pub warnings: Vec<String>,
+}
+
+/// The generation that was in progress when the process died.
+#[derive(Debug, Clone, Copy)]
+pub struct InProgress {
+    /// Its number.
+    pub gen: u64,
+    /// Batches found in the runtime's unflushed buffers (the rest came from the recorder).
+    pub from_runtime: usize,
+    /// Where it starts in `bytes`.
+    pub offset: usize,
 }
 
 const MAX_GENERATIONS: u64 = 4096;
@@ -31,8 +49,134 @@ fn need(p: &Process, st: &str, f: &str) -> Result<u64, String> {
     p.dwarf()?.require_field(st, f)
 }
 
-/// Recovers the flight recorder's generations from the core.
+/// Recovers the trace the core holds: a flight recorder's generations, then
+/// the generation in progress.
 pub fn recover(p: &Process) -> Result<RecoveredTrace, String> {
+    let tail = super::tracebufs::unflushed(p);
+    let (mut out, active) = match recorder(p) {
+        Ok(r) => r,
+        Err(no_recorder) => {
+            let t = tail.as_ref().map_err(|e| format!("{no_recorder}; and {e}"))?;
+            let minor = format_minor(p)?;
+            let out = RecoveredTrace {
+                bytes: format!("go 1.{minor} trace\0\0\0").into_bytes(),
+                generations: Vec::new(),
+                active_batches: 0,
+                in_progress: None,
+                warnings: vec![format!(
+                    "{no_recorder}: only the runtime's unflushed buffers of generation {} are recovered; the batches \
+                     the trace reader had already taken are in the file trace.Start wrote",
+                    t.gen
+                )],
+            };
+            (out, None)
+        }
+    };
+    match tail {
+        Ok(t) if out.generations.last().is_none_or(|&last| t.gen > last) => {
+            let mut batches = match active {
+                Some((g, b)) if g == t.gen => b,
+                _ => Vec::new(),
+            };
+            let from_runtime = t.batches.len();
+            batches.extend(t.batches);
+            out.warnings.extend(t.warnings);
+            if !batches.is_empty() {
+                let offset = out.bytes.len();
+                append_in_progress(p, &mut out, t.gen, &batches);
+                out.in_progress = Some(InProgress { gen: t.gen, from_runtime, offset });
+            }
+        }
+        Ok(_) => {}
+        Err(e) => out.warnings.push(format!("the runtime's unflushed trace buffers: {e}")),
+    }
+    Ok(out)
+}
+
+/// The trace format version a Go release writes (`go 1.N trace`).
+fn format_minor(p: &Process) -> Result<u32, String> {
+    match p.go_major_minor() {
+        (1, 22) => Ok(22),
+        (1, 23 | 24) => Ok(23),
+        (1, 25) => Ok(25),
+        (1, m) if m >= 26 => Ok(26),
+        (a, b) => Err(format!("Go {a}.{b} writes no generation-format trace (Go 1.22+)")),
+    }
+}
+
+/// Appends the generation in progress: its batches, a frequency event if
+/// none is among them (before Go 1.25 the runtime writes it when the
+/// generation ends), and for the `go 1.26` format the end-of-generation marker.
+fn append_in_progress(p: &Process, out: &mut RecoveredTrace, gen: u64, batches: &[Vec<u8>]) {
+    let minor = out.bytes.get(5..7).and_then(|m| std::str::from_utf8(m).ok()).and_then(|m| m.parse::<u32>().ok());
+    for b in batches {
+        out.bytes.extend_from_slice(b);
+    }
+    let mut warnings = Vec::new();
+    let tables = super::tracebufs::stack_table(p, gen, &mut warnings);
+    let have_stacks = !tables.is_empty() || warnings.is_empty();
+    for b in &tables {
+        out.bytes.extend_from_slice(b);
+    }
+    out.warnings.extend(warnings);
+    let has_freq = batches.iter().any(|b| match batch_data(b) {
+        Some([0x08, ..]) => true,
+        Some([0x32, rest @ ..]) => rest.contains(&0x08),
+        _ => false,
+    });
+    if !has_freq {
+        if minor.is_some_and(|m| m >= 25) {
+            out.warnings.push(format!(
+                "generation {gen}: its sync batch (frequency and clock snapshot) is not in the core; Go's parser needs it"
+            ));
+        } else {
+            // Linux's clock is nanotime: 1e9 / traceTimeDiv units per second.
+            let div = p.dwarf().ok().and_then(|d| d.constant("runtime.traceTimeDiv")).filter(|&d| d > 0).unwrap_or(64);
+            let mut data = vec![0x08];
+            put_varint(&mut data, 1_000_000_000 / div as u64);
+            let mut b = vec![0x01];
+            put_varint(&mut b, gen);
+            put_varint(&mut b, u64::MAX);
+            put_varint(&mut b, 0);
+            put_varint(&mut b, data.len() as u64);
+            b.extend_from_slice(&data);
+            out.bytes.extend_from_slice(&b);
+        }
+    }
+    if minor.is_some_and(|m| m >= 26) {
+        out.bytes.push(0x34);
+    }
+    out.generations.push(gen);
+    if have_stacks {
+        out.warnings.push(format!(
+            "generation {gen} was in progress: its stack table was rebuilt from the runtime's in-memory table \
+             (frames symbolized by gotopsy)"
+        ));
+    }
+}
+
+/// A batch's data, after its header.
+fn batch_data(b: &[u8]) -> Option<&[u8]> {
+    let mut i = match b.first()? {
+        0x01 => 1,
+        0x31 => 2,
+        _ => return None,
+    };
+    for _ in 0..4 {
+        loop {
+            let c = *b.get(i)?;
+            i += 1;
+            if c & 0x80 == 0 {
+                break;
+            }
+        }
+    }
+    b.get(i..)
+}
+
+/// The flight recorder's ring as a trace, and its active generation's batches.
+#[allow(clippy::type_complexity)]
+fn recorder(p: &Process) -> Result<(RecoveredTrace, Option<(u64, Vec<Vec<u8>>)>), String> {
     let mem = p.mem();
     let d = p.dwarf()?;
     let tracing = p.global("runtime/trace.tracing").ok_or(
@@ -65,8 +209,13 @@ pub fn recover(p: &Process) -> Result<RecoveredTrace, String> {
     if ring_len > MAX_GENERATIONS {
         return Err(format!("the flight recorder's ring claims {ring_len} generations: damaged"));
     }
-    let mut out =
-        RecoveredTrace { bytes: header.to_vec(), generations: Vec::new(), active_batches: 0, warnings: Vec::new() };
+    let mut out = RecoveredTrace {
+        bytes: header.to_vec(),
+        generations: Vec::new(),
+        active_batches: 0,
+        in_progress: None,
+        warnings: Vec::new(),
+    };
     for i in 0..ring_len {
         let g = ring_ptr.add(i * gen_size);
         let gen = mem.read_u64(g.add(gen_off)).unwrap_or(0);
@@ -78,9 +227,47 @@ pub fn recover(p: &Process) -> Result<RecoveredTrace, String> {
             }
         }
     }
-    let active = fr.add(need(p, f, "active")?).add(batches_off);
-    out.active_batches = mem.read_u64(active.add(8)).unwrap_or(0).min(MAX_BATCHES);
-    Ok(out)
+    let active = fr.add(need(p, f, "active")?);
+    let active_gen = mem.read_u64(active.add(gen_off)).unwrap_or(0);
+    let mut bytes = Vec::new();
+    let batches = match read_batches(p, active.add(batches_off), &mut bytes) {
+        Ok(()) => split_batches(&bytes),
+        Err(e) => {
+            out.warnings.push(format!("the recorder's generation in progress: {e}"));
+            Vec::new()
+        }
+    };
+    out.active_batches = batches.len() as u64;
+    Ok((out, Some((active_gen, batches))))
+}
+
+/// Splits concatenated batches (each header, then its length's worth of data).
+fn split_batches(b: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let Some(data) = batch_data(&b[i..]) else { break };
+        let header = b.len() - i - data.len();
+        // The length is the header's last varint.
+        let mut j = i + 1 + usize::from(b[i] == 0x31);
+        let mut len = 0u64;
+        for _ in 0..4 {
+            len = 0;
+            for k in 0..10 {
+                let Some(&c) = b.get(j) else { return out };
+                j += 1;
+                len |= ((c & 0x7f) as u64) << (7 * k);
+                if c & 0x80 == 0 {
+                    break;
+                }
+            }
+        }
+        let end = (i + header).saturating_add(len as usize);
+        let Some(batch) = b.get(i..end) else { break };
+        out.push(batch.to_vec());
+        i = end;
+    }
+    out
 }
 
 /// Appends every batch of a `[][]byte` at `slice`; all or nothing.

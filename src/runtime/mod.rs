@@ -10,6 +10,7 @@ pub mod layout_fallback;
 pub mod maps;
 pub mod process;
 pub mod symbolize;
+pub mod tracebufs;
 pub mod unwind;
 
 pub use process::{OpenOptions, Process};

@@ -171,20 +171,11 @@ impl<'a> Symbolizer<'a> {
 
     /// Logical frames of the physical frame at `pc` (`trap`: look up at pc, not pc-1).
     fn logical(&mut self, mem: &dyn Memory, f: &Func<'a>, pc: Addr, trap: bool) -> Rc<[Logical<'a>]> {
-        let sym_pc = sym_pc(pc, f.entry, trap);
-        let mut out = Vec::new();
-        let mut upc = sym_pc;
-        let mut ix = f.pcdata(pcdata::INL_TREE_INDEX, upc);
-        while ix >= 0 && out.len() < MAX_INLINE_DEPTH {
-            let Some(call) = f.inlined_call(mem, ix) else { break };
-            let (file, line) = f.file_line(upc);
-            out.push(Logical { function: call.name, file, line, inlined: true });
-            upc = f.entry.offset(call.parent_pc as i64);
-            ix = f.pcdata(pcdata::INL_TREE_INDEX, upc);
-        }
-        let (file, line) = f.file_line(upc);
-        out.push(Logical { function: f.name(), file, line, inlined: false });
-        out.into()
+        inline_chain(mem, f, sym_pc(pc, f.entry, trap))
+            .into_iter()
+            .map(|(_, function, file, line, inlined)| Logical { function, file, line, inlined })
+            .collect::<Vec<_>>()
+            .into()
     }
 
     fn arg_info(&mut self, mem: &dyn Memory, f: &Func<'_>) -> Option<Rc<ArgInfo>> {
@@ -310,6 +301,20 @@ impl<'a> Symbolizer<'a> {
         out
     }
 
+    /// The logical frames of return address `ret` as the runtime's execution
+    /// tracer writes them (`fpunwindExpand`, then `CallersFrames`): innermost
+    /// first, each with the pc the runtime reports — the call instruction for
+    /// the innermost, then each inlined call's site in its caller — its
+    /// function, file and line.
+    pub fn trace_frames(tab: &'a Pclntab, mem: &dyn Memory, ret: Addr) -> Vec<(Addr, &'a str, &'a str, i32)> {
+        let call = ret.offset(-1);
+        let Some(f) = tab.find_func(call) else { return Vec::new() };
+        inline_chain(mem, &f, call)
+            .into_iter()
+            .map(|(pc, function, file, line, _)| (pc, function, file, line))
+            .collect()
+    }
+
     /// File, line and function of a `go` statement's pc (`g.gopc`), as `printcreatedby` shows it.
     pub fn created_by(&mut self, tab: &'a Pclntab, pc: Addr) -> Option<(&'a str, &'a str, i32, u64)> {
         if let Some(v) = self.created.get(&pc) {
@@ -327,6 +332,24 @@ impl<'a> Symbolizer<'a> {
         let off = pc.checked_sub(f.entry).unwrap_or(0);
         Some((f.name(), file, line, off))
     }
+}
+
+/// The logical frames at `upc` in `f`, innermost first: for each inlined call,
+/// (the pc looked up — the call's site in its caller for outer frames —
+/// function, file, line, inlined), then `f` itself.
+fn inline_chain<'a>(mem: &dyn Memory, f: &Func<'a>, mut upc: Addr) -> Vec<(Addr, &'a str, &'a str, i32, bool)> {
+    let mut out = Vec::new();
+    let mut ix = f.pcdata(pcdata::INL_TREE_INDEX, upc);
+    while ix >= 0 && out.len() < MAX_INLINE_DEPTH {
+        let Some(call) = f.inlined_call(mem, ix) else { break };
+        let (file, line) = f.file_line(upc);
+        out.push((upc, call.name, file, line, true));
+        upc = f.entry.offset(call.parent_pc as i64);
+        ix = f.pcdata(pcdata::INL_TREE_INDEX, upc);
+    }
+    let (file, line) = f.file_line(upc);
+    out.push((upc, f.name(), file, line, false));
+    out
 }
 
 /// The runtime's `symPC`: return addresses are looked up one byte back.

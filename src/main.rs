@@ -80,6 +80,10 @@ enum Command {
         /// With --from-core: write the recovered trace here (Go's tools read it).
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
+        /// With --from-core: the trace file the process wrote (trace.Start); the
+        /// output is that file completed with the generation in progress.
+        #[arg(long, requires = "from_core")]
+        join: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -180,9 +184,17 @@ fn run(cli: Cli) -> Result<()> {
             // Everything is written: skip freeing a million frames and unmapping the core.
             std::process::exit(0);
         }
-        Command::Trace { file, from_core: true, exe, output, format } => {
+        Command::Trace { file, from_core: true, exe, output, format, join } => {
             let p = Process::open(&file, &OpenOptions { exe, ..Default::default() })?;
-            let rec = gotopsy::runtime::flight::recover(&p).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let mut rec =
+                gotopsy::runtime::flight::recover(&p).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            if let Some(j) = &join {
+                let (map, _) = gotopsy::corefile::map_file(j)?;
+                rec.bytes = gotopsy::runtime::flight::complete_file(&map, &rec)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", j.display()))?;
+                rec.warnings
+                    .retain(|w| !w.contains("only the runtime's unflushed buffers") && !w.contains("sync batch"));
+            }
             if let Some(o) = &output {
                 std::fs::write(o, &rec.bytes).with_context(|| format!("{}: cannot write", o.display()))?;
             }

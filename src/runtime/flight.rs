@@ -298,3 +298,70 @@ fn read_batches(p: &Process, slice: Addr, out: &mut Vec<u8>) -> Result<(), Strin
     }
     Ok(())
 }
+
+/// The trace file a process wrote with `trace.Start`, completed with the
+/// generation that was in progress when it died (recovered from its core):
+/// the file's bytes, then that generation's batches. The file may end with
+/// the first batches of that generation (those the trace reader had taken);
+/// the recovered ones are the rest.
+pub fn complete_file(file: &[u8], rec: &RecoveredTrace) -> Result<Vec<u8>, String> {
+    let ip = rec.in_progress.ok_or("the core holds no generation in progress to add")?;
+    let (fh, rh) = (file.get(..16).unwrap_or(file), rec.bytes.get(..16).unwrap_or(&rec.bytes));
+    if fh != rh {
+        return Err(format!(
+            "the trace file's header is {:?}, the core's runtime writes {:?}",
+            String::from_utf8_lossy(fh).trim_end_matches('\0'),
+            String::from_utf8_lossy(rh).trim_end_matches('\0')
+        ));
+    }
+    let last = last_generation(file).ok_or("the trace file holds no batch")?;
+    if last > ip.gen {
+        return Err(format!(
+            "the trace file reaches generation {last}, past the core's generation in progress ({}): not this process's trace?",
+            ip.gen
+        ));
+    }
+    if last + 1 < ip.gen {
+        return Err(format!(
+            "the trace file ends at generation {last} but the core's generation in progress is {}: generations are missing",
+            ip.gen
+        ));
+    }
+    let mut out = file.to_vec();
+    out.extend_from_slice(rec.bytes.get(ip.offset..).unwrap_or(&[]));
+    Ok(out)
+}
+
+/// The highest generation number among a trace file's batches.
+fn last_generation(b: &[u8]) -> Option<u64> {
+    let mut i = 16;
+    let mut last = None;
+    while i < b.len() {
+        match b[i] {
+            0x01 | 0x31 => {
+                let data = batch_data(&b[i..])?;
+                let mut j = i + 1 + usize::from(b[i] == 0x31);
+                let mut hdr = [0u64; 4];
+                for h in hdr.iter_mut() {
+                    for k in 0..10 {
+                        let c = *b.get(j)?;
+                        j += 1;
+                        *h |= ((c & 0x7f) as u64) << (7 * k);
+                        if c & 0x80 == 0 {
+                            break;
+                        }
+                    }
+                }
+                let end = (b.len() - data.len()).checked_add(usize::try_from(hdr[3]).ok()?)?;
+                if end > b.len() {
+                    break; // a cut last batch
+                }
+                last = last.max(Some(hdr[0]));
+                i = end;
+            }
+            0x34 => i += 1, // end of generation
+            _ => break,
+        }
+    }
+    last
+}

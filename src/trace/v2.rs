@@ -363,6 +363,10 @@ pub fn read_releasing(b: &[u8], release: &mut dyn FnMut(std::ops::Range<usize>))
         if minor >= 26 && !ended_cleanly {
             warnings
                 .push("the last generation has no end-of-generation marker (trace truncated); it is dropped".into());
+        } else if minor < 26 && !has_frequency(&cur) {
+            // Before the go 1.26 format a generation ends with its frequency
+            // event (1.25: in its sync batch); without it the file was cut.
+            warnings.push("the last generation has no frequency event (trace truncated); it is dropped".into());
         } else {
             d.generation(&cur, release)?;
         }
@@ -390,6 +394,15 @@ pub fn read_releasing(b: &[u8], release: &mut dyn FnMut(std::ops::Range<usize>))
         warnings,
         threads,
     ))
+}
+
+/// Whether a generation's batches include its frequency event.
+fn has_frequency(gen: &[Batch<'_>]) -> bool {
+    let mut t = Tables::default();
+    gen.iter().filter(|b| !b.experimental).for_each(|b| {
+        let _ = read_tables(b, &mut t);
+    });
+    t.freq.is_some()
 }
 
 fn status(v: u64) -> GoState {

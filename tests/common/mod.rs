@@ -74,7 +74,7 @@ pub fn exe(variant: &str) -> PathBuf {
 pub fn exe_for(variant: &str, scenario: &str) -> PathBuf {
     let prog = match scenario {
         "cgo" => "crashcgo",
-        "tracemapwrites" => "crashtrace",
+        "tracemapwrites" | "tracestartonly" => "crashtrace",
         "iterfuncs" => "crashiter",
         _ => "crashzoo",
     };

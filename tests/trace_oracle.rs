@@ -360,3 +360,41 @@ fn trace_json_follows_its_schema() {
         assert!(errs.is_empty(), "{v}/{mode}:\n{}", errs.join("\n"));
     }
 }
+
+/// The thread (`M=`) and P (`P=`) of each goroutine's last transition to Running, as Go's parser orders events.
+fn oracle_ran_on(text: &str) -> HashMap<u64, (Option<u64>, Option<u64>)> {
+    let mut out = HashMap::new();
+    let num = |s: &str| s.parse::<i64>().ok().filter(|v| *v >= 0).map(|v| v as u64);
+    for line in text.lines().filter(|l| l.starts_with("M=") && l.contains("->Running")) {
+        let mut f = line.split_whitespace();
+        let m = f.next().and_then(|x| x.strip_prefix("M=")).and_then(num);
+        let p = f.next().and_then(|x| x.strip_prefix("P=")).and_then(num);
+        let Some(g) = line.split(" GoID=").nth(1).and_then(|r| r.split_whitespace().next()).and_then(num) else {
+            continue;
+        };
+        out.insert(g, (m, p));
+    }
+    out
+}
+
+#[test]
+fn last_thread_and_p_agree_with_gos_parser() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (v, mode) in traces() {
+        let t = trace::read(&load(&v, &mode, "trace")).unwrap();
+        let oracle = oracle_ran_on(&String::from_utf8_lossy(&load(&v, &mode, "parsed")));
+        for g in &t.goroutines {
+            let Some(&(m, p)) = oracle.get(&g.id) else { continue };
+            checked += 1;
+            if (g.last_thread, g.last_p) != (m, p) {
+                failures.push(format!(
+                    "{v}/{mode}: goroutine {} last ran on thread {:?} P {:?} vs Go's {m:?} {p:?}",
+                    g.id, g.last_thread, g.last_p
+                ));
+            }
+        }
+    }
+    assert!(checked > 100, "compared only {checked} goroutines");
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}

@@ -29,8 +29,8 @@ pub(super) struct GAcc {
     /// Newest stack of the current generation, not yet resolved: (ts, stack id).
     pub(super) pending_stack: Option<(u64, u64)>,
     transitions: u64,
-    /// The OS thread it last ran on, and when.
-    last_thread: Option<(u64, u64)>,
+    /// Where it last started running, and when: (time, thread, P).
+    last_ran_on: Option<(u64, RanOn)>,
     /// The reason of its open blocked interval.
     pub(super) blocked_since_reason: Option<u32>,
     /// Generation (index in the file) in which it was first seen.
@@ -88,6 +88,13 @@ impl Blocks {
 }
 
 impl GAcc {
+    /// Records where it was seen running at `ts`, if that is its latest.
+    pub(super) fn ran(&mut self, ts: u64, r: RanOn) {
+        if self.last_ran_on.is_none_or(|(t, _)| ts >= t) {
+            self.last_ran_on = Some((ts, r));
+        }
+    }
+
     /// Counts a transition that moves no time.
     pub(super) fn count_transition(&mut self) {
         self.transitions += 1;
@@ -231,7 +238,8 @@ pub(super) fn summarize(
                     .map(|(k, v)| (reasons.names.get(k as usize).cloned().unwrap_or_default(), to_ns(v)))
                     .collect(),
                 transitions: a.transitions,
-                last_thread: a.last_thread.map(|(_, t)| t),
+                last_thread: a.last_ran_on.map(|(_, r)| r.thread),
+                last_p: a.last_ran_on.and_then(|(_, r)| r.p),
             }
         })
         .collect();
@@ -263,7 +271,7 @@ pub(super) fn transition(
     to: GoState,
     reason: Option<u32>,
     stack: u64,
-    thread: Option<u64>,
+    ran_on: Option<RanOn>,
 ) -> &mut GAcc {
     let (gen, reason_mode) = (gs.gen, gs.reason_mode);
     let a = gs.get(g);
@@ -297,12 +305,17 @@ pub(super) fn transition(
     if stack != 0 && a.pending_stack.is_none_or(|(t, _)| ts >= t) {
         a.pending_stack = Some((ts, stack));
     }
-    if let Some(th) = thread {
-        if a.last_thread.is_none_or(|(t, _)| ts >= t) {
-            a.last_thread = Some((ts, th));
-        }
+    if let Some(r) = ran_on {
+        a.ran(ts, r);
     }
     a
+}
+
+/// The thread (and P, if it had one) a goroutine started running on.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) struct RanOn {
+    pub(super) thread: u64,
+    pub(super) p: Option<u64>,
 }
 
 pub(super) fn add_reason(v: &mut Vec<(u32, i128)>, r: u32, d: i128) {
@@ -365,10 +378,8 @@ impl GTable {
                     a.pending_stack = Some((ts, id));
                 }
             }
-            if let Some((ts, th)) = p.last_thread {
-                if a.last_thread.is_none_or(|(t, _)| ts >= t) {
-                    a.last_thread = Some((ts, th));
-                }
+            if let Some((ts, r)) = p.last_ran_on {
+                a.ran(ts, r);
             }
             if a.first_gen.is_none() {
                 a.first_gen = p.first_gen;

@@ -81,6 +81,8 @@ pub struct TraceGoroutine {
     pub transitions: u64,
     /// OS thread id of the M it last ran on.
     pub last_thread: Option<u64>,
+    /// The P it last started running on (null when it ran without one, or unknown).
+    pub last_p: Option<u64>,
 }
 
 /// The creator of a goroutine.

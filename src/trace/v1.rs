@@ -5,7 +5,7 @@
 //! status events until the first `Gomaxprocs`, a syscall that did not block is
 //! a begin and an end, block events carry the converter's reason strings.
 
-use super::account::{state_index, summarize, transition, Counts, GTable, Reasons};
+use super::account::{state_index, summarize, transition, Counts, GTable, RanOn, Reasons};
 use super::model::{GoState, TraceSummary};
 use super::wire::{Cursor, Tables};
 use super::TraceError;
@@ -30,6 +30,8 @@ fn has_stack(t: u8) -> bool {
 #[derive(Default)]
 struct PState {
     cur: u64,
+    /// The M running this P (from its ProcStart).
+    m: Option<u64>,
     /// A syscall of the current goroutine whose outcome (blocked or not) is not known yet.
     pending_syscall: Option<(u64, u64, u64)>, // (g, ts, stack)
 }
@@ -195,7 +197,12 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
             };
             events += 1;
             match typ {
-                5 if !threads.contains(&a(1)) => threads.push(a(1)),
+                5 => {
+                    if !threads.contains(&a(1)) {
+                        threads.push(a(1));
+                    }
+                    ps.entry(p).or_default().m = Some(a(1));
+                }
                 4 if ts == snapshot_end && !flushed => {
                     // The first Gomaxprocs ends the trace-start snapshot: goroutines created
                     // then with no other status are runnable.
@@ -226,13 +233,14 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
                 }
                 14 | 38 | 41 => {
                     let g = a(1);
+                    let here = ps.get(&p).and_then(|s| s.m).map(|thread| RanOn { thread, p: Some(p) });
                     if pre_init {
                         let acc = gs.get(g);
                         acc.status_counted = true;
-                        transition(&mut gs, g, ts, Undetermined, Running, None, 0, None);
+                        transition(&mut gs, g, ts, Undetermined, Running, None, 0, here);
                         created_pre_init.retain(|x| *x != g);
                     } else {
-                        transition(&mut gs, g, ts, Runnable, Running, None, 0, None);
+                        transition(&mut gs, g, ts, Runnable, Running, None, 0, here);
                     }
                     if typ == 41 {
                         events += 1; // the label event the converter adds

@@ -7,7 +7,7 @@
 //! sums, and blocked intervals are paired with their reasons by the
 //! goroutines' sequence numbers once the generation is done.
 
-use super::account::{summarize, transition, Counts, GAcc, GTable, ReasonMode, Reasons};
+use super::account::{summarize, transition, Counts, GAcc, GTable, RanOn, ReasonMode, Reasons};
 use super::model::{CreatedBy, GoState, TraceSummary};
 use super::wire::{is_event_batch, read_tables, ArgCounts, Batch, Cursor, Tables};
 use super::{header_version, TraceError};
@@ -25,6 +25,8 @@ struct OnM {
     m: u64,
     g: u64,
     seq: u64,
+    /// The P the M holds, if any.
+    p: Option<u64>,
 }
 
 /// The goroutine each M is running (few Ms: a vector beats a map).
@@ -40,7 +42,16 @@ impl MBindings {
     fn set(&mut self, m: u64, g: u64, seq: u64) {
         match self.0.iter_mut().find(|e| e.m == m) {
             Some(e) => (e.g, e.seq) = (g, seq),
-            None => self.0.push(OnM { m, g, seq }),
+            None => self.0.push(OnM { m, g, seq, p: None }),
+        }
+    }
+    fn p(&self, m: u64) -> Option<u64> {
+        self.0.iter().find(|e| e.m == m).and_then(|e| e.p)
+    }
+    fn set_p(&mut self, m: u64, p: Option<u64>) {
+        match self.0.iter_mut().find(|e| e.m == m) {
+            Some(e) => e.p = p,
+            None => self.0.push(OnM { m, g: 0, seq: 0, p }),
         }
     }
     /// Moves out the bindings of `ms`, their sequence numbers restarted for a
@@ -437,6 +448,7 @@ fn events<const LOG: bool>(
     let mut n = 0u64;
     let m = batch.m;
     let thread = (m != NO_THREAD).then_some(m);
+    let mut on_p = m_g.p(m);
     let unknown = reasons.intern(b"");
     let coroutine = reasons.intern(b"coroutine");
     let mut args = [0u64; 8];
@@ -486,13 +498,13 @@ fn events<const LOG: bool>(
             0x0f => {
                 // GoCreateSyscall: a cgo callback's goroutine appears in a syscall on this M.
                 if !LOG {
-                    transition(gs, args[1], ts, Undetermined, Syscall, None, 0, thread);
+                    transition(gs, args[1], ts, Undetermined, Syscall, None, 0, ran_on(thread, on_p));
                 }
                 on = (args[1], 0);
             }
             0x10 => {
                 if !LOG {
-                    transition(gs, args[1], ts, Runnable, Running, None, 0, thread);
+                    transition(gs, args[1], ts, Runnable, Running, None, 0, ran_on(thread, on_p));
                 }
                 on = (args[1], args[2]);
             }
@@ -549,8 +561,14 @@ fn events<const LOG: bool>(
                 if !LOG {
                     transition(gs, cur, ts, Syscall, Runnable, None, 0, None);
                 }
+                // (Its P was taken while it was in the syscall; a ProcStart
+                // before this event says which P the M holds now.)
                 on = (0, 0);
             }
+            0x0a => on_p = Some(args[1]),                 // ProcStart: this M acquires P
+            0x0b => on_p = None,                          // ProcStop
+            0x0c if args[3] == m => on_p = None,          // ProcSteal from this M itself
+            0x0d if args[2] == 1 => on_p = Some(args[1]), // ProcStatus: running on this M
             0x19 | 0x30 => {
                 // GoStatus / GoStatusStack: a resync, a transition only the first time we see the goroutine.
                 let (g, gm, st) = (args[1], args[2], status(args[3]));
@@ -569,7 +587,8 @@ fn events<const LOG: bool>(
                     }
                 } else if first {
                     let reason = (st == Waiting).then_some(unknown);
-                    let a = transition(gs, g, ts, Undetermined, st, reason, stack, None);
+                    let here = if st == Running { ran_on(thread, on_p) } else { None };
+                    let a = transition(gs, g, ts, Undetermined, st, reason, stack, here);
                     if let Some(r) = reason {
                         a.blocks.enter(r);
                         mask.add(g);
@@ -577,6 +596,9 @@ fn events<const LOG: bool>(
                 } else {
                     a.first_gen.get_or_insert(gen);
                     status_again(a, ts, st, stack);
+                    if let Some(r) = ran_on(thread, on_p).filter(|_| st == Running) {
+                        a.ran(ts, r);
+                    }
                 }
                 if st == Running || (st == Syscall && gm == m) {
                     on = (g, 0);
@@ -595,7 +617,7 @@ fn events<const LOG: bool>(
                     } else {
                         transition(gs, cur, ts, Running, Waiting, Some(coroutine), 0, None).blocks.enter(coroutine);
                     }
-                    transition(gs, args[1], ts, Waiting, Running, None, 0, thread).blocks.exit(ts);
+                    transition(gs, args[1], ts, Waiting, Running, None, 0, ran_on(thread, on_p)).blocks.exit(ts);
                     mask.add(cur);
                     mask.add(args[1]);
                 }
@@ -605,8 +627,15 @@ fn events<const LOG: bool>(
         }
     }
     m_g.set(m, on.0, on.1);
+    m_g.set_p(m, on_p);
     (*min_ts, *max_ts) = (lo, hi);
     Ok(n)
+}
+
+/// Where a goroutine starting to run on this M runs.
+#[inline]
+fn ran_on(thread: Option<u64>, p: Option<u64>) -> Option<RanOn> {
+    thread.map(|thread| RanOn { thread, p })
 }
 
 /// A status event for a goroutine already known: one more transition, from

@@ -78,12 +78,20 @@ fn traces() -> Vec<(String, String)> {
             }
         }
     }
+    // Traces the crash fixtures wrote with trace.Start, cut short by the crash.
+    for (v, sc) in [("go1.23.9", "tracemapwrites"), ("go1.27.3", "tracemapwrites"), ("go1.27.3", "tracestartonly")] {
+        out.push((v.to_string(), sc.to_string()));
+    }
     out.sort();
     out
 }
 
 fn load(v: &str, mode: &str, ext: &str) -> Vec<u8> {
-    let p: PathBuf = common::fixtures_dir().join("traces").join(v).join(format!("{mode}.{ext}.zst"));
+    let name = format!("{mode}.{ext}.zst");
+    let mut p: PathBuf = common::fixtures_dir().join("traces").join(v).join(&name);
+    if !p.exists() {
+        p = common::fixtures_dir().join(v).join(&name);
+    }
     zstd::decode_all(std::fs::File::open(p).unwrap()).unwrap()
 }
 
@@ -307,7 +315,11 @@ fn oracle_times(text: &str) -> HashMap<u64, OracleTimes> {
 fn time_per_state_and_blocked_reasons_agree_with_gos_parser() {
     let mut failures = Vec::new();
     let mut checked = 0;
-    for (v, mode) in traces() {
+    // Not the crash programs' traces: Go's reader forces its output times to
+    // increase strictly, so events its ordering delays (a burst on one M held
+    // back behind another M's) take later times; there, walks of its output
+    // differ from the events' own timestamps by up to ~0.2 ms in 250 ms.
+    for (v, mode) in traces().into_iter().filter(|(_, m)| !m.starts_with("trace")) {
         let t = trace::read(&load(&v, &mode, "trace")).unwrap();
         let oracle = oracle_times(&String::from_utf8_lossy(&load(&v, &mode, "parsed")));
         for g in &t.goroutines {

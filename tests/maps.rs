@@ -48,6 +48,14 @@ fn iteration_write_crash_names_iterator_and_writer() {
             let writers: Vec<_> = f.goroutines.iter().filter(|g| g.role == "writer").collect();
             assert_eq!(writers.len(), 1, "{v}: {:?}", f.goroutines);
             assert!(writers[0].frame.as_deref().unwrap().starts_with("runtime.mapassign"), "{v}");
+            // Where the writer's map came from: its DWARF location at the frame's pc
+            // where DWARF covers it (inside a Swiss table split here), else the
+            // spill slot (a goroutine stopped at its morestack call has spilled).
+            let why = writers[0].reason.as_deref().unwrap_or("");
+            assert!(why.contains("DWARF location at this pc") || why.contains("spill slot"), "{v}: {why}");
+            if v == "go1.27.3" || v == "go1.27.3-pie" {
+                assert!(why.contains("(*table).split's argument 2 at CFA+16 (DWARF location"), "{v}: {why}");
+            }
             let map = f.map.expect("map named");
             let h = m.maps.iter().find(|h| h.address == map).unwrap();
             assert_eq!(h.type_name.as_deref(), Some("map[int]int"), "{v}");

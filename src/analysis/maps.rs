@@ -3,19 +3,22 @@
 //! The runtime names only the goroutine that hit the check. Every other
 //! goroutine inside a map write (`mapassign*`, `mapdelete*`, map clear, and
 //! their Swiss counterparts) is examined: which map it is working on is read
-//! from its map function's argument words (register arguments spilled to the
-//! frame), validated against the map headers; where that fails it is still
-//! listed, as a `possible-writer`, with the reason.
+//! from its map functions' map argument — where the parameter's DWARF location
+//! list says it is at the frame's pc (a stack slot; a register, when
+//! `runtime.asyncPreempt` saved the registers), else its argument spill slot —
+//! trying each map function on the stack, innermost first, and validated
+//! against the map headers; where that fails it is still listed, as a
+//! `possible-writer`, with the reason.
 
 use super::{Finding, GoroutineRole, Severity};
 use crate::addr::Addr;
+use crate::exe::dwarf::ParamLocation;
 use crate::memory::ReadExt;
 use crate::runtime::crash::Crash;
 use crate::runtime::goroutines::{Goroutine, Goroutines};
 use crate::runtime::maps::iterators::{find_iterators, Liveness, MapIterator};
 use crate::runtime::maps::{MapHeader, MapModel};
 use crate::runtime::process::Process;
-use crate::runtime::symbolize::Frame;
 use std::collections::HashMap;
 
 /// What a map function does to its map.
@@ -104,78 +107,127 @@ struct MapCall {
 }
 
 /// The map functions on a goroutine's stack, innermost first; the first whose
-/// argument words give a readable map header names the map. The operation is
-/// that of the outermost map function (the runtime entry point).
+/// argument gives a readable map header names the map. The operation is that
+/// of the outermost map function (the runtime entry point).
 fn map_call(p: &Process, model: &MapModel, g: &Goroutine<'_>, maps: &mut HashMap<Addr, MapHeader>) -> Option<MapCall> {
-    let calls: Vec<(&Frame<'_>, MapOp, MapArg)> = g
+    let calls: Vec<(usize, MapOp, MapArg)> = g
         .frames
         .iter()
-        .filter(|f| !f.inlined)
-        .filter_map(|f| map_function(f.function).map(|(op, a)| (f, op, a)))
+        .enumerate()
+        .filter(|(_, f)| !f.inlined)
+        .filter_map(|(i, f)| map_function(f.function).map(|(op, a)| (i, op, a)))
         .collect();
-    let (outer, op, _) = *calls.last()?;
+    let &(outer_i, op, _) = calls.last()?;
+    let function = g.frames[outer_i].function.to_string();
     let mut reasons = Vec::new();
-    for &(fr, _, arg) in &calls {
-        match map_from_args(p, model, fr, arg, maps) {
-            Ok(h) => {
-                return Some(MapCall {
-                    goroutine: g.id,
-                    function: outer.function.to_string(),
-                    op,
-                    map: Some(h),
-                    reason: format!("map from {}'s argument spill slot (written at entry; may be stale)", fr.function),
-                })
+    for &(fi, _, arg) in &calls {
+        match map_from_args(p, model, g, fi, arg, maps) {
+            Ok((h, source)) => {
+                let reason = format!("map from {}'s {source}", g.frames[fi].function);
+                return Some(MapCall { goroutine: g.id, function, op, map: Some(h), reason });
             }
             Err(e) => reasons.push(e),
         }
     }
-    Some(MapCall { goroutine: g.id, function: outer.function.to_string(), op, map: None, reason: reasons.join("; ") })
+    Some(MapCall { goroutine: g.id, function, op, map: None, reason: reasons.join("; ") })
+}
+
+/// Where `runtime.asyncPreempt` saves a register, from its SP (the same in
+/// Go 1.21–1.27's preempt_amd64.s), by DWARF register number.
+fn async_preempt_slot(dwarf_reg: u16) -> Option<u64> {
+    Some(match dwarf_reg {
+        0 => 0,  // rax
+        2 => 8,  // rcx
+        1 => 16, // rdx
+        3 => 24, // rbx
+        4 => 32, // rsi
+        5 => 40, // rdi
+        8..=15 => 48 + 8 * (dwarf_reg as u64 - 8),
+        _ => return None,
+    })
+}
+
+const REG_NAMES: [&str; 16] =
+    ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
+
+/// The value of argument `i` of frame `fi`, and where it was read: from the
+/// parameter's DWARF location at the frame's pc (a stack slot, or a register
+/// `runtime.asyncPreempt` saved), else from its argument spill slot.
+fn arg_word(p: &Process, g: &Goroutine<'_>, fi: usize, i: u64) -> Result<(Option<Addr>, String), String> {
+    let mem = p.mem();
+    let fr = &g.frames[fi];
+    let spill =
+        || Ok((mem.read_ptr(fr.fp.add(8 * i)).ok(), "argument spill slot (written at entry; may be stale)".into()));
+    let Ok(d) = p.dwarf() else { return spill() };
+    let preempted = fi > 0 && g.frames[fi - 1].function == "runtime.asyncPreempt";
+    // Return addresses are looked up at the call instruction.
+    let pc = if fi == 0 || preempted { fr.pc } else { fr.pc.offset(-1) };
+    let link_pc = pc.0.wrapping_sub(p.bias);
+    match d.param_location(fr.function, i as usize, link_pc) {
+        Some(ParamLocation::Cfa(off)) => Ok((
+            mem.read_ptr(fr.fp.offset(off)).ok(),
+            format!("argument {i} at CFA{off:+} (DWARF location at this pc)"),
+        )),
+        Some(ParamLocation::Register(r)) => {
+            let name = REG_NAMES.get(r as usize).copied().unwrap_or("?");
+            match async_preempt_slot(r).filter(|_| preempted) {
+                Some(off) => Ok((
+                    mem.read_ptr(g.frames[fi - 1].sp.add(off)).ok(),
+                    format!("argument {i} in {name} (DWARF location at this pc), saved by runtime.asyncPreempt"),
+                )),
+                None => Err(format!(
+                    "{}'s argument {i} is in register {name} at this pc and its registers were not saved",
+                    fr.function
+                )),
+            }
+        }
+        None => spill(),
+    }
 }
 
 fn map_from_args(
     p: &Process,
     model: &MapModel,
-    fr: &Frame<'_>,
+    g: &Goroutine<'_>,
+    fi: usize,
     arg: MapArg,
     maps: &mut HashMap<Addr, MapHeader>,
-) -> Result<Addr, String> {
+) -> Result<(Addr, String), String> {
     let mem = p.mem();
+    let fr = &g.frames[fi];
     let word = |i: u64| mem.read_ptr(fr.fp.add(8 * i)).ok();
     let (it_map_off, it_t_off) = match &model.layout {
         crate::runtime::maps::MapLayout::Classic(l) => (l.it_h, l.it_t),
         crate::runtime::maps::MapLayout::Swiss(l) => (l.it_m, l.it_typ),
     };
-    let (candidate, typ) = match arg {
+    let (candidate, typ, source) = match arg {
         MapArg::Header(i) => {
-            (word(i), (0..3).filter(|&j| j != i).filter_map(word).find(|t| model.is_map_type(mem, *t)))
+            let (h, source) = arg_word(p, g, fi, i)?;
+            (h, (0..3).filter(|&j| j != i).filter_map(word).find(|t| model.is_map_type(mem, *t)), source)
         }
         MapArg::Iterator(i) => {
-            let it = word(i);
+            let (it, source) = arg_word(p, g, fi, i)?;
             (
                 it.and_then(|it| mem.read_ptr(it.add(it_map_off)).ok()),
                 it.and_then(|it| mem.read_ptr(it.add(it_t_off)).ok()),
+                format!("iterator ({source})"),
             )
         }
     };
     let typ = typ.filter(|t| model.is_map_type(mem, *t));
     let h = match candidate {
         Some(h) if !h.is_null() => h,
-        _ => {
-            return Err(format!(
-                "{}'s argument slot is nil or unreadable (register arguments not spilled)",
-                fr.function
-            ))
-        }
+        _ => return Err(format!("{}'s map argument is nil or unreadable ({source})", fr.function)),
     };
     if let std::collections::hash_map::Entry::Vacant(e) = maps.entry(h) {
         match p.read_map(model, h, typ) {
             Ok(hdr) if plausible(&hdr) => {
                 e.insert(hdr);
             }
-            _ => return Err(format!("{}'s argument slot holds {h}, which is not a readable map header", fr.function)),
+            _ => return Err(format!("{}'s {source} holds {h}, which is not a readable map header", fr.function)),
         }
     }
-    Ok(h)
+    Ok((h, source))
 }
 
 /// A header whose fields make sense (guards against stale spill slots).
@@ -475,5 +527,21 @@ pub fn attach_entries(p: &Process, a: &mut MapAnalysis, limit: usize) {
             }
             Err(e) => h.entries_note = Some(format!("entries unreadable: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::async_preempt_slot;
+
+    #[test]
+    fn async_preempt_slots_follow_preempt_amd64_s() {
+        // MOVQ AX, 0(SP); CX 8; DX 16; BX 24; SI 32; DI 40; R8 48 … R15 104 (Go 1.21–1.27).
+        let by_name = [(0, 0), (2, 8), (1, 16), (3, 24), (4, 32), (5, 40), (8, 48), (12, 80), (15, 104)];
+        for (reg, off) in by_name {
+            assert_eq!(async_preempt_slot(reg), Some(off), "DWARF register {reg}");
+        }
+        assert_eq!(async_preempt_slot(6), None, "rbp is not saved there");
+        assert_eq!(async_preempt_slot(7), None, "nor rsp");
     }
 }

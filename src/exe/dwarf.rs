@@ -26,6 +26,15 @@ pub struct Field {
     pub ty: Option<TypeRef>,
 }
 
+/// Where a parameter lives at some pc (see [`DwarfIndex::param_location`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ParamLocation {
+    /// In a register (DWARF register number: 0 rax, 1 rdx, 2 rcx, 3 rbx, …).
+    Register(u16),
+    /// In memory at this offset from the canonical frame address.
+    Cfa(i64),
+}
+
 /// A type's shape as far as gotopsy needs it.
 #[derive(Clone, Debug)]
 pub struct TypeInfo {
@@ -106,6 +115,7 @@ impl DwarfIndex {
                             | dw::DW_TAG_constant
                             | dw::DW_TAG_subroutine_type
                             | dw::DW_TAG_unspecified_type
+                            | dw::DW_TAG_subprogram
                     ) {
                         continue;
                     }
@@ -134,7 +144,8 @@ impl DwarfIndex {
 
     /// A named type (struct, typedef, base type, …).
     pub fn type_named(&self, name: &str) -> Option<TypeRef> {
-        let e = self.lookup(name, |t| t != dw::DW_TAG_variable && t != dw::DW_TAG_constant)?;
+        let e =
+            self.lookup(name, |t| t != dw::DW_TAG_variable && t != dw::DW_TAG_constant && t != dw::DW_TAG_subprogram)?;
         Some(self.global_ref(e))
     }
 
@@ -275,6 +286,61 @@ impl DwarfIndex {
             AttributeValue::Data8(v) => Some(v as i64),
             _ => None,
         }
+    }
+
+    /// Where the `param`-th parameter (receiver first) of function `func` is at link-time address
+    /// `pc`, from its DWARF location (a location list, or one expression):
+    /// a register, or an offset from the frame's canonical frame address
+    /// (Go's frame base is `DW_OP_call_frame_cfa`). `None` when DWARF does not
+    /// say (no such function or parameter, or no location covers `pc`).
+    pub fn param_location(&self, func: &str, param: usize, pc: u64) -> Option<ParamLocation> {
+        let e = self.lookup(func, |t| t == dw::DW_TAG_subprogram)?;
+        let unit = &self.units[e.unit].1;
+        let mut tree = unit.entries_tree(Some(e.offset)).ok()?;
+        let root = tree.root().ok()?;
+        let cfa_base = matches!(
+            root.entry().attr_value(dw::DW_AT_frame_base).ok().flatten(),
+            Some(AttributeValue::Exprloc(ref x)) if x.0.len() == 1 && gimli::Reader::read_u8(&mut x.0.clone()).ok() == Some(dw::DW_OP_call_frame_cfa.0)
+        );
+        let mut children = root.children();
+        let mut index = 0;
+        while let Ok(Some(child)) = children.next() {
+            let c = child.entry();
+            if c.tag() != dw::DW_TAG_formal_parameter {
+                continue;
+            }
+            index += 1;
+            if index - 1 != param {
+                continue;
+            }
+            let value = c.attr_value(dw::DW_AT_location).ok().flatten()?;
+            let expr = match value {
+                AttributeValue::Exprloc(x) => x,
+                v => {
+                    let off = self.dwarf.attr_locations_offset(unit, v).ok().flatten()?;
+                    let mut it = self.dwarf.locations(unit, off).ok()?;
+                    let mut found = None;
+                    for _ in 0..4096 {
+                        match it.next() {
+                            Ok(Some(l)) if l.range.begin <= pc && pc < l.range.end => {
+                                found = Some(l.data);
+                                break;
+                            }
+                            Ok(Some(_)) => {}
+                            _ => break,
+                        }
+                    }
+                    found?
+                }
+            };
+            let mut ops = expr.operations(unit.encoding());
+            return match ops.next().ok()?? {
+                gimli::Operation::Register { register } => Some(ParamLocation::Register(register.0)),
+                gimli::Operation::FrameOffset { offset } if cfa_base => Some(ParamLocation::Cfa(offset)),
+                _ => None,
+            };
+        }
+        None
     }
 
     /// Stated address and type of a global variable (`runtime.allgs`).

@@ -110,6 +110,10 @@ struct MapCall {
 /// argument gives a readable map header names the map. The operation is that
 /// of the outermost map function (the runtime entry point).
 fn map_call(p: &Process, model: &MapModel, g: &Goroutine<'_>, maps: &mut HashMap<Addr, MapHeader>) -> Option<MapCall> {
+    // Most goroutines are in no map function: decide without allocating.
+    if !g.frames.iter().any(|f| !f.inlined && map_function(f.function).is_some()) {
+        return None;
+    }
     let calls: Vec<(usize, MapOp, MapArg)> = g
         .frames
         .iter()
@@ -287,7 +291,7 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
     let mut maps: HashMap<Addr, MapHeader> = HashMap::new();
     let (iterators, dead) = match scan {
         Some(scan) => {
-            maps.extend(scan.maps);
+            maps = scan.maps;
             (scan.iterators, scan.dead)
         }
         None => find_iterators(p, &model, gs, &mut maps),

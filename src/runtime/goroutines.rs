@@ -327,6 +327,12 @@ pub fn read_goroutines<'p>(p: &'p Process, opts: ReadOptions<'_>) -> Result<Goro
         .collect();
     let mut list: Vec<Goroutine<'_>> = Vec::with_capacity(ptrs.len());
     let mut iterator_scan = opts.iterators.map(|_| IteratorScan::default());
+    if let Some(all) = iterator_scan.as_mut() {
+        // One allocation each, not a rehash per chunk merged.
+        let scans = || chunks.iter().filter_map(|c| c.2.as_ref());
+        all.maps.reserve(scans().map(|s| s.maps.len()).sum());
+        all.iterators.reserve(scans().map(|s| s.iterators.len()).sum());
+    }
     for (gs, w, scan) in chunks {
         list.extend(gs);
         warnings.extend(w);

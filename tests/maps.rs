@@ -270,7 +270,7 @@ fn iterators_of_range_over_func_and_iter_pull_coroutines_are_found() {
             "{v}"
         );
         let mut types: Vec<(String, u64)> =
-            m.maps.iter().map(|h| (h.type_name.clone().unwrap_or_default(), h.len)).collect();
+            m.maps.iter().map(|h| (h.type_name.as_deref().unwrap_or_default().to_string(), h.len)).collect();
         types.sort();
         let want = [("map[int]int", 2), ("map[int]int", 5003), ("map[int]string", 3), ("map[string]int", 4)]
             .map(|(t, n)| (t.to_string(), n));

@@ -510,7 +510,7 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
         f.id = format!("F{}", i + 1);
     }
     let mut list: Vec<MapHeader> = maps.into_values().collect();
-    list.sort_by_key(|h| h.address);
+    list.sort_unstable_by_key(|h| h.address);
     out.maps = list;
     out.iterators = iterators;
     out.findings = findings;

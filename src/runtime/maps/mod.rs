@@ -263,7 +263,7 @@ impl MapModel {
 
 /// Names of type descriptors already read.
 #[derive(Default, Debug)]
-pub struct TypeNames(pub rustc_hash::FxHashMap<Addr, Option<String>>);
+pub struct TypeNames(pub rustc_hash::FxHashMap<Addr, Option<std::sync::Arc<str>>>);
 
 /// A map header read from the core.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -275,11 +275,11 @@ pub struct MapHeader {
     pub type_descriptor: Option<Addr>,
     /// `map[K]V`, when the type is known.
     #[serde(rename = "type")]
-    pub type_name: Option<String>,
+    pub type_name: Option<std::sync::Arc<str>>,
     /// Key type name.
-    pub key_type: Option<String>,
+    pub key_type: Option<std::sync::Arc<str>>,
     /// Value type name.
-    pub value_type: Option<String>,
+    pub value_type: Option<std::sync::Arc<str>>,
     /// Number of entries (`count` / `used`).
     pub len: u64,
     /// `classic` or `swiss`.
@@ -363,8 +363,13 @@ impl Process {
     ) -> Result<MapHeader, MemError> {
         let mem = self.mem();
         let tl = &model.types;
-        let mut name_of = |ty: Addr| -> Option<String> {
-            names.0.entry(ty).or_insert_with(|| model.types_base.and_then(|base| self.type_name(tl, base, ty))).clone()
+        // Names are shared: 25,000 maps of one type hold one string.
+        let mut name_of = |ty: Addr| -> Option<std::sync::Arc<str>> {
+            names
+                .0
+                .entry(ty)
+                .or_insert_with(|| model.types_base.and_then(|base| self.type_name(tl, base, ty)).map(Into::into))
+                .clone()
         };
         let (type_name, key_type, value_type) = match t.filter(|t| model.is_map_type(mem, *t)) {
             Some(t) => (

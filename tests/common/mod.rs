@@ -48,8 +48,11 @@ fn decompress(src: &Path, dst: &Path) -> PathBuf {
     if !fresh {
         fs::create_dir_all(dst.parent().unwrap()).unwrap();
         let data = zstd::decode_all(fs::File::open(src).unwrap()).unwrap();
-        // Write under a unique name, then rename: tests run in parallel.
-        let tmp = dst.with_extension(format!("tmp{}", std::process::id()));
+        // Write under a name unique to this process and call, then rename:
+        // tests run in parallel, in processes and in threads.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dst.with_extension(format!("tmp{}-{n}", std::process::id()));
         fs::write(&tmp, data).unwrap();
         fs::rename(&tmp, dst).unwrap();
     }

@@ -149,16 +149,21 @@ fn run(cli: Cli) -> Result<()> {
                 gotopsy::analysis::maps::attach_entries(&p, &mut m, 1000);
             }
             t.mark("maps");
+            // The goroutines the map findings name: their last trace events are kept.
+            let watch: Vec<u64> = m.findings.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).collect();
             let trace_map = match (&trace, trace_from_core) {
                 (Some(f), _) => {
                     let (map, _) = gotopsy::corefile::map_file(f)?;
-                    Some(gotopsy::trace::read(&map).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?)
+                    Some(
+                        gotopsy::trace::read_watching(&map, &watch)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
+                    )
                 }
                 (None, true) => {
                     let rec = gotopsy::runtime::flight::recover(&p)
                         .map_err(|e| anyhow::anyhow!("{}: {e}", args.core.display()))?;
                     Some(
-                        gotopsy::trace::read(&rec.bytes)
+                        gotopsy::trace::read_watching(&rec.bytes, &watch)
                             .map_err(|e| anyhow::anyhow!("{}: recovered trace: {e}", args.core.display()))?,
                     )
                 }

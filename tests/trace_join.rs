@@ -2,6 +2,8 @@
 //! id; a trace of another process is flagged.
 
 mod common;
+#[path = "common/schema.rs"]
+mod schema;
 
 use serde_json::Value;
 use std::process::Command;
@@ -306,4 +308,35 @@ fn process(v: &str, scenario: &str) -> gotopsy::runtime::Process {
     use gotopsy::runtime::{OpenOptions, Process};
     let opts = OpenOptions { exe: Some(common::exe_for(v, scenario)), force: false, ignore_dwarf: false };
     Process::open(&common::core(v, scenario), &opts).unwrap()
+}
+
+#[test]
+fn findings_carry_the_last_trace_events_of_their_goroutines() {
+    let v = "go1.27.3";
+    let out = Command::new(env!("CARGO_BIN_EXE_gotopsy"))
+        .args(["analyze", common::core_zst(v, "tracemapwrites").to_str().unwrap()])
+        .args(["--exe", common::exe_for(v, "tracemapwrites").to_str().unwrap()])
+        .args(["--trace-from-core", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(common::root().join("docs/report.schema.json")).unwrap())
+            .unwrap();
+    let mut errs = Vec::new();
+    schema::check(&schema, &schema, &r, "$", &mut errs);
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
+    let f = &r["findings"][0];
+    assert_eq!(f["kind"], "concurrent-map-writes");
+    let ev: Vec<&str> = f["evidence"].as_array().unwrap().iter().filter_map(|e| e.as_str()).collect();
+    for g in f["goroutines"].as_array().unwrap() {
+        let id = g["id"].as_u64().unwrap();
+        assert!(ev.iter().any(|e| e.starts_with(&format!("trace: goroutine {id}'s last events: "))), "{id}: {ev:?}");
+        let tg = &r["trace"]["goroutines"][id.to_string()];
+        let last = tg["last_events"].as_array().unwrap();
+        assert!(!last.is_empty() && last.len() <= 8, "{id}");
+        assert!(last.windows(2).all(|w| w[0]["time_ns"].as_u64() <= w[1]["time_ns"].as_u64()));
+        assert_eq!(last.last().unwrap()["to"], tg["state_at_end"], "{id}: the last event leads to the last state");
+    }
 }

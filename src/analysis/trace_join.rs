@@ -76,6 +76,23 @@ pub fn join<'t>(p: &Process, gs: &Goroutines<'_>, t: &'t TraceSummary, findings:
                     tg.blocked_ns as f64 / 1e6,
                     tg.transitions
                 ));
+                if !tg.last_events.is_empty() {
+                    let events: Vec<String> = tg
+                        .last_events
+                        .iter()
+                        .map(|e| {
+                            let why = e.reason.as_deref().filter(|r| !r.is_empty()).map(|r| format!(" ({r})"));
+                            format!(
+                                "{:.3} ms {:?}→{:?}{}",
+                                e.time_ns as f64 / 1e6,
+                                e.from,
+                                e.to,
+                                why.unwrap_or_default()
+                            )
+                        })
+                        .collect();
+                    f.evidence.push(format!("trace: goroutine {}'s last events: {}", r.id, events.join(", ")));
+                }
             }
         }
     }

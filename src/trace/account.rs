@@ -2,7 +2,7 @@
 //! of transition times (order-independent, so threads' batches can be
 //! accounted apart and merged), blocked time by reason, last state and stack.
 
-use super::model::{CreatedBy, GoState, TraceFrame, TraceGoroutine, TraceSummary, STATES};
+use super::model::{CreatedBy, GoState, TraceEvent, TraceFrame, TraceGoroutine, TraceSummary, STATES};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
@@ -37,12 +37,35 @@ pub(super) struct GAcc {
     pub(super) first_gen: Option<usize>,
     /// 1.22+: the blocked intervals it entered and left in this generation.
     pub(super) blocks: Blocks,
+    /// For watched goroutines: its latest transitions (time, from, to, reason).
+    recent: Option<Vec<Recent>>,
     /// Its status event already counted as a transition.
     pub(super) status_counted: bool,
     /// v1: stack id of the start function, resolved at the end.
     pub(super) pending_start: Option<u64>,
     /// v1: stack id of the creation, resolved at the end.
     pub(super) pending_creation_stack: Option<u64>,
+}
+
+/// A transition kept for a watched goroutine: time, from, to, reason id.
+type Recent = (u64, GoState, GoState, Option<u32>);
+
+/// A fresh accumulator; watched goroutines keep their latest transitions.
+#[cold]
+fn new_acc(watch: &Option<std::sync::Arc<rustc_hash::FxHashSet<u64>>>, g: u64) -> GAcc {
+    let watched = watch.as_ref().is_some_and(|w| w.contains(&g));
+    GAcc { recent: watched.then(Vec::new), ..GAcc::default() }
+}
+
+/// How many transitions are kept per watched goroutine.
+pub(super) const RECENT: usize = 8;
+
+/// Keeps the latest [`RECENT`] transitions, by time.
+fn keep_latest(v: &mut Vec<Recent>) {
+    if v.len() > RECENT {
+        v.sort_by_key(|r| r.0);
+        v.drain(..v.len() - RECENT);
+    }
 }
 
 /// A goroutine's blocked intervals of one generation (1.22+), in brief: the
@@ -88,6 +111,14 @@ impl Blocks {
 }
 
 impl GAcc {
+    /// Its latest kept transition came from `from` (a creation: from not existing,
+    /// accounted as from undetermined).
+    pub(super) fn came_from(&mut self, from: GoState) {
+        if let Some(r) = self.recent.as_mut().and_then(|v| v.last_mut()) {
+            r.1 = from;
+        }
+    }
+
     /// Records where it was seen running at `ts`, if that is its latest.
     pub(super) fn ran(&mut self, ts: u64, r: RanOn) {
         if self.last_ran_on.is_none_or(|(t, _)| ts >= t) {
@@ -111,6 +142,8 @@ pub(super) struct GTable {
     pub(super) gen: usize,
     /// How blocked time is given its reason.
     pub(super) reason_mode: ReasonMode,
+    /// Goroutines whose latest transitions are kept.
+    pub(super) watch: Option<std::sync::Arc<rustc_hash::FxHashSet<u64>>>,
 }
 
 /// How blocked intervals find their reason.
@@ -138,7 +171,8 @@ impl GTable {
         if i >= self.dense.len() {
             self.grow(i);
         }
-        self.dense[i].get_or_insert_with(GAcc::default)
+        let watch = &self.watch;
+        self.dense[i].get_or_insert_with(|| new_acc(watch, g))
     }
 
     #[cold]
@@ -150,7 +184,8 @@ impl GTable {
     #[cold]
     #[inline(never)]
     fn sparse_get(&mut self, g: u64) -> &mut GAcc {
-        self.sparse.entry(g).or_default()
+        let watch = &self.watch;
+        self.sparse.entry(g).or_insert_with(|| new_acc(watch, g))
     }
 
     /// The accumulator of `g`, if it has one.
@@ -238,6 +273,21 @@ pub(super) fn summarize(
                     .map(|(k, v)| (reasons.names.get(k as usize).cloned().unwrap_or_default(), to_ns(v)))
                     .collect(),
                 transitions: a.transitions,
+                last_events: a
+                    .recent
+                    .map(|mut v| {
+                        keep_latest(&mut v);
+                        v.sort_by_key(|r| r.0);
+                        v.into_iter()
+                            .map(|(ts, from, to, r)| TraceEvent {
+                                time_ns: to_ns(ts as i128 - min_ts as i128),
+                                from,
+                                to,
+                                reason: r.and_then(|r| reasons.names.get(r as usize).cloned()),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 last_thread: a.last_ran_on.map(|(_, r)| r.thread),
                 last_p: a.last_ran_on.and_then(|(_, r)| r.p),
             }
@@ -307,6 +357,12 @@ pub(super) fn transition(
     }
     if let Some(r) = ran_on {
         a.ran(ts, r);
+    }
+    if let Some(v) = a.recent.as_mut() {
+        v.push((ts, from, to, reason));
+        if v.len() >= 4 * RECENT {
+            keep_latest(v);
+        }
     }
     a
 }
@@ -386,6 +442,12 @@ impl GTable {
             }
             a.status_counted |= p.status_counted;
             a.blocks.absorb(&p.blocks, reason_ids);
+            if let Some(pr) = p.recent {
+                let remap = |r: u32| reason_ids.get(r as usize).copied().unwrap_or(r);
+                let v = a.recent.get_or_insert_with(Vec::new);
+                v.extend(pr.into_iter().map(|(ts, f, t, r)| (ts, f, t, r.map(remap))));
+                keep_latest(v);
+            }
         }
     }
 

@@ -10,8 +10,8 @@ mod v1;
 mod v2;
 mod wire;
 
-pub use model::{CreatedBy, GoState, TraceFrame, TraceGoroutine, TraceSummary};
-pub use v2::{read, read_releasing};
+pub use model::{CreatedBy, GoState, TraceEvent, TraceFrame, TraceGoroutine, TraceSummary};
+pub use v2::{read, read_releasing, read_watching};
 
 /// Why a trace could not be read.
 #[derive(Debug, thiserror::Error)]

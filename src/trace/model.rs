@@ -83,6 +83,10 @@ pub struct TraceGoroutine {
     pub last_thread: Option<u64>,
     /// The P it last started running on (null when it ran without one, or unknown).
     pub last_p: Option<u64>,
+    /// Its last transitions, oldest first — kept only for the goroutines a
+    /// reader was asked to watch (see [`read_watching`](super::read_watching)).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub last_events: Vec<TraceEvent>,
 }
 
 /// The creator of a goroutine.
@@ -122,4 +126,17 @@ pub struct TraceSummary {
     pub threads: Vec<u64>,
     /// `os` or `runtime-m`: what `threads` (and `last_thread`) hold.
     pub thread_ids: &'static str,
+}
+
+/// One transition of a goroutine.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TraceEvent {
+    /// Nanoseconds since the trace's first event.
+    pub time_ns: u64,
+    /// State left.
+    pub from: GoState,
+    /// State entered.
+    pub to: GoState,
+    /// Why it blocked (for transitions to waiting that say).
+    pub reason: Option<String>,
 }

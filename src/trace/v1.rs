@@ -140,11 +140,12 @@ fn resolve_syscall(gs: &mut GTable, (g, ts, stack): (u64, u64, u64), blocked: bo
 }
 
 /// Reads a whole Go 1.21 trace.
-pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
+pub fn read(b: &[u8], watch: Option<std::sync::Arc<rustc_hash::FxHashSet<u64>>>) -> Result<TraceSummary, TraceError> {
     let snapshot_end = first_gomaxprocs(b);
     let mut raw = RawEvents::new(b);
     let mut t = Tables::default();
     let mut gs = GTable::default();
+    gs.watch = watch;
     let mut reasons = Reasons::default();
     let mut ps: FxHashMap<u64, PState> = FxHashMap::default();
     let (mut min_ts, mut max_ts) = (u64::MAX, 0u64);

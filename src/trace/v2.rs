@@ -268,7 +268,7 @@ fn decode_part<const LOG: bool>(
     m_g: MBindings,
 ) -> Result<Part, TraceError> {
     let mut gs = GTable::default();
-    (gs.gen, gs.reason_mode) = (cx.gen, ReasonMode::Paired);
+    (gs.gen, gs.reason_mode, gs.watch) = (cx.gen, ReasonMode::Paired, cx.prior.watch.clone());
     let mut part = Part {
         batch_starts: Vec::with_capacity(if LOG { 0 } else { batches.len() }),
         gs,
@@ -301,17 +301,33 @@ pub fn read(b: &[u8]) -> Result<TraceSummary, TraceError> {
 /// Reads a whole trace, calling `release` with each generation's byte range
 /// once it is decoded (the caller can drop those pages of its memory map).
 pub fn read_releasing(b: &[u8], release: &mut dyn FnMut(std::ops::Range<usize>)) -> Result<TraceSummary, TraceError> {
+    read_with(b, release, None)
+}
+
+/// Reads a whole trace, keeping the last transitions of the goroutines in
+/// `watch` (`last_events`), e.g. those a core's map findings name.
+pub fn read_watching(b: &[u8], watch: &[u64]) -> Result<TraceSummary, TraceError> {
+    read_with(b, &mut |_| {}, Some(std::sync::Arc::new(watch.iter().copied().collect())))
+}
+
+fn read_with(
+    b: &[u8],
+    release: &mut dyn FnMut(std::ops::Range<usize>),
+    watch: Option<std::sync::Arc<FxHashSet<u64>>>,
+) -> Result<TraceSummary, TraceError> {
     let minor = header_version(b)?;
     if minor == 21 {
-        return super::v1::read(b);
+        return super::v1::read(b, watch);
     }
     if !matches!(minor, 22 | 23 | 25 | 26) {
         return Err(TraceError::Unsupported(minor));
     }
     let mut c = Cursor { b: &b[16..], pos: 0, base: 16 };
+    let mut gs = GTable::default();
+    gs.watch = watch;
     let mut d = Decoder {
         minor,
-        gs: GTable::default(),
+        gs,
         m_g: MBindings::default(),
         reasons: Reasons::default(),
         threads: Vec::new(),
@@ -488,6 +504,7 @@ fn events<const LOG: bool>(
                 let (to, reason) = if ev == 0x2f { (Waiting, Some(unknown)) } else { (Runnable, None) };
                 // From NotExist: no interval to close (accounted as from Undetermined).
                 let a = transition(gs, new_g, ts, Undetermined, to, reason, 0, None);
+                a.came_from(NotExist);
                 if let Some(r) = reason {
                     a.blocks.enter(r);
                     mask.add(new_g);

@@ -238,7 +238,22 @@ fn iterators_of_range_over_func_and_iter_pull_coroutines_are_found() {
         let c = crash::detect(&p, &gs);
         let m = analyze(&p, &mut gs, &c);
         let status = |id: u64| gs.list.iter().find(|g| g.id == id).map(|g| g.status.clone()).unwrap_or_default();
-        assert_eq!(m.iterators.len(), 4, "{v}: {:?}", m.iterators);
+        assert_eq!(m.iterators.len(), 6, "{v}: {:?}", m.iterators);
+        // reflect.MapIters held only by frames: one on the stack (it did not escape),
+        // one on the heap reached through a live pointer slot.
+        for (held_by, function) in [
+            ("reflect.MapIter on the stack of main.reflectOnStack", "main.reflectOnStack"),
+            ("reflect.MapIter held by a local of main.reflectOnHeap", "main.reflectOnHeap"),
+        ] {
+            let it = m
+                .iterators
+                .iter()
+                .find(|i| i.held_by.as_deref() == Some(held_by))
+                .unwrap_or_else(|| panic!("{v}: no {held_by}: {:?}", m.iterators));
+            assert_eq!(it.function, function, "{v}");
+            assert_eq!(status(it.goroutine), "chan receive", "{v}");
+            assert_eq!(it.state, IterState::Current, "{v}");
+        }
         assert!(m.iterators.iter().all(|i| i.liveness == Liveness::Live), "{v}");
         let grew = |i: &&gotopsy::runtime::maps::iterators::MapIterator| {
             i.held_by.as_deref() == Some("reflect.MapIter in global main.grewIt")
@@ -272,8 +287,15 @@ fn iterators_of_range_over_func_and_iter_pull_coroutines_are_found() {
         let mut types: Vec<(String, u64)> =
             m.maps.iter().map(|h| (h.type_name.as_deref().unwrap_or_default().to_string(), h.len)).collect();
         types.sort();
-        let want = [("map[int]int", 2), ("map[int]int", 5003), ("map[int]string", 3), ("map[string]int", 4)]
-            .map(|(t, n)| (t.to_string(), n));
+        let want = [
+            ("map[int]bool", 3),
+            ("map[int]int", 2),
+            ("map[int]int", 5003),
+            ("map[int]string", 3),
+            ("map[string]bool", 2),
+            ("map[string]int", 4),
+        ]
+        .map(|(t, n)| (t.to_string(), n));
         assert_eq!(types, want.to_vec(), "{v}");
     }
 }

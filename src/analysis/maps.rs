@@ -299,6 +299,9 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
     out.dead_iterator_slots = dead;
     let mut iterators = iterators;
     iterators.extend(crate::runtime::maps::iterators::reflect_iterators(p, &model, &mut maps));
+    let in_frames = crate::runtime::maps::iterators::reflect_iterators_in_frames(p, &model, gs, &mut maps);
+    let known: std::collections::HashSet<Addr> = iterators.iter().map(|i| i.address).collect();
+    iterators.extend(in_frames.into_iter().filter(|f| !known.contains(&f.address)));
     let calls: Vec<MapCall> = {
         use rayon::prelude::*;
         let parts: Vec<(Vec<MapCall>, HashMap<Addr, MapHeader>)> = gs

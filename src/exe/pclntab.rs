@@ -306,6 +306,27 @@ impl Pclntab {
         None
     }
 
+    /// The largest value of a pc-value table over its whole function.
+    pub fn pcvalue_max(&self, off: u32) -> Option<i32> {
+        if off == 0 {
+            return None;
+        }
+        let mut p = self.pctab.bytes().get(off as usize..)?;
+        let (mut val, mut max): (i32, Option<i32>) = (-1, None);
+        for step in 0..(1 << 24) {
+            let (uvdelta, n) = uvarint32(p)?;
+            if uvdelta == 0 && step > 0 {
+                break;
+            }
+            p = p.get(n..)?;
+            val = val.wrapping_add((uvdelta >> 1) as i32 ^ -((uvdelta & 1) as i32));
+            max = Some(max.map_or(val, |m| m.max(val)));
+            let (_, n) = uvarint32(p)?;
+            p = p.get(n..)?;
+        }
+        max
+    }
+
     fn file_name(&self, f: &Func<'_>, fileno: i32) -> Option<&str> {
         let idx = (f.cu_offset()? as usize).checked_add(usize::try_from(fileno).ok()?)?;
         let fileoff = u32_at(self.cutab.bytes(), idx * 4)?;
@@ -399,6 +420,16 @@ impl<'a> Func<'a> {
         }
         let l = &self.tab.layout;
         self.u32(l.size + table * 4).and_then(|o| self.tab.pcvalue(o, self.entry, pc)).unwrap_or(-1)
+    }
+
+    /// Whether a call to `name` is inlined anywhere in the function (its inline tree).
+    pub fn inlines(&self, mem: &dyn Memory, name: &str) -> bool {
+        if pcdata::INL_TREE_INDEX as u32 >= self.npcdata() {
+            return false;
+        }
+        let off = self.u32(self.tab.layout.size + pcdata::INL_TREE_INDEX * 4);
+        let max = off.and_then(|o| self.tab.pcvalue_max(o)).unwrap_or(-1).min(1 << 14);
+        (0..=max).any(|i| self.inlined_call(mem, i).is_some_and(|c| c.name == name))
     }
 
     /// Address of funcdata `i`, if the function has it.

@@ -415,8 +415,8 @@ fn classify(mem: &dyn Memory, model: &MapModel, it: Addr, h: &MapHeader) -> (Ite
 }
 
 /// `reflect.MapIter`s reachable from global variables (fmt and encoding/json
-/// iterate maps through them; they live on the heap). Best effort: iterators
-/// referenced only from optimized frame locals are not found.
+/// iterate maps through them; they live on the heap). Those held by frame
+/// locals: [`reflect_iterators_in_frames`].
 pub fn reflect_iterators(p: &Process, model: &MapModel, maps: &mut HashMap<Addr, MapHeader>) -> Vec<MapIterator> {
     let Ok(d) = p.dwarf() else { return Vec::new() };
     let Some(hiter_off) = d.field_offset("reflect.MapIter", "hiter") else { return Vec::new() };
@@ -438,6 +438,91 @@ pub fn reflect_iterators(p: &Process, model: &MapModel, maps: &mut HashMap<Addr,
                 liveness: Liveness::Live,
                 ..it
             });
+        }
+    }
+    out
+}
+
+/// Most live pointer slots examined in one frame.
+const MAX_FRAME_SLOTS: u32 = 4096;
+
+/// `reflect.MapIter`s held by frames: in the frames of functions into which
+/// `reflect.Value.MapRange` was inlined (from the pclntab's inline trees),
+/// a stack object of `reflect.MapIter`'s size (the iterator did not escape),
+/// or a pointer slot live at the frame's pc (its locals pointer map) leading
+/// to one on the heap — each validated as an iterator (map type descriptor,
+/// readable map header). DWARF does not help here: the compiler keeps no
+/// variable for such iterators.
+pub fn reflect_iterators_in_frames(
+    p: &Process,
+    model: &MapModel,
+    gs: &[Goroutine<'_>],
+    maps: &mut HashMap<Addr, MapHeader>,
+) -> Vec<MapIterator> {
+    let Ok(d) = p.dwarf() else { return Vec::new() };
+    let Some(hiter_off) = d.field_offset("reflect.MapIter", "hiter") else { return Vec::new() };
+    let Some(size) = d.struct_named("reflect.MapIter").and_then(|t| t.size) else { return Vec::new() };
+    let mem = p.mem();
+    let mut ranges: rustc_hash::FxHashMap<Addr, bool> = Default::default();
+    let mut recent = [(Addr::NULL, false); 1024];
+    let mut names = super::TypeNames::default();
+    let mut out: Vec<MapIterator> = Vec::new();
+    for g in gs {
+        for (fi, fr) in g.frames.iter().enumerate() {
+            if fr.inlined {
+                continue;
+            }
+            // A direct-mapped cache in front of the map: stacks repeat the same functions.
+            let slot = &mut recent[(fr.entry.0 >> 4) as usize % recent.len()];
+            let holds = if slot.0 == fr.entry {
+                slot.1
+            } else {
+                let h = *ranges.entry(fr.entry).or_insert_with(|| {
+                    p.pclntab.find_func(fr.entry).is_some_and(|f| f.inlines(mem, "reflect.Value.MapRange"))
+                });
+                *slot = (fr.entry, h);
+                h
+            };
+            if !holds || (fi > 0 && is_injected(g.frames[fi - 1].function)) {
+                continue;
+            }
+            let mut varp = fr.fp.offset(-8);
+            if varp > fr.sp {
+                varp = varp.offset(-8);
+            }
+            let Some((base, nbit, bits)) = live_locals(p, fr.entry, fr.pc, varp) else { continue };
+            let mut found = |at: Addr, how: String, out: &mut Vec<MapIterator>| {
+                if out.iter().any(|it| it.address == at.add(hiter_off)) {
+                    return;
+                }
+                if let Some(it) = read_iterator_at(p, model, at.add(hiter_off), maps, &mut names) {
+                    let function = fr.function.to_string();
+                    // Live at the frame's pc: the GC keeps the iterator.
+                    out.push(MapIterator {
+                        held_by: Some(how),
+                        goroutine: g.id,
+                        frame: fi,
+                        function,
+                        liveness: Liveness::Live,
+                        ..it
+                    });
+                }
+            };
+            for o in stack_objects(p, fr.entry).iter().filter(|o| o.size as u64 == size) {
+                let at = if o.off < 0 { varp.offset(o.off as i64) } else { fr.fp.offset(o.off as i64) };
+                if at >= fr.sp && liveness_in(base, nbit, &bits, at, o.ptrdata.max(0) as u64) == Liveness::Live {
+                    found(at, format!("reflect.MapIter on the stack of {}", fr.function), &mut out);
+                }
+            }
+            for i in 0..nbit.min(MAX_FRAME_SLOTS) {
+                if bits.get((i / 8) as usize).is_none_or(|b| b & (1 << (i % 8)) == 0) {
+                    continue;
+                }
+                let Ok(obj) = mem.read_ptr(base.add(8 * i as u64)) else { continue };
+                if !obj.is_null() {
+                    found(obj, format!("reflect.MapIter held by a local of {}", fr.function), &mut out);
+                }
+            }
         }
     }
     out

@@ -76,9 +76,12 @@ fn read_write_crash_names_reader_and_writer() {
             assert_eq!(f.kind, "concurrent-map-read-and-write", "{v}");
             assert_eq!(f.goroutines[0].id, crashed.unwrap());
             assert_eq!(f.goroutines[0].role, "reader");
+            // The reader's map is known (its caller's map variable, where the runtime
+            // function's argument was only in a register), so the writer is confirmed.
             let other: Vec<_> =
                 f.goroutines[1..].iter().filter(|g| g.role == "writer" || g.role == "possible-writer").collect();
             assert_eq!(other.len(), 1, "{v}: {:?}", f.goroutines);
+            assert_eq!(other[0].role, "writer", "{v}: {:?}", f.goroutines);
             let h = m.maps.iter().find(|h| Some(h.address) == f.map).expect("map");
             assert_eq!(h.type_name.as_deref(), Some("map[int]int"), "{v}");
         });

@@ -6,9 +6,10 @@
 //! from its map functions' map argument — where the parameter's DWARF location
 //! list says it is at the frame's pc (a stack slot; a register, when
 //! `runtime.asyncPreempt` saved the registers), else its argument spill slot —
-//! trying each map function on the stack, innermost first, and validated
-//! against the map headers; where that fails it is still listed, as a
-//! `possible-writer`, with the reason.
+//! trying each map function on the stack, innermost first, then the callers'
+//! map-typed variables that DWARF locates on the stack after the call;
+//! validated against the map headers. Where that fails it is still listed, as
+//! a `possible-writer`, with the reason.
 
 use super::{Finding, GoroutineRole, Severity};
 use crate::addr::Addr;
@@ -133,7 +134,68 @@ fn map_call(p: &Process, model: &MapModel, g: &Goroutine<'_>, maps: &mut HashMap
             Err(e) => reasons.push(e),
         }
     }
-    Some(MapCall { goroutine: g.id, function, op, map: None, reason: reasons.join("; ") })
+    match map_from_callers(p, model, g, outer_i, maps) {
+        Ok((h, reason)) => Some(MapCall { goroutine: g.id, function, op, map: Some(h), reason }),
+        Err(e) => {
+            reasons.extend(e);
+            Some(MapCall { goroutine: g.id, function, op, map: None, reason: reasons.join("; ") })
+        }
+    }
+}
+
+/// How many frames past the runtime's map function are searched for the map.
+const CALLER_FRAMES: usize = 3;
+
+/// The map from the frames that called the runtime's map function (at index
+/// `outer`): the nearest physical frame whose map-typed parameters or
+/// variables have a stack location at its call site (DWARF location lists)
+/// holding exactly one readable map header.
+fn map_from_callers(
+    p: &Process,
+    model: &MapModel,
+    g: &Goroutine<'_>,
+    outer: usize,
+    maps: &mut HashMap<Addr, MapHeader>,
+) -> Result<(Addr, String), Vec<String>> {
+    let Ok(d) = p.dwarf() else { return Err(Vec::new()) };
+    let mem = p.mem();
+    let mut why = Vec::new();
+    for fr in g.frames.iter().skip(outer + 1).filter(|f| !f.inlined).take(CALLER_FRAMES) {
+        // At the return address: a variable that lives on across the call is
+        // in its stack slot there already (the slot was written before the call).
+        let pc = fr.pc.0.wrapping_sub(p.bias);
+        let mut found: Vec<(Addr, String)> = Vec::new();
+        for (name, loc) in d.map_vars_at(fr.function, pc) {
+            let ParamLocation::Cfa(off) = loc else { continue };
+            let Ok(h) = mem.read_ptr(fr.fp.offset(off)) else { continue };
+            if h.is_null() || found.iter().any(|(a, _)| *a == h) {
+                continue;
+            }
+            let ok = maps.contains_key(&h)
+                || match p.read_map(model, h, None) {
+                    Ok(hdr) if plausible(&hdr) => {
+                        maps.insert(h, hdr);
+                        true
+                    }
+                    _ => false,
+                };
+            if ok {
+                found.push((h, name));
+            }
+        }
+        match found.as_slice() {
+            [(h, name)] => {
+                return Ok((*h, format!("map from {}'s variable {name} (DWARF location after its call)", fr.function)))
+            }
+            [] => {}
+            many => {
+                why.push(format!("{} holds {} maps at its call; which one is ambiguous", fr.function, many.len()));
+                return Err(why);
+            }
+        }
+    }
+    why.push(format!("no caller within {CALLER_FRAMES} frames has a map variable located at its call"));
+    Err(why)
 }
 
 /// Where `runtime.asyncPreempt` saves a register, from its SP (the same in
@@ -223,11 +285,14 @@ fn map_from_args(
         Some(h) if !h.is_null() => h,
         _ => return Err(format!("{}'s map argument is nil or unreadable ({source})", fr.function)),
     };
-    if let std::collections::hash_map::Entry::Vacant(e) = maps.entry(h) {
+    // Read it, or read it again when this frame knows its type and the first reader did not.
+    let known = maps.get(&h).is_some_and(|hdr| hdr.type_name.is_some() || typ.is_none());
+    if !known {
         match p.read_map(model, h, typ) {
             Ok(hdr) if plausible(&hdr) => {
-                e.insert(hdr);
+                maps.insert(h, hdr);
             }
+            _ if maps.contains_key(&h) => {}
             _ => return Err(format!("{}'s {source} holds {h}, which is not a readable map header", fr.function)),
         }
     }
@@ -316,7 +381,17 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
         for (c, m) in parts {
             all.extend(c);
             for (k, v) in m {
-                maps.entry(k).or_insert(v);
+                // Keep the reading that knows the map's type.
+                match maps.entry(k) {
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(v);
+                    }
+                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                        if e.get().type_name.is_none() && v.type_name.is_some() {
+                            e.insert(v);
+                        }
+                    }
+                }
             }
         }
         all

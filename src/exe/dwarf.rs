@@ -313,34 +313,88 @@ impl DwarfIndex {
             if index - 1 != param {
                 continue;
             }
-            let value = c.attr_value(dw::DW_AT_location).ok().flatten()?;
-            let expr = match value {
-                AttributeValue::Exprloc(x) => x,
-                v => {
-                    let off = self.dwarf.attr_locations_offset(unit, v).ok().flatten()?;
-                    let mut it = self.dwarf.locations(unit, off).ok()?;
-                    let mut found = None;
-                    for _ in 0..4096 {
-                        match it.next() {
-                            Ok(Some(l)) if l.range.begin <= pc && pc < l.range.end => {
-                                found = Some(l.data);
-                                break;
-                            }
-                            Ok(Some(_)) => {}
-                            _ => break,
-                        }
-                    }
-                    found?
-                }
-            };
-            let mut ops = expr.operations(unit.encoding());
-            return match ops.next().ok()?? {
-                gimli::Operation::Register { register } => Some(ParamLocation::Register(register.0)),
-                gimli::Operation::FrameOffset { offset } if cfa_base => Some(ParamLocation::Cfa(offset)),
-                _ => None,
+            return match self.location_at(unit, c, pc)? {
+                ParamLocation::Cfa(_) if !cfa_base => None,
+                loc => Some(loc),
             };
         }
         None
+    }
+
+    /// The parameters and local variables of map type (`map[K]V`) of function
+    /// `func` that have a location at link-time address `pc`: name and place.
+    pub fn map_vars_at(&self, func: &str, pc: u64) -> Vec<(String, ParamLocation)> {
+        let mut out = Vec::new();
+        let Some(e) = self.lookup(func, |t| t == dw::DW_TAG_subprogram) else { return out };
+        let unit = &self.units[e.unit].1;
+        // The function and its lexical blocks, by offset (a tree node borrows its tree).
+        let mut todo = vec![e.offset];
+        let mut seen = 0;
+        while let Some(at) = todo.pop() {
+            let Ok(mut tree) = unit.entries_tree(Some(at)) else { continue };
+            let Ok(node) = tree.root() else { continue };
+            let mut children = node.children();
+            while let Ok(Some(child)) = children.next() {
+                seen += 1;
+                if seen > 4096 {
+                    return out;
+                }
+                let c = child.entry();
+                match c.tag() {
+                    dw::DW_TAG_lexical_block => todo.push(c.offset()),
+                    dw::DW_TAG_formal_parameter | dw::DW_TAG_variable => {
+                        let is_map = self
+                            .type_attr(e.unit, c)
+                            .and_then(|t| self.type_info(t))
+                            .is_some_and(|t| t.name.starts_with("map["));
+                        if !is_map {
+                            continue;
+                        }
+                        let name = attr_string(&self.dwarf, unit, c.attr_value(dw::DW_AT_name).ok().flatten());
+                        if let (Some(name), Some(loc)) = (name, self.location_at(unit, c, pc)) {
+                            out.push((name, loc));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    /// A DIE's `DW_AT_location` at `pc`, as a register or a CFA offset (Go's
+    /// frame base is the CFA).
+    fn location_at(
+        &self,
+        unit: &gimli::Unit<R>,
+        die: &gimli::DebuggingInformationEntry<'_, '_, R>,
+        pc: u64,
+    ) -> Option<ParamLocation> {
+        let expr = match die.attr_value(dw::DW_AT_location).ok().flatten()? {
+            AttributeValue::Exprloc(x) => x,
+            v => {
+                let off = self.dwarf.attr_locations_offset(unit, v).ok().flatten()?;
+                let mut it = self.dwarf.locations(unit, off).ok()?;
+                let mut found = None;
+                for _ in 0..4096 {
+                    match it.next() {
+                        Ok(Some(l)) if l.range.begin <= pc && pc < l.range.end => {
+                            found = Some(l.data);
+                            break;
+                        }
+                        Ok(Some(_)) => {}
+                        _ => break,
+                    }
+                }
+                found?
+            }
+        };
+        let mut ops = expr.operations(unit.encoding());
+        match ops.next().ok()?? {
+            gimli::Operation::Register { register } => Some(ParamLocation::Register(register.0)),
+            gimli::Operation::FrameOffset { offset } => Some(ParamLocation::Cfa(offset)),
+            _ => None,
+        }
     }
 
     /// Stated address and type of a global variable (`runtime.allgs`).

@@ -10,7 +10,7 @@
 //! recorder (`trace.Start` only) those buffers are all the core holds.
 
 use super::process::Process;
-use super::tracebufs::put_varint;
+use super::tracebufs::{put_varint, write_batch, BatchHeader};
 use crate::addr::Addr;
 use crate::memory::ReadExt;
 
@@ -119,7 +119,7 @@ fn append_in_progress(p: &Process, out: &mut RecoveredTrace, gen: u64, batches: 
         out.bytes.extend_from_slice(b);
     }
     out.warnings.extend(warnings);
-    let has_freq = batches.iter().any(|b| match batch_data(b) {
+    let has_freq = batches.iter().any(|b| match BatchHeader::read(b).and_then(|h| h.data(b)) {
         Some([0x08, ..]) => true,
         Some([0x32, rest @ ..]) => rest.contains(&0x08),
         _ => false,
@@ -134,13 +134,7 @@ fn append_in_progress(p: &Process, out: &mut RecoveredTrace, gen: u64, batches: 
             let div = p.dwarf().ok().and_then(|d| d.constant("runtime.traceTimeDiv")).filter(|&d| d > 0).unwrap_or(64);
             let mut data = vec![0x08];
             put_varint(&mut data, 1_000_000_000 / div as u64);
-            let mut b = vec![0x01];
-            put_varint(&mut b, gen);
-            put_varint(&mut b, u64::MAX);
-            put_varint(&mut b, 0);
-            put_varint(&mut b, data.len() as u64);
-            b.extend_from_slice(&data);
-            out.bytes.extend_from_slice(&b);
+            out.bytes.extend_from_slice(&write_batch(gen, &data));
         }
     }
     if minor.is_some_and(|m| m >= 26) {
@@ -153,25 +147,6 @@ fn append_in_progress(p: &Process, out: &mut RecoveredTrace, gen: u64, batches: 
              (frames symbolized by gotopsy)"
         ));
     }
-}
-
-/// A batch's data, after its header.
-fn batch_data(b: &[u8]) -> Option<&[u8]> {
-    let mut i = match b.first()? {
-        0x01 => 1,
-        0x31 => 2,
-        _ => return None,
-    };
-    for _ in 0..4 {
-        loop {
-            let c = *b.get(i)?;
-            i += 1;
-            if c & 0x80 == 0 {
-                break;
-            }
-        }
-    }
-    b.get(i..)
 }
 
 /// The flight recorder's ring as a trace, and its active generation's batches.
@@ -244,28 +219,11 @@ fn recorder(p: &Process) -> Result<(RecoveredTrace, Option<(u64, Vec<Vec<u8>>)>)
 /// Splits concatenated batches (each header, then its length's worth of data).
 fn split_batches(b: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let Some(data) = batch_data(&b[i..]) else { break };
-        let header = b.len() - i - data.len();
-        // The length is the header's last varint.
-        let mut j = i + 1 + usize::from(b[i] == 0x31);
-        let mut len = 0u64;
-        for _ in 0..4 {
-            len = 0;
-            for k in 0..10 {
-                let Some(&c) = b.get(j) else { return out };
-                j += 1;
-                len |= ((c & 0x7f) as u64) << (7 * k);
-                if c & 0x80 == 0 {
-                    break;
-                }
-            }
-        }
-        let end = (i + header).saturating_add(len as usize);
-        let Some(batch) = b.get(i..end) else { break };
-        out.push(batch.to_vec());
-        i = end;
+    let mut rest = b;
+    while let Some(h) = BatchHeader::read(rest) {
+        let Some(end) = h.data(rest).map(|d| h.data_start + d.len()) else { break };
+        out.push(rest[..end].to_vec());
+        rest = &rest[end..];
     }
     out
 }
@@ -334,33 +292,18 @@ pub fn complete_file(file: &[u8], rec: &RecoveredTrace) -> Result<Vec<u8>, Strin
 
 /// The highest generation number among a trace file's batches.
 fn last_generation(b: &[u8]) -> Option<u64> {
-    let mut i = 16;
+    let mut rest = b.get(16..)?;
     let mut last = None;
-    while i < b.len() {
-        match b[i] {
-            0x01 | 0x31 => {
-                let data = batch_data(&b[i..])?;
-                let mut j = i + 1 + usize::from(b[i] == 0x31);
-                let mut hdr = [0u64; 4];
-                for h in hdr.iter_mut() {
-                    for k in 0..10 {
-                        let c = *b.get(j)?;
-                        j += 1;
-                        *h |= ((c & 0x7f) as u64) << (7 * k);
-                        if c & 0x80 == 0 {
-                            break;
-                        }
-                    }
-                }
-                let end = (b.len() - data.len()).checked_add(usize::try_from(hdr[3]).ok()?)?;
-                if end > b.len() {
-                    break; // a cut last batch
-                }
-                last = last.max(Some(hdr[0]));
-                i = end;
+    loop {
+        match rest.first() {
+            Some(0x34) => rest = &rest[1..], // end of generation
+            Some(_) => {
+                let Some(h) = BatchHeader::read(rest) else { break };
+                let Some(d) = h.data(rest) else { break }; // a cut last batch
+                last = last.max(Some(h.gen));
+                rest = &rest[h.data_start + d.len()..];
             }
-            0x34 => i += 1, // end of generation
-            _ => break,
+            None => break,
         }
     }
     last

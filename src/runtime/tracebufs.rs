@@ -168,14 +168,8 @@ fn read_batch(p: &Process, l: &Layout, buf: Addr, gen: u64) -> Result<Option<Vec
         return Err(format!("pos {pos}, lenPos {len_pos}: not a trace buffer in use"));
     }
     let mut b = mem.read_vec(buf.add(l.arr), pos, l.arr_size).map_err(|e| e.to_string())?;
-    // Header: batch type (experimental batches add one byte), generation, M, time, length.
-    let mut i = match b.first() {
-        Some(0x01) => 1,
-        Some(0x31) => 2,
-        other => return Err(format!("batch type {other:?}: not a trace batch")),
-    };
-    let batch_gen = varint(&b, &mut i).ok_or("unreadable batch header")?;
-    if batch_gen != gen {
+    let header = BatchHeader::read(&b).ok_or_else(|| format!("batch type {:?}: not a trace batch", b.first()))?;
+    if header.gen != gen {
         return Ok(None);
     }
     let len = (pos - len_pos) as usize - BYTES_PER_NUMBER;
@@ -192,17 +186,55 @@ fn read_batch(p: &Process, l: &Layout, buf: Addr, gen: u64) -> Result<Option<Vec
     Ok(Some(b))
 }
 
-fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
-    let mut x = 0u64;
-    for k in 0..10 {
-        let c = *b.get(*i)?;
-        *i += 1;
-        x |= ((c & 0x7f) as u64) << (7 * k);
-        if c & 0x80 == 0 {
-            return Some(x);
+/// A batch's header as a trace file holds it: type (an experimental batch
+/// adds a byte), generation, M, time, length.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct BatchHeader {
+    pub(crate) gen: u64,
+    /// Where the batch's data starts, from the batch's first byte.
+    pub(crate) data_start: usize,
+    /// Bytes of data.
+    pub(crate) len: usize,
+}
+
+impl BatchHeader {
+    /// Reads the header at the start of `b`; `None` if `b` does not start with one.
+    pub(crate) fn read(b: &[u8]) -> Option<BatchHeader> {
+        let mut i = match b.first()? {
+            0x01 => 1,
+            0x31 => 2,
+            _ => return None,
+        };
+        let mut fields = [0u64; 4];
+        for f in fields.iter_mut() {
+            for k in 0..10 {
+                let c = *b.get(i)?;
+                i += 1;
+                *f |= ((c & 0x7f) as u64) << (7 * k);
+                if c & 0x80 == 0 {
+                    break;
+                }
+            }
         }
+        Some(BatchHeader { gen: fields[0], data_start: i, len: usize::try_from(fields[3]).ok()? })
     }
-    None
+
+    /// The batch's data, if `b` holds all of it.
+    pub(crate) fn data<'b>(&self, b: &'b [u8]) -> Option<&'b [u8]> {
+        b.get(self.data_start..self.data_start.checked_add(self.len)?)
+    }
+}
+
+/// A batch of `data` for generation `gen`, written by no thread (as the
+/// runtime writes its tables).
+pub(crate) fn write_batch(gen: u64, data: &[u8]) -> Vec<u8> {
+    let mut b = vec![0x01];
+    put_varint(&mut b, gen);
+    put_varint(&mut b, u64::MAX);
+    put_varint(&mut b, 0);
+    put_varint(&mut b, data.len() as u64);
+    b.extend_from_slice(data);
+    b
 }
 
 /// Most stacks and frames read from the stack table (the runtime keeps at most 128 frames).
@@ -354,16 +386,10 @@ impl TableWriter {
         self.cur.extend_from_slice(rec);
     }
     fn flush(&mut self) {
-        if self.cur.is_empty() {
-            return;
+        if !self.cur.is_empty() {
+            self.done.push(write_batch(self.gen, &self.cur));
+            self.cur.clear();
         }
-        let mut b = vec![0x01];
-        put_varint(&mut b, self.gen);
-        put_varint(&mut b, u64::MAX);
-        put_varint(&mut b, 0);
-        put_varint(&mut b, self.cur.len() as u64);
-        b.append(&mut self.cur);
-        self.done.push(b);
     }
     fn finish(mut self) -> Vec<Vec<u8>> {
         self.flush();

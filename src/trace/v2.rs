@@ -137,21 +137,27 @@ impl Decoder {
     }
 
     /// Decodes one complete generation.
+    /// Decodes one complete generation; with `require_frequency`, one
+    /// without a frequency event is cut short: it is left out (returns false).
     fn generation(
         &mut self,
         gen: &[Batch<'_>],
         release: &mut dyn FnMut(std::ops::Range<usize>),
-    ) -> Result<(), TraceError> {
+        require_frequency: bool,
+    ) -> Result<bool, TraceError> {
+        let mut t = Tables::default();
+        for batch in gen.iter().filter(|b| !b.experimental) {
+            read_tables(batch, &mut t)?;
+        }
+        if require_frequency && t.freq.is_none() {
+            return Ok(false);
+        }
         let gi = self.generations;
         self.gs.gen = gi;
         self.gs.reason_mode = ReasonMode::Paired;
         self.generations += 1;
         if self.first_generation.is_none() {
             self.first_generation = gen.first().map(|b| b.gen);
-        }
-        let mut t = Tables::default();
-        for batch in gen.iter().filter(|b| !b.experimental) {
-            read_tables(batch, &mut t)?;
         }
         if let Some(f) = t.freq {
             self.freq = f;
@@ -246,7 +252,7 @@ impl Decoder {
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -369,13 +375,13 @@ fn read_with(
         match res {
             Ok(Some(batch)) => {
                 if minor < 26 && cur.last().is_some_and(|l: &Batch<'_>| l.gen != batch.gen) {
-                    d.generation(&std::mem::take(&mut cur), release)?;
+                    d.generation(&std::mem::take(&mut cur), release, false)?;
                 }
                 cur.push(batch);
                 ended_cleanly = minor < 26;
             }
             Ok(None) => {
-                d.generation(&std::mem::take(&mut cur), release)?;
+                d.generation(&std::mem::take(&mut cur), release, false)?;
                 ended_cleanly = true;
             }
             Err(e) => {
@@ -390,12 +396,10 @@ fn read_with(
         if minor >= 26 && !ended_cleanly {
             warnings
                 .push("the last generation has no end-of-generation marker (trace truncated); it is dropped".into());
-        } else if minor < 26 && !has_frequency(&cur) {
+        } else if !d.generation(&cur, release, minor < 26)? {
             // Before the go 1.26 format a generation ends with its frequency
             // event (1.25: in its sync batch); without it the file was cut.
             warnings.push("the last generation has no frequency event (trace truncated); it is dropped".into());
-        } else {
-            d.generation(&cur, release)?;
         }
     }
     let Decoder {
@@ -421,15 +425,6 @@ fn read_with(
         warnings,
         threads,
     ))
-}
-
-/// Whether a generation's batches include its frequency event.
-fn has_frequency(gen: &[Batch<'_>]) -> bool {
-    let mut t = Tables::default();
-    gen.iter().filter(|b| !b.experimental).for_each(|b| {
-        let _ = read_tables(b, &mut t);
-    });
-    t.freq.is_some()
 }
 
 fn status(v: u64) -> GoState {

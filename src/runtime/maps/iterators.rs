@@ -115,6 +115,16 @@ fn stack_objects(p: &Process, entry: Addr) -> Vec<StackObject> {
         .collect()
 }
 
+/// A frame's varp: fp − return address − saved frame pointer (when the frame has locals).
+fn varp_of(fr: &crate::runtime::symbolize::Frame<'_>) -> Addr {
+    let varp = fr.fp.offset(-8);
+    if varp > fr.sp {
+        varp.offset(-8)
+    } else {
+        varp
+    }
+}
+
 /// The locals pointer bitmap at `pc`: (first word's address, bits).
 fn live_locals(p: &Process, entry: Addr, pc: Addr, varp: Addr) -> Option<(Addr, u32, Vec<u8>)> {
     let mem = p.mem();
@@ -192,11 +202,7 @@ impl<'a> IterScanner<'a> {
                 continue;
             }
             let objs = objs.clone();
-            // varp = fp - return address - saved frame pointer (when the frame has locals).
-            let mut varp = fr.fp.offset(-8);
-            if varp > fr.sp {
-                varp = varp.offset(-8);
-            }
+            let varp = varp_of(fr);
             let trap = fi > 0 && is_injected(g.frames[fi - 1].function);
             // The locals bitmap, relative to varp, is the same for every goroutine at this pc.
             let bitmap = self
@@ -486,10 +492,7 @@ pub fn reflect_iterators_in_frames(
             if !holds || (fi > 0 && is_injected(g.frames[fi - 1].function)) {
                 continue;
             }
-            let mut varp = fr.fp.offset(-8);
-            if varp > fr.sp {
-                varp = varp.offset(-8);
-            }
+            let varp = varp_of(fr);
             let Some((base, nbit, bits)) = live_locals(p, fr.entry, fr.pc, varp) else { continue };
             let mut found = |at: Addr, how: String, out: &mut Vec<MapIterator>| {
                 if out.iter().any(|it| it.address == at.add(hiter_off)) {

@@ -296,12 +296,9 @@ impl DwarfIndex {
     pub fn param_location(&self, func: &str, param: usize, pc: u64) -> Option<ParamLocation> {
         let e = self.lookup(func, |t| t == dw::DW_TAG_subprogram)?;
         let unit = &self.units[e.unit].1;
+        let cfa_base = self.frame_base_is_cfa(e);
         let mut tree = unit.entries_tree(Some(e.offset)).ok()?;
         let root = tree.root().ok()?;
-        let cfa_base = matches!(
-            root.entry().attr_value(dw::DW_AT_frame_base).ok().flatten(),
-            Some(AttributeValue::Exprloc(ref x)) if x.0.len() == 1 && gimli::Reader::read_u8(&mut x.0.clone()).ok() == Some(dw::DW_OP_call_frame_cfa.0)
-        );
         let mut children = root.children();
         let mut index = 0;
         while let Ok(Some(child)) = children.next() {
@@ -326,6 +323,7 @@ impl DwarfIndex {
     pub fn map_vars_at(&self, func: &str, pc: u64) -> Vec<(String, ParamLocation)> {
         let mut out = Vec::new();
         let Some(e) = self.lookup(func, |t| t == dw::DW_TAG_subprogram) else { return out };
+        let cfa_base = self.frame_base_is_cfa(e);
         let unit = &self.units[e.unit].1;
         // The function and its lexical blocks, by offset (a tree node borrows its tree).
         let mut todo = vec![e.offset];
@@ -351,8 +349,10 @@ impl DwarfIndex {
                             continue;
                         }
                         let name = attr_string(&self.dwarf, unit, c.attr_value(dw::DW_AT_name).ok().flatten());
-                        if let (Some(name), Some(loc)) = (name, self.location_at(unit, c, pc)) {
-                            out.push((name, loc));
+                        match (name, self.location_at(unit, c, pc)) {
+                            (_, Some(ParamLocation::Cfa(_))) if !cfa_base => {}
+                            (Some(name), Some(loc)) => out.push((name, loc)),
+                            _ => {}
                         }
                     }
                     _ => {}
@@ -362,8 +362,19 @@ impl DwarfIndex {
         out
     }
 
-    /// A DIE's `DW_AT_location` at `pc`, as a register or a CFA offset (Go's
-    /// frame base is the CFA).
+    /// Whether a subprogram's frame base is the CFA (`DW_OP_call_frame_cfa`, as
+    /// Go emits), so that `DW_OP_fbreg` offsets are CFA offsets.
+    fn frame_base_is_cfa(&self, e: Entry) -> bool {
+        let unit = &self.units[e.unit].1;
+        let Ok(die) = unit.entry(e.offset) else { return false };
+        matches!(
+            die.attr_value(dw::DW_AT_frame_base).ok().flatten(),
+            Some(AttributeValue::Exprloc(ref x)) if x.0.len() == 1 && gimli::Reader::read_u8(&mut x.0.clone()).ok() == Some(dw::DW_OP_call_frame_cfa.0)
+        )
+    }
+
+    /// A DIE's `DW_AT_location` at `pc`, as a register or a frame-base offset
+    /// (callers check the frame base is the CFA).
     fn location_at(
         &self,
         unit: &gimli::Unit<R>,

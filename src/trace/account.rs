@@ -47,6 +47,11 @@ pub(super) struct GAcc {
     pub(super) pending_creation_stack: Option<u64>,
 }
 
+/// A part's interned reason id in the table it is merged into.
+fn remap(reason_ids: &[u32], r: u32) -> u32 {
+    reason_ids.get(r as usize).copied().unwrap_or(r)
+}
+
 /// A transition kept for a watched goroutine: time, from, to, reason id.
 type Recent = (u64, GoState, GoState, Option<u32>);
 
@@ -99,13 +104,12 @@ impl Blocks {
     }
     fn absorb(&mut self, p: &Blocks, reason_ids: &[u32]) {
         if let Some(r) = p.reason {
-            self.enter(reason_ids.get(r as usize).copied().unwrap_or(r));
+            self.enter(remap(reason_ids, r));
         }
         self.mixed |= p.mixed;
         self.exit_sum += p.exit_sum;
         self.exits += p.exits;
-        let remap = |r: u32| reason_ids.get(r as usize).copied().unwrap_or(r);
-        self.entry_log.extend(p.entry_log.iter().map(|&(seq, r)| (seq, remap(r))));
+        self.entry_log.extend(p.entry_log.iter().map(|&(seq, r)| (seq, remap(reason_ids, r))));
         self.exit_log.extend_from_slice(&p.exit_log);
     }
 }
@@ -423,7 +427,7 @@ impl GTable {
                 a.open[i] += p.open[i];
             }
             for (r, d) in p.blocked_reason {
-                add_reason(&mut a.blocked_reason, reason_ids.get(r as usize).copied().unwrap_or(r), d);
+                add_reason(&mut a.blocked_reason, remap(reason_ids, r), d);
             }
             if p.transitions > 0 && p.last.0 >= a.last.0 {
                 a.last = p.last;
@@ -443,9 +447,8 @@ impl GTable {
             a.status_counted |= p.status_counted;
             a.blocks.absorb(&p.blocks, reason_ids);
             if let Some(pr) = p.recent {
-                let remap = |r: u32| reason_ids.get(r as usize).copied().unwrap_or(r);
                 let v = a.recent.get_or_insert_with(Vec::new);
-                v.extend(pr.into_iter().map(|(ts, f, t, r)| (ts, f, t, r.map(remap))));
+                v.extend(pr.into_iter().map(|(ts, f, t, r)| (ts, f, t, r.map(|r| remap(reason_ids, r)))));
                 keep_latest(v);
             }
         }

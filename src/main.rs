@@ -197,8 +197,7 @@ fn run(cli: Cli) -> Result<()> {
                 let (map, _) = gotopsy::corefile::map_file(j)?;
                 rec.bytes = gotopsy::runtime::flight::complete_file(&map, &rec)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", j.display()))?;
-                rec.warnings
-                    .retain(|w| !w.contains("only the runtime's unflushed buffers") && !w.contains("sync batch"));
+                rec.warnings = gotopsy::runtime::flight::warnings_after_join(&rec);
             }
             if let Some(o) = &output {
                 std::fs::write(o, &rec.bytes).with_context(|| format!("{}: cannot write", o.display()))?;

@@ -40,6 +40,11 @@ pub struct InProgress {
     pub offset: usize,
 }
 
+/// Warnings about the recovered trace on its own, void once it completes the
+/// file the process wrote ([`complete_file`]).
+const ALONE_TAIL: &str = "only the runtime's unflushed buffers of generation";
+const ALONE_NO_SYNC: &str = "its sync batch (frequency and clock snapshot) is not in the core; Go's parser needs it";
+
 const MAX_GENERATIONS: u64 = 4096;
 const MAX_BATCHES: u64 = 1 << 20;
 const MAX_BATCH_BYTES: u64 = 1 << 22;
@@ -64,8 +69,8 @@ pub fn recover(p: &Process) -> Result<RecoveredTrace, String> {
                 active_batches: 0,
                 in_progress: None,
                 warnings: vec![format!(
-                    "{no_recorder}: only the runtime's unflushed buffers of generation {} are recovered; the batches \
-                     the trace reader had already taken are in the file trace.Start wrote",
+                    "{no_recorder}: {ALONE_TAIL} {} are recovered; the batches the trace reader had already taken \
+                     are in the file trace.Start wrote",
                     t.gen
                 )],
             };
@@ -126,9 +131,7 @@ fn append_in_progress(p: &Process, out: &mut RecoveredTrace, gen: u64, batches: 
     });
     if !has_freq {
         if minor.is_some_and(|m| m >= 25) {
-            out.warnings.push(format!(
-                "generation {gen}: its sync batch (frequency and clock snapshot) is not in the core; Go's parser needs it"
-            ));
+            out.warnings.push(format!("generation {gen}: {ALONE_NO_SYNC}"));
         } else {
             // Linux's clock is nanotime: 1e9 / traceTimeDiv units per second.
             let div = p.dwarf().ok().and_then(|d| d.constant("runtime.traceTimeDiv")).filter(|&d| d > 0).unwrap_or(64);
@@ -288,6 +291,12 @@ pub fn complete_file(file: &[u8], rec: &RecoveredTrace) -> Result<Vec<u8>, Strin
     let mut out = file.to_vec();
     out.extend_from_slice(rec.bytes.get(ip.offset..).unwrap_or(&[]));
     Ok(out)
+}
+
+/// The warnings that still hold once the recovered trace completes a file
+/// ([`complete_file`]): not those about the recovered trace on its own.
+pub fn warnings_after_join(rec: &RecoveredTrace) -> Vec<String> {
+    rec.warnings.iter().filter(|w| !w.contains(ALONE_TAIL) && !w.contains(ALONE_NO_SYNC)).cloned().collect()
 }
 
 /// The highest generation number among a trace file's batches.

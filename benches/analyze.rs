@@ -5,8 +5,6 @@
 //! the committed fixture core is benchmarked.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gotopsy::report;
-use gotopsy::runtime::crash;
 use gotopsy::runtime::goroutines::{read_goroutines, ReadOptions};
 use gotopsy::runtime::{OpenOptions, Process};
 use std::path::{Path, PathBuf};
@@ -36,11 +34,8 @@ fn bench_core(c: &mut Criterion, name: &str, core: &Path, exe: &Path, samples: u
     });
     g.bench_function("analyze_json", |b| {
         b.iter(|| {
-            let mut gs = read_goroutines(&p, ReadOptions::default()).expect("goroutines");
-            let cr = crash::detect(&p, &gs);
-            let m = gotopsy::analysis::maps::analyze(&p, &mut gs, &cr);
-            let r = report::build(&p, &gs, &cr, &m);
-            report::write_json(&mut std::io::sink(), &r).expect("json");
+            let a = gotopsy::analyze(&p, &Default::default(), &gotopsy::model::NoProgress).expect("analysis");
+            a.write_json(&mut std::io::sink()).expect("json");
         })
     });
     g.finish();

@@ -89,6 +89,27 @@ impl serde::Serialize for Addr {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Addr {
+    /// Reads the `0x…` form [`Serialize`](serde::Serialize) writes.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Addr;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an address as a 0x… hex string")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Addr, E> {
+                s.strip_prefix("0x")
+                    .filter(|h| !h.is_empty() && h.len() <= 16)
+                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+                    .map(Addr)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(s), &self))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// A half-open range of target addresses `[start, end)`.
 #[derive(Copy, Clone, PartialEq, Eq, Debug, Default, serde::Serialize)]
 pub struct AddrRange {

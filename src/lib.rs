@@ -1,7 +1,8 @@
 //! gotopsy: post-mortem forensics of Go programs.
 //!
 //! Layers, each using only the ones before it (see `docs/architecture.md`):
-//! [`corefile`] → [`memory`] → [`exe`] → [`runtime`] → [`report`].
+//! [`corefile`] → [`memory`] → [`exe`] → [`runtime`] → [`analysis`] →
+//! [`model`] (the owned [`Analysis`], entry point [`analyze`]) → [`report`].
 
 #![warn(missing_docs)]
 
@@ -12,9 +13,11 @@ pub mod error;
 pub mod exe;
 pub mod gotraceback;
 pub mod memory;
+pub mod model;
 pub mod report;
 pub mod runtime;
 pub mod trace;
 
 pub use addr::Addr;
 pub use error::{Error, Result};
+pub use model::{analyze, Analysis, AnalyzeOptions};

@@ -2,9 +2,10 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use gotopsy::model::{Analysis, AnalyzeOptions, Phase, Progress, TraceSource};
 use gotopsy::report::{self, traceback};
 use gotopsy::runtime::goroutines::{read_goroutines, ReadOptions};
-use gotopsy::runtime::{crash, OpenOptions, Process};
+use gotopsy::runtime::{OpenOptions, Process};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
@@ -61,6 +62,14 @@ enum Command {
         /// Show map keys and values (off by default: cores hold secrets).
         #[arg(long)]
         show_values: bool,
+    },
+    /// Render a saved `analyze --format json` report without the core.
+    Report {
+        /// The saved report.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// Every goroutine, in the runtime's own traceback format.
     Goroutines {
@@ -131,63 +140,65 @@ impl Timing {
     }
 }
 
+fn analyze_options(
+    args: &CoreArgs,
+    no_maps: bool,
+    show_values: bool,
+    trace: Option<PathBuf>,
+    trace_from_core: bool,
+) -> AnalyzeOptions {
+    AnalyzeOptions {
+        include_dead: args.all,
+        no_maps,
+        show_values,
+        trace: match (trace, trace_from_core) {
+            (Some(f), _) => Some(TraceSource::File(f)),
+            (None, true) => Some(TraceSource::FromCore),
+            (None, false) => None,
+        },
+    }
+}
+
+/// Prints the report of `a` in `format`.
+fn render(out: &mut dyn Write, a: &Analysis, format: Format) -> Result<()> {
+    match format {
+        Format::Json => a.write_json(out).context("writing JSON")?,
+        Format::Text => report::text::write(out, a)?,
+    }
+    Ok(())
+}
+
+/// Shows phases on stderr with `GOTOPSY_TIMING` set.
+struct TimingProgress(std::sync::Mutex<Timing>);
+
+impl Progress for TimingProgress {
+    fn phase(&self, phase: Phase) {
+        if let Ok(mut t) = self.0.lock() {
+            t.mark(&format!("before {phase:?}"));
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match cli.command {
         Command::Analyze { args, format, no_maps, trace, trace_from_core, show_values } => {
-            let mut t = Timing::start();
+            let progress = TimingProgress(std::sync::Mutex::new(Timing::start()));
             let p = open(&args)?;
-            t.mark("open");
-            let model = if no_maps { None } else { gotopsy::analysis::maps::model(&p).ok() };
-            let mut gs = read_goroutines(&p, ReadOptions { include_dead: args.all, iterators: model.as_ref() })?;
-            t.mark("goroutines");
-            let c = crash::detect(&p, &gs);
-            t.mark("crash");
-            let mut m = if no_maps { Default::default() } else { gotopsy::analysis::maps::analyze(&p, &mut gs, &c) };
-            if show_values {
-                gotopsy::analysis::maps::attach_entries(&p, &mut m, 1000);
-            }
-            t.mark("maps");
-            // The goroutines the map findings name: their last trace events are kept.
-            let watch: Vec<u64> = m.findings.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).collect();
-            let trace_map = match (&trace, trace_from_core) {
-                (Some(f), _) => {
-                    let (map, _) = gotopsy::corefile::map_file(f)?;
-                    Some(
-                        gotopsy::trace::read_watching(&map, &watch)
-                            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
-                    )
-                }
-                (None, true) => {
-                    let rec = gotopsy::runtime::flight::recover(&p)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", args.core.display()))?;
-                    Some(
-                        gotopsy::trace::read_watching(&rec.bytes, &watch)
-                            .map_err(|e| anyhow::anyhow!("{}: recovered trace: {e}", args.core.display()))?,
-                    )
-                }
-                (None, false) => None,
-            };
-            let joined = trace_map.as_ref().map(|tr| gotopsy::analysis::trace_join::join(&p, &gs, tr, &mut m.findings));
-            let mut r = report::build(&p, &gs, &c, &m);
-            r.trace = joined.as_ref();
-            if let Some(j) = &joined {
-                r.warnings.extend(j.warnings.iter().cloned());
-            }
-            match format {
-                Format::Json => {
-                    report::write_json(&mut out, &r).context("writing JSON")?;
-                }
-                Format::Text => {
-                    let style = traceback::Style::for_go(p.go_major_minor().1);
-                    report::text::write(&mut out, &r, &gs, style, p.layout.status.leaked)?;
-                }
-            }
+            progress.phase(Phase::Goroutines);
+            let opts = analyze_options(&args, no_maps, show_values, trace, trace_from_core);
+            let a = gotopsy::analyze(&p, &opts, &progress)?;
+            render(&mut out, &a, format)?;
             out.flush()?;
-            t.mark("output");
+            progress.phase(Phase::Model);
             // Everything is written: skip freeing a million frames and unmapping the core.
             std::process::exit(0);
+        }
+        Command::Report { file, format } => {
+            let bytes = read_report(&file)?;
+            let a = Analysis::from_json(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            render(&mut out, &a, format)?;
         }
         Command::Trace { file, from_core: true, exe, output, format, join } => {
             let p = Process::open(&file, &OpenOptions { exe, ..Default::default() })?;
@@ -290,16 +301,50 @@ fn run(cli: Cli) -> Result<()> {
             let p = open(&args)?;
             let gs = read_goroutines(&p, ReadOptions { include_dead: args.all, iterators: None })?;
             let style = traceback::Style::for_go(p.go_major_minor().1);
-            for (i, g) in gs.list.iter().enumerate() {
+            let leaked = p.layout.status.leaked;
+            let mut names = gotopsy::model::intern::Interner::default();
+            for (i, g) in gs.list.into_iter().enumerate() {
                 if i > 0 {
                     writeln!(out)?;
                 }
-                traceback::write_goroutine(&mut out, g, style, Some(g.status_raw) == p.layout.status.leaked)?;
+                let g = gotopsy::model::Goroutine::from_runtime(g, leaked, &mut names);
+                traceback::write_goroutine(&mut out, &g, style)?;
             }
         }
     }
     out.flush()?;
     Ok(())
+}
+
+/// Reads a saved report, refusing what cannot be one by its size.
+fn read_report(file: &std::path::Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(file).with_context(|| format!("{}: cannot read the report", file.display()))?;
+    if meta.is_dir() {
+        anyhow::bail!(
+            "{}: is a directory, not a report; give the JSON file `analyze --format json` wrote",
+            file.display()
+        );
+    }
+    if meta.len() > gotopsy::model::MAX_REPORT_BYTES {
+        anyhow::bail!("{}: {} bytes is too large for a gotopsy report", file.display(), meta.len());
+    }
+    std::fs::read(file).with_context(|| format!("{}: cannot read the report", file.display()))
+}
+
+/// The error and its causes, each cause only when the message does not already say it.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if msg.contains(&c) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&c);
+    }
+    msg.replace('\n', " ")
 }
 
 fn main() {
@@ -309,7 +354,7 @@ fn main() {
         if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
             std::process::exit(0);
         }
-        eprintln!("gotopsy: {e:#}");
+        eprintln!("gotopsy: {}", one_line(&e));
         std::process::exit(1);
     }
 }

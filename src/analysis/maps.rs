@@ -11,7 +11,7 @@
 //! validated against the map headers. Where that fails it is still listed, as
 //! a `possible-writer`, with the reason.
 
-use super::{Finding, GoroutineRole, Severity};
+use super::{Finding, FindingKind, GoroutineRole, Role, Severity};
 use crate::addr::Addr;
 use crate::exe::dwarf::ParamLocation;
 use crate::memory::ReadExt;
@@ -307,22 +307,22 @@ fn plausible(h: &MapHeader) -> bool {
         && h.dir_len.is_none_or(|d| (0..1 << 40).contains(&d))
 }
 
-fn kind_of_crash(msg: &str) -> Option<(&'static str, MapOp)> {
+fn kind_of_crash(msg: &str) -> Option<(FindingKind, MapOp)> {
     Some(match msg {
-        "concurrent map iteration and map write" => ("concurrent-map-iteration-and-write", MapOp::Iterate),
-        "concurrent map writes" => ("concurrent-map-writes", MapOp::Write),
-        "concurrent map read and map write" => ("concurrent-map-read-and-write", MapOp::Read),
-        "concurrent map clone and map write" => ("concurrent-map-clone-and-write", MapOp::Clone),
+        "concurrent map iteration and map write" => (FindingKind::ConcurrentMapIterationAndWrite, MapOp::Iterate),
+        "concurrent map writes" => (FindingKind::ConcurrentMapWrites, MapOp::Write),
+        "concurrent map read and map write" => (FindingKind::ConcurrentMapReadAndWrite, MapOp::Read),
+        "concurrent map clone and map write" => (FindingKind::ConcurrentMapCloneAndWrite, MapOp::Clone),
         _ => return None,
     })
 }
 
-fn role_name(op: MapOp) -> &'static str {
+fn role_name(op: MapOp) -> Role {
     match op {
-        MapOp::Iterate => "iterator",
-        MapOp::Write => "writer",
-        MapOp::Read => "reader",
-        MapOp::Clone => "cloner",
+        MapOp::Iterate => Role::Iterator,
+        MapOp::Write => Role::Writer,
+        MapOp::Read => Role::Reader,
+        MapOp::Clone => Role::Cloner,
     }
 }
 
@@ -423,12 +423,12 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
                 }
             }
             let crash_map_proven = mine.and_then(|c| c.map).or(from_iter).is_some();
-            let mut roles = vec![GoroutineRole {
-                id: gid,
-                role: role_name(crash_op).into(),
-                frame: mine.map(|c| c.function.clone()),
-                reason: Some(format!("hit the runtime's check: fatal error: {msg}")),
-            }];
+            let mut roles = vec![GoroutineRole::new(
+                gid,
+                role_name(crash_op),
+                mine.map(|c| c.function.clone()),
+                Some(format!("hit the runtime's check: fatal error: {msg}")),
+            )];
             if let Some(m) = map {
                 if let Some(h) = maps.get(&m) {
                     evidence.push(format!(
@@ -445,26 +445,26 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
             }
             for c in calls.iter().filter(|c| c.goroutine != gid && c.op == MapOp::Write) {
                 match (c.map, map) {
-                    (Some(a), Some(b)) if a == b && crash_map_proven => roles.push(GoroutineRole {
-                        id: c.goroutine,
-                        role: "writer".into(),
-                        frame: Some(c.function.clone()),
-                        reason: Some(c.reason.clone()),
-                    }),
+                    (Some(a), Some(b)) if a == b && crash_map_proven => roles.push(GoroutineRole::new(
+                        c.goroutine,
+                        Role::Writer,
+                        Some(c.function.clone()),
+                        Some(c.reason.clone()),
+                    )),
                     (Some(a), Some(b)) if a != b => {}
-                    _ => roles.push(GoroutineRole {
-                        id: c.goroutine,
-                        role: "possible-writer".into(),
-                        frame: Some(c.function.clone()),
-                        reason: Some(c.reason.clone()),
-                    }),
+                    _ => roles.push(GoroutineRole::new(
+                        c.goroutine,
+                        Role::PossibleWriter,
+                        Some(c.function.clone()),
+                        Some(c.reason.clone()),
+                    )),
                 }
             }
             let writers: Vec<String> =
-                roles.iter().skip(1).filter(|r| r.role == "writer").map(|r| r.id.to_string()).collect();
+                roles.iter().skip(1).filter(|r| r.role == Role::Writer).map(|r| r.id.to_string()).collect();
             let what = describe(map.and_then(|m| maps.get(&m)), map);
             let possible: Vec<String> =
-                roles.iter().filter(|r| r.role == "possible-writer").map(|r| r.id.to_string()).collect();
+                roles.iter().filter(|r| r.role == Role::PossibleWriter).map(|r| r.id.to_string()).collect();
             let summary = match (crash_op, writers.is_empty()) {
                 (op, true) if !possible.is_empty() => format!(
                     "goroutine {gid} ({}) found {what} being written; goroutine {} {} inside a map write and probably the other side",
@@ -484,7 +484,7 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
             };
             findings.push(Finding {
                 id: String::new(),
-                kind: kind.into(),
+                kind,
                 severity: Severity::Critical,
                 summary,
                 map,
@@ -509,24 +509,18 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
         } else {
             Severity::Info
         };
-        let mut roles = vec![GoroutineRole {
-            id: it.goroutine,
-            role: "iterator".into(),
-            frame: Some(it.function.clone()),
-            reason: None,
-        }];
-        roles.extend(others.iter().map(|c| GoroutineRole {
-            id: c.goroutine,
-            role: "writer".into(),
-            frame: Some(c.function.clone()),
-            reason: Some(c.reason.clone()),
-        }));
+        let mut roles = vec![GoroutineRole::new(it.goroutine, Role::Iterator, Some(it.function.clone()), None)];
+        roles.extend(
+            others.iter().map(|c| {
+                GoroutineRole::new(c.goroutine, Role::Writer, Some(c.function.clone()), Some(c.reason.clone()))
+            }),
+        );
         let mut evidence = it.evidence.clone();
         evidence.push(format!("iterator at {} is {:?} at the frame's pc", it.address, it.liveness));
         let state = serde_json::to_value(it.state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         findings.push(Finding {
             id: String::new(),
-            kind: "stale-iterator".into(),
+            kind: FindingKind::StaleIterator,
             severity,
             summary: format!(
                 "{} is iterating {} in {} but the map changed under it ({state}){}",
@@ -561,19 +555,14 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
                         if it.liveness == Liveness::Live && swept { Severity::Critical } else { Severity::Warning };
                     findings.push(Finding {
                         id: String::new(),
-                        kind: "freed-bucket-reference".into(),
+                        kind: FindingKind::FreedBucketReference,
                         severity,
                         summary: format!(
                             "goroutine {}'s iterator over the map at {} in {} points ({what}) at {a}, which the heap says is free",
                             it.goroutine, it.map, it.function
                         ),
                         map: Some(it.map),
-                        goroutines: vec![GoroutineRole {
-                            id: it.goroutine,
-                            role: "iterator".into(),
-                            frame: Some(it.function.clone()),
-                            reason: None,
-                        }],
+                        goroutines: vec![GoroutineRole::new(it.goroutine, Role::Iterator, Some(it.function.clone()), None)],
                         evidence: vec![
                             format!("{what} = {a}: {}", info.reason),
                             format!("iterator liveness {:?}; span swept: {swept}", it.liveness),

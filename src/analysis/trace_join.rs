@@ -9,37 +9,37 @@ use super::Finding;
 use crate::runtime::goroutines::Goroutines;
 use crate::runtime::Process;
 use crate::trace::{TraceGoroutine, TraceSummary};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The result of a join.
-#[derive(Debug, serde::Serialize)]
-pub struct TraceJoin<'t> {
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct TraceJoin {
     /// The trace's header version.
-    pub trace_version: &'t str,
+    pub trace_version: String,
     /// Core goroutines that appear in the trace.
     pub matched_goroutines: usize,
     /// Core threads (LWP ids) that wrote trace batches.
     pub matched_threads: usize,
     /// Trace history by goroutine id, for the core's goroutines.
-    pub goroutines: HashMap<u64, &'t TraceGoroutine>,
+    pub goroutines: BTreeMap<u64, TraceGoroutine>,
     /// Doubts about the pairing.
     pub warnings: Vec<String>,
 }
 
 /// Joins `t` with the goroutines of a core and annotates `findings`.
-pub fn join<'t>(p: &Process, gs: &Goroutines<'_>, t: &'t TraceSummary, findings: &mut [Finding]) -> TraceJoin<'t> {
+pub fn join(p: &Process, gs: &Goroutines<'_>, t: &TraceSummary, findings: &mut [Finding]) -> TraceJoin {
     let by_id: HashMap<u64, &TraceGoroutine> = t.goroutines.iter().map(|g| (g.id, g)).collect();
     let mut out = TraceJoin {
-        trace_version: &t.trace_version,
+        trace_version: t.trace_version.clone(),
         matched_goroutines: 0,
         matched_threads: 0,
-        goroutines: HashMap::new(),
+        goroutines: BTreeMap::new(),
         warnings: Vec::new(),
     };
     for g in &gs.list {
         if let Some(tg) = by_id.get(&g.id) {
             out.matched_goroutines += 1;
-            out.goroutines.insert(g.id, tg);
+            out.goroutines.insert(g.id, (*tg).clone());
         }
     }
     // 1.22+ traces name OS threads (the core's LWP ids); 1.21 traces name runtime Ms.

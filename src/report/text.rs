@@ -1,23 +1,43 @@
-//! The human-readable report of `gotopsy analyze`: what died and how, the
-//! crashing goroutine in full, then every other goroutine grouped by identical
-//! stacks (as panicparse groups them), largest group first.
+//! The human-readable report of `gotopsy analyze` (and `gotopsy report`):
+//! what died and how, the warnings that matter, the findings with both sides
+//! of a map race in the user's code, the named goroutines' stacks, the
+//! crashing goroutine in full, live map iterators, then every other goroutine
+//! grouped by identical stacks (as panicparse groups them), largest group first.
 
 use super::traceback::{write_goroutine, Style};
-use super::Report;
-use crate::runtime::goroutines::{Goroutine, Goroutines};
-use std::collections::HashMap;
+use crate::analysis::GoroutineRole;
+use crate::model::{Analysis, Goroutine};
+use crate::runtime::user_code::UserFrame;
+use rustc_hash::FxHashSet;
 use std::io::{self, Write};
 
+/// Goroutine ids listed for a group before "and N more".
+const GROUP_IDS: usize = 20;
+
+/// `main.f (main.go:45)`.
+pub fn user_frame_text(u: &UserFrame) -> String {
+    format!("{} ({}:{})", u.function, u.file, u.line)
+}
+
+/// One line for a goroutine's role: `writer: goroutine 7 at main.f (main.go:52), inside runtime.mapassign_fast64`.
+pub fn role_text(r: &GoroutineRole) -> String {
+    let mut s = format!("{}: goroutine {}", r.role, r.id);
+    if let Some(u) = &r.user_frame {
+        s.push_str(&format!(" at {}", user_frame_text(u)));
+    }
+    match (&r.frame, &r.user_frame) {
+        (Some(fr), Some(u)) if **fr != *u.function => s.push_str(&format!(", inside {fr}")),
+        (Some(fr), None) => s.push_str(&format!(" in {fr}")),
+        _ => {}
+    }
+    s
+}
+
 /// Writes the text report.
-pub fn write(
-    w: &mut dyn Write,
-    r: &Report<'_>,
-    gs: &Goroutines<'_>,
-    style: Style,
-    leaked_status: Option<u32>,
-) -> io::Result<()> {
-    let t = &r.target;
-    writeln!(w, "gotopsy {} — core {}", r.tool_version, t.core)?;
+pub fn write(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    let style = Style::for_go(a.target.go_minor().unwrap_or(0));
+    let t = &a.target;
+    writeln!(w, "gotopsy {} — core {}", a.tool_version, t.core)?;
     writeln!(
         w,
         "program  {} ({}{}{}), pid {}",
@@ -27,13 +47,17 @@ pub fn write(
         if t.pie { ", PIE" } else { "" },
         t.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
     )?;
-    let c = r.crash;
+    let c = &a.crash;
     write!(w, "crash    {}", c.kind)?;
     if let Some(m) = &c.message {
         write!(w, ": {m}")?;
     }
     if let Some(g) = c.goroutine {
-        write!(w, " (goroutine {g})")?;
+        write!(w, " (goroutine {g}")?;
+        if let Some(u) = &c.user_frame {
+            write!(w, " at {}", user_frame_text(u))?;
+        }
+        write!(w, ")")?;
     }
     if let Some(s) = &c.signal {
         write!(w, "; core written on {}", s.name)?;
@@ -42,17 +66,21 @@ pub fn write(
     if let Some(f) = &c.fault {
         writeln!(w, "fault    {} code={:#x} addr={} pc={}", f.signal.name, f.code, f.addr, f.pc)?;
     }
-    writeln!(w, "goroutines {}, threads {}", gs.list.len(), t.threads)?;
-    let findings = &r.maps.findings;
-    if !findings.is_empty() {
+    writeln!(w, "goroutines {}, threads {}", a.goroutines.len(), t.threads)?;
+    if !a.warnings.is_empty() {
+        writeln!(w, "\n== warnings ==")?;
+        for x in &a.warnings {
+            writeln!(w, "- {x}")?;
+        }
+    }
+
+    let mut shown: FxHashSet<u64> = FxHashSet::default();
+    if !a.findings.is_empty() {
         writeln!(w, "\n== findings ==")?;
-        for f in findings {
-            writeln!(w, "{} [{}] {}: {}", f.id, serde_plain(&f.severity), f.kind, f.summary)?;
+        for f in &a.findings {
+            writeln!(w, "{} [{}] {}: {}", f.id, f.severity, f.kind, f.summary)?;
             for g in &f.goroutines {
-                write!(w, "    goroutine {} — {}", g.id, g.role)?;
-                if let Some(fr) = &g.frame {
-                    write!(w, " in {fr}")?;
-                }
+                write!(w, "    {}", role_text(g))?;
                 if let Some(why) = &g.reason {
                     write!(w, " ({why})")?;
                 }
@@ -62,61 +90,77 @@ pub fn write(
                 writeln!(w, "    evidence: {e}")?;
             }
         }
-        // The stacks of the goroutines the findings name, other than the crashing one.
-        let named: Vec<u64> = findings.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).collect();
-        for g in gs.list.iter().filter(|g| named.contains(&g.id) && Some(g.id) != c.goroutine) {
-            writeln!(w, "\n-- goroutine {} named in findings --", g.id)?;
-            write_goroutine(w, g, style, Some(g.status_raw) == leaked_status)?;
-        }
-    }
-    let leaked = |g: &Goroutine<'_>| Some(g.status_raw) == leaked_status;
-
-    if let Some(g) = c.goroutine.and_then(|id| gs.list.iter().find(|g| g.id == id)) {
-        writeln!(w, "\n== crashing goroutine ==")?;
-        write_goroutine(w, g, style, leaked(g))?;
-    }
-
-    // Group the rest by status and stack.
-    let mut groups: Vec<(String, Vec<&Goroutine<'_>>)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for g in gs.list.iter().filter(|g| Some(g.id) != c.goroutine) {
-        let key = format!(
-            "{}|{}",
-            g.status,
-            g.frames.iter().map(|f| format!("{}:{}:{}", f.function, f.file, f.line)).collect::<Vec<_>>().join(";")
-        );
-        match index.get(&key) {
-            Some(&i) => groups[i].1.push(g),
-            None => {
-                index.insert(key.clone(), groups.len());
-                groups.push((key, vec![g]));
+        // The stacks of the goroutines the findings name, other than the crashing one, once each.
+        for f in &a.findings {
+            for r in &f.goroutines {
+                if Some(r.id) == c.goroutine || !shown.insert(r.id) {
+                    continue;
+                }
+                if let Some(g) = a.goroutine(r.id) {
+                    writeln!(w, "\n-- goroutine {} ({} in {}) --", g.id, r.role, f.id)?;
+                    write_goroutine(w, g, style)?;
+                }
             }
         }
     }
-    groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
-    writeln!(
-        w,
-        "\n== other goroutines: {} in {} groups of identical stacks ==",
-        gs.list.len() - usize::from(c.goroutine.is_some()),
-        groups.len()
-    )?;
-    for (_, members) in &groups {
-        let first = members[0];
-        writeln!(w)?;
-        if members.len() > 1 {
-            let ids: Vec<String> = members.iter().take(20).map(|g| g.id.to_string()).collect();
-            let more = if members.len() > 20 { format!(" and {} more", members.len() - 20) } else { String::new() };
-            writeln!(w, "{} goroutines like this one: {}{}", members.len(), ids.join(", "), more)?;
-        }
-        write_goroutine(w, first, style, leaked(first))?;
-        for n in &first.notes {
-            writeln!(w, "\t(note: {n})")?;
+
+    if let Some(g) = a.crashing_goroutine() {
+        shown.insert(g.id);
+        writeln!(w, "\n== crashing goroutine ==")?;
+        write_goroutine(w, g, style)?;
+    }
+
+    let live: Vec<_> = a.iterators.iter().collect();
+    if !live.is_empty() {
+        writeln!(w, "\n== map iterators: {} ==", live.len())?;
+        for it in live {
+            let holder = match &it.held_by {
+                Some(by) => by.clone(),
+                None => format!("goroutine {} in {}", it.goroutine, it.function),
+            };
+            let ty = a
+                .maps
+                .binary_search_by_key(&it.map, |h| h.address)
+                .ok()
+                .and_then(|i| a.maps.get(i))
+                .and_then(|h| h.type_name.as_deref().map(|t| format!(" ({t}, {} entries)", h.len)))
+                .unwrap_or_default();
+            writeln!(
+                w,
+                "{holder}: iterator at {} over map {}{ty}: {}, {}",
+                it.address,
+                it.map,
+                serde_plain(&it.state),
+                serde_plain(&it.liveness)
+            )?;
         }
     }
-    if !r.warnings.is_empty() {
-        writeln!(w, "\n== warnings ==")?;
-        for x in &r.warnings {
-            writeln!(w, "- {x}")?;
+
+    let rest = |g: &Goroutine| !shown.contains(&g.id);
+    let groups = a.stack_groups(rest);
+    let count: usize = groups.iter().map(|g| g.members.len()).sum();
+    writeln!(w, "\n== other goroutines: {count} in {} groups of identical stacks ==", groups.len())?;
+    for grp in &groups {
+        let Some(first) = grp.members.first().and_then(|&i| a.goroutines.get(i)) else { continue };
+        writeln!(w)?;
+        if grp.members.len() > 1 {
+            let ids: Vec<String> = grp
+                .members
+                .iter()
+                .take(GROUP_IDS)
+                .filter_map(|&i| a.goroutines.get(i))
+                .map(|g| g.id.to_string())
+                .collect();
+            let more = if grp.members.len() > GROUP_IDS {
+                format!(" and {} more", grp.members.len() - GROUP_IDS)
+            } else {
+                String::new()
+            };
+            writeln!(w, "{} goroutines like this one: {}{}", grp.members.len(), ids.join(", "), more)?;
+        }
+        write_goroutine(w, first, style)?;
+        for n in &first.notes {
+            writeln!(w, "\t(note: {n})")?;
         }
     }
     Ok(())

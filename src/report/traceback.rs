@@ -2,8 +2,8 @@
 //! `GOTRACEBACK=crash` for the core's Go version, so tools that read Go
 //! tracebacks (panicparse and friends) read ours.
 
-use crate::runtime::goroutines::Goroutine;
-use crate::runtime::symbolize::{print_name, Frame};
+use crate::model::{Frame, Goroutine};
+use crate::runtime::symbolize::print_name;
 use std::io::{self, Write};
 
 /// The runtime prints at most this many innermost frames …
@@ -26,9 +26,9 @@ impl Style {
 }
 
 /// The bracketed status with the runtime's suffixes.
-pub fn status_with_suffixes(g: &Goroutine<'_>, leaked: bool) -> String {
-    let mut s = g.status.clone();
-    if leaked {
+pub fn status_with_suffixes(g: &Goroutine) -> String {
+    let mut s = g.status.to_string();
+    if g.leaked {
         s.push_str(" (leaked)");
     }
     if g.scan {
@@ -47,24 +47,24 @@ pub fn status_with_suffixes(g: &Goroutine<'_>, leaked: bool) -> String {
 }
 
 /// Writes the header line.
-pub fn write_header(w: &mut dyn Write, g: &Goroutine<'_>, style: Style, leaked: bool) -> io::Result<()> {
+pub fn write_header(w: &mut dyn Write, g: &Goroutine, style: Style) -> io::Result<()> {
     write!(w, "goroutine {}", g.id)?;
     if style.header_gp {
         write!(w, " gp={:#x}", g.address.0)?;
-        match &g.m {
-            Some(m) => write!(w, " m={} mp={:#x}", m.id, m.address.0)?,
-            None => write!(w, " m=nil")?,
+        match (g.m, g.mp) {
+            (Some(m), Some(mp)) => write!(w, " m={m} mp={:#x}", mp.0)?,
+            _ => write!(w, " m=nil")?,
         }
     }
-    writeln!(w, " [{}]:", status_with_suffixes(g, leaked))
+    writeln!(w, " [{}]:", status_with_suffixes(g))
 }
 
-fn write_frame(w: &mut dyn Write, f: &Frame<'_>) -> io::Result<()> {
-    writeln!(w, "{}({})", print_name(f.function), f.args)?;
+fn write_frame(w: &mut dyn Write, f: &Frame) -> io::Result<()> {
+    writeln!(w, "{}({})", print_name(&f.function), f.args)?;
     write!(w, "\t{}:{}", f.file, f.line)?;
     if !f.inlined {
-        if f.pc > f.entry {
-            write!(w, " +{:#x}", f.pc.0 - f.entry.0)?;
+        if f.offset() > 0 {
+            write!(w, " +{:#x}", f.offset())?;
         }
         write!(w, " fp={:#x} sp={:#x} pc={:#x}", f.fp.0, f.sp.0, f.pc.0)?;
     }
@@ -72,7 +72,7 @@ fn write_frame(w: &mut dyn Write, f: &Frame<'_>) -> io::Result<()> {
 }
 
 /// Writes frames with the runtime's 50 + 50 elision.
-pub fn write_frames(w: &mut dyn Write, frames: &[Frame<'_>]) -> io::Result<()> {
+pub fn write_frames(w: &mut dyn Write, frames: &[Frame]) -> io::Result<()> {
     if frames.len() <= INNER_FRAMES + OUTER_FRAMES {
         for f in frames {
             write_frame(w, f)?;
@@ -92,14 +92,14 @@ pub fn write_frames(w: &mut dyn Write, frames: &[Frame<'_>]) -> io::Result<()> {
 
 /// Writes one goroutine: header, frames, `created by`, and a reason line when
 /// the stack is incomplete.
-pub fn write_goroutine(w: &mut dyn Write, g: &Goroutine<'_>, style: Style, leaked: bool) -> io::Result<()> {
-    write_header(w, g, style, leaked)?;
+pub fn write_goroutine(w: &mut dyn Write, g: &Goroutine, style: Style) -> io::Result<()> {
+    write_header(w, g, style)?;
     write_frames(w, &g.frames)?;
     if let Some(e) = &g.stack_error {
         writeln!(w, "\t(gotopsy: stack incomplete: {e})")?;
     }
     if let Some(c) = g.created_by.as_ref().filter(|_| g.id != 1) {
-        write!(w, "created by {}", print_name(c.function))?;
+        write!(w, "created by {}", print_name(&c.function))?;
         if c.goroutine != 0 {
             write!(w, " in goroutine {}", c.goroutine)?;
         }

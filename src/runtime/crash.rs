@@ -7,7 +7,7 @@ use crate::addr::Addr;
 use crate::memory::{Memory, ReadExt};
 
 /// A signal number with its name.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SignalInfo {
     /// Signal number.
     pub number: u32,
@@ -16,7 +16,7 @@ pub struct SignalInfo {
 }
 
 /// The fault a `sigpanic` turned into a panic (`[signal SIGSEGV: … addr=0x0 pc=…]`).
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Fault {
     /// The signal.
     pub signal: SignalInfo,
@@ -29,18 +29,59 @@ pub struct Fault {
 }
 
 /// How the process died.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Crash {
     /// The signal that wrote the core (SIGABRT for `GOTRACEBACK=crash`).
     pub signal: Option<SignalInfo>,
     /// `panic`, `fatal error`, or `signal` when the runtime raised neither.
-    pub kind: String,
+    pub kind: CrashKind,
     /// The panic value or fatal error text, as far as the core holds it.
     pub message: Option<String>,
     /// The goroutine that panicked or threw.
     pub goroutine: Option<u64>,
     /// For a panic from a fault: the fault.
     pub fault: Option<Fault>,
+    /// The crashing goroutine's first frame in the user's code.
+    #[serde(default)]
+    pub user_frame: Option<super::user_code::UserFrame>,
+}
+
+/// How the process died, as the JSON names it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum CrashKind {
+    /// A panic nobody recovered.
+    #[serde(rename = "panic")]
+    Panic,
+    /// The runtime threw (`fatal error: …`).
+    #[serde(rename = "fatal error")]
+    FatalError,
+    /// A signal the runtime raised neither for.
+    #[default]
+    #[serde(rename = "signal")]
+    Signal,
+}
+
+impl CrashKind {
+    /// The name the JSON report uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrashKind::Panic => "panic",
+            CrashKind::FatalError => "fatal error",
+            CrashKind::Signal => "signal",
+        }
+    }
+}
+
+impl std::fmt::Display for CrashKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for CrashKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// The name of a linux signal.
@@ -104,7 +145,7 @@ pub fn detect(p: &Process, gs: &Goroutines<'_>) -> Crash {
             .first()
             .filter(|t| t.signal != 0)
             .map(|t| SignalInfo { number: t.signal as u32, name: signal_name(t.signal as u32) }),
-        kind: "signal".into(),
+        kind: CrashKind::Signal,
         ..Default::default()
     };
     // A fatal error: some goroutine is in throw/fatal on its way to fatalthrow.
@@ -116,7 +157,7 @@ pub fn detect(p: &Process, gs: &Goroutines<'_>) -> Crash {
         .find(|g| has_frame(g, &["runtime.fatalthrow"]))
         .or_else(|| on_thread.iter().find(|g| has_frame(g, &["runtime.throw", "runtime.fatal"])));
     if let Some(g) = thrower {
-        c.kind = "fatal error".into();
+        c.kind = CrashKind::FatalError;
         c.goroutine = Some(g.id);
         c.message = g
             .frames
@@ -131,7 +172,7 @@ pub fn detect(p: &Process, gs: &Goroutines<'_>) -> Crash {
         .find(|g| has_frame(g, &["runtime.fatalpanic"]))
         .or_else(|| gs.list.iter().find(|g| has_frame(g, &["runtime.gopanic"])));
     if let Some(g) = panicker {
-        c.kind = "panic".into();
+        c.kind = CrashKind::Panic;
         c.goroutine = Some(g.id);
         c.message = panic_message(p, g.address);
         c.fault = fault(p, g);

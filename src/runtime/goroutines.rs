@@ -58,7 +58,7 @@ pub struct CreatedBy<'a> {
 }
 
 /// Where unwinding started.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnwindSource {
     /// `g.sched` (a parked goroutine).

@@ -12,5 +12,6 @@ pub mod process;
 pub mod symbolize;
 pub mod tracebufs;
 pub mod unwind;
+pub mod user_code;
 
 pub use process::{OpenOptions, Process};

@@ -1,9 +1,9 @@
 //! The public model of a read trace: goroutine states, frames, per-goroutine summaries.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// A goroutine state in the trace's terms.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GoState {
     /// Not known yet (before its first event).
@@ -41,7 +41,7 @@ mod tests {
 }
 
 /// A stack frame of the trace.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TraceFrame {
     /// Function.
     pub function: String,
@@ -54,7 +54,7 @@ pub struct TraceFrame {
 }
 
 /// What the trace says about one goroutine.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TraceGoroutine {
     /// Goroutine id.
     pub id: u64,
@@ -74,7 +74,7 @@ pub struct TraceGoroutine {
     /// Nanoseconds blocked, total.
     pub blocked_ns: u64,
     /// Blocked time by reason.
-    pub blocked_by_reason: HashMap<String, u64>,
+    pub blocked_by_reason: BTreeMap<String, u64>,
     /// Nanoseconds in syscalls.
     pub syscall_ns: u64,
     /// State transitions.
@@ -85,12 +85,12 @@ pub struct TraceGoroutine {
     pub last_p: Option<u64>,
     /// Its last transitions, oldest first — kept only for the goroutines a
     /// reader was asked to watch (see [`read_watching`](super::read_watching)).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_events: Vec<TraceEvent>,
 }
 
 /// The creator of a goroutine.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct CreatedBy {
     /// Parent goroutine id (0 when created outside any goroutine).
     pub goroutine: u64,
@@ -129,7 +129,7 @@ pub struct TraceSummary {
 }
 
 /// One transition of a goroutine.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TraceEvent {
     /// Nanoseconds since the trace's first event.
     pub time_ns: u64,

@@ -11,7 +11,7 @@ use crate::memory::{Memory, ReadExt};
 use crate::runtime::process::Process;
 
 /// One key/value pair, formatted.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     /// The key.
     pub key: String,

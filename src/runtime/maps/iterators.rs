@@ -16,7 +16,7 @@ use crate::runtime::process::Process;
 use std::collections::HashMap;
 
 /// Whether the frame still uses the iterator at its pc.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Liveness {
     /// Its pointer words are live in the frame's stack map: the GC keeps what it references.
@@ -28,7 +28,7 @@ pub enum Liveness {
 }
 
 /// An iterator's view of its map compared with the map now.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IterState {
     /// Nothing changed since the iterator started.
@@ -60,7 +60,7 @@ impl IterState {
 
 /// A map iterator found on a goroutine's stack (or, for `reflect.MapIter`, on
 /// the heap: then `goroutine` is 0 and `held_by` says what references it).
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct MapIterator {
     /// Goroutine id (0: not on a stack).
     pub goroutine: u64,
@@ -85,7 +85,7 @@ pub struct MapIterator {
     pub evidence: Vec<String>,
     /// The iterator's pointers into the map's storage (classic `buckets`,
     /// `bptr`; Swiss `tab`, `group`), for the heap check.
-    pub storage: Vec<(&'static str, Addr)>,
+    pub storage: Vec<(std::borrow::Cow<'static, str>, Addr)>,
 }
 
 /// A stack-object record.
@@ -334,7 +334,7 @@ pub fn read_iterator_at(
     };
     Some(MapIterator {
         held_by: None,
-        storage: storage.into_iter().filter(|(_, a)| !a.is_null()).collect(),
+        storage: storage.into_iter().filter(|(_, a)| !a.is_null()).map(|(n, a)| (n.into(), a)).collect(),
         goroutine: 0,
         frame: 0,
         function: String::new(),

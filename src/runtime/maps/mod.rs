@@ -266,7 +266,7 @@ impl MapModel {
 pub struct TypeNames(pub rustc_hash::FxHashMap<Addr, Option<std::sync::Arc<str>>>);
 
 /// A map header read from the core.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct MapHeader {
     /// Address of the header.
     pub address: Addr,
@@ -283,7 +283,7 @@ pub struct MapHeader {
     /// Number of entries (`count` / `used`).
     pub len: u64,
     /// `classic` or `swiss`.
-    pub layout: &'static str,
+    pub layout: std::borrow::Cow<'static, str>,
     /// A write was in progress (`hashWriting` / `writing != 0`).
     pub writing: bool,
     /// `clearSeq`, where the layout has it.
@@ -386,7 +386,7 @@ impl Process {
             key_type,
             value_type,
             len: 0,
-            layout: model.layout_name(),
+            layout: model.layout_name().into(),
             writing: false,
             clear_seq: None,
             flags: None,

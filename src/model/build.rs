@@ -1,0 +1,159 @@
+//! The one analysis entry point: every subcommand, the TUI and the scan call
+//! [`analyze`] on an open [`Process`].
+
+use super::goroutine::Goroutine;
+use super::intern::Interner;
+use super::{Analysis, MapsAnalysis, Target, SCHEMA_VERSION};
+use crate::analysis::{self, maps::MapAnalysis};
+use crate::runtime::goroutines::{read_goroutines, ReadOptions};
+use crate::runtime::{crash, Process};
+use std::path::PathBuf;
+
+/// Where a trace to join comes from.
+#[derive(Clone, Debug)]
+pub enum TraceSource {
+    /// A trace file of the same process.
+    File(PathBuf),
+    /// The trace the core still holds (flight recorder, unflushed buffers).
+    FromCore,
+}
+
+/// What [`analyze`] does.
+#[derive(Clone, Debug, Default)]
+pub struct AnalyzeOptions {
+    /// Keep dead goroutines.
+    pub include_dead: bool,
+    /// Skip the map and iterator analysis.
+    pub no_maps: bool,
+    /// Read map entries (cores hold secrets: off by default).
+    pub show_values: bool,
+    /// Join an execution trace.
+    pub trace: Option<TraceSource>,
+}
+
+/// Most entries read per map with `show_values`.
+const ENTRIES_PER_MAP: usize = 1000;
+
+/// A step of the analysis, for progress reports.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Reading goroutines and unwinding their stacks.
+    Goroutines,
+    /// Working out how the process died.
+    Crash,
+    /// Maps and iterators.
+    Maps,
+    /// Reading and joining the trace.
+    Trace,
+    /// Assembling the owned model.
+    Model,
+}
+
+/// Told as the analysis moves on (a progress line, a TUI's status bar).
+pub trait Progress: Sync {
+    /// A phase begins.
+    fn phase(&self, _phase: Phase) {}
+}
+
+/// No progress reports.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Analyzes an open process: goroutines and stacks, the crash, maps and
+/// iterators with their findings, an optional trace. Problems that leave
+/// part of the truth standing are warnings in the result; only a process
+/// whose goroutines cannot be listed at all is an error.
+pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crate::Result<Analysis> {
+    progress.phase(Phase::Goroutines);
+    let model = if o.no_maps { None } else { analysis::maps::model(p).ok() };
+    let mut gs = read_goroutines(p, ReadOptions { include_dead: o.include_dead, iterators: model.as_ref() })?;
+    progress.phase(Phase::Crash);
+    let mut c = crash::detect(p, &gs);
+    progress.phase(Phase::Maps);
+    let mut m = if o.no_maps { MapAnalysis::default() } else { analysis::maps::analyze(p, &mut gs, &c) };
+    if o.show_values {
+        analysis::maps::attach_entries(p, &mut m, ENTRIES_PER_MAP);
+    }
+    let maps_analysis = match (o.no_maps, model.is_some()) {
+        (true, _) => MapsAnalysis::Skipped,
+        (false, true) => MapsAnalysis::Done,
+        (false, false) => MapsAnalysis::Unavailable,
+    };
+    let mut warnings = p.warnings.clone();
+    warnings.append(&mut gs.warnings);
+    warnings.append(&mut m.warnings);
+    let trace = match &o.trace {
+        None => None,
+        Some(source) => {
+            progress.phase(Phase::Trace);
+            // The goroutines the map findings name: their last trace events are kept.
+            let watch: Vec<u64> = m.findings.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).collect();
+            match read_trace(p, source, &watch) {
+                Ok(t) => {
+                    let j = analysis::trace_join::join(p, &gs, &t, &mut m.findings);
+                    warnings.extend(j.warnings.iter().cloned());
+                    Some(j)
+                }
+                Err(e) => {
+                    warnings.push(format!("trace not joined: {e}"));
+                    None
+                }
+            }
+        }
+    };
+    progress.phase(Phase::Model);
+    let leaked = p.layout.status.leaked;
+    let mut names = Interner::default();
+    let goroutines: Vec<Goroutine> =
+        gs.list.into_iter().map(|g| Goroutine::from_runtime(g, leaked, &mut names)).collect();
+    let target = Target::of(p);
+    let minor = target.go_minor();
+    let mut a = Analysis {
+        schema_version: SCHEMA_VERSION.into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        target,
+        crash: {
+            c.user_frame = None;
+            c
+        },
+        clock_ns: gs.clock_ns,
+        goroutines,
+        maps_analysis,
+        maps: m.maps,
+        iterators: m.iterators,
+        findings: m.findings,
+        dead_iterator_slots: m.dead_iterator_slots,
+        trace,
+        warnings,
+    };
+    a.crash.user_frame = a.crashing_goroutine().and_then(|g| g.user_frame(minor));
+    place_roles(&mut a, minor);
+    Ok(a)
+}
+
+/// Fills each finding goroutine's `function`, `frame_index` and `user_frame`.
+fn place_roles(a: &mut Analysis, minor: Option<u32>) {
+    let by_id: rustc_hash::FxHashMap<u64, usize> = a.goroutines.iter().enumerate().map(|(i, g)| (g.id, i)).collect();
+    for f in &mut a.findings {
+        for r in &mut f.goroutines {
+            let Some(g) = by_id.get(&r.id).and_then(|&i| a.goroutines.get(i)) else { continue };
+            r.function = r.frame.clone();
+            r.frame_index = r.frame.as_deref().and_then(|name| g.frames.iter().position(|fr| &*fr.function == name));
+            r.user_frame = g.user_frame(minor);
+        }
+    }
+}
+
+fn read_trace(p: &Process, source: &TraceSource, watch: &[u64]) -> Result<crate::trace::TraceSummary, String> {
+    match source {
+        TraceSource::File(f) => {
+            let (map, _) = crate::corefile::map_file(f).map_err(|e| e.to_string())?;
+            crate::trace::read_watching(&map, watch).map_err(|e| format!("{}: {e}", f.display()))
+        }
+        TraceSource::FromCore => {
+            let rec = crate::runtime::flight::recover(p).map_err(|e| format!("{}: {e}", p.core.path.display()))?;
+            crate::trace::read_watching(&rec.bytes, watch)
+                .map_err(|e| format!("{}: recovered trace: {e}", p.core.path.display()))
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Interned names: every function, file and status string is stored once
+//! and shared (`Arc<str>`), however many goroutines name it.
+
+use rustc_hash::FxHashSet;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// A set of shared names.
+#[derive(Default)]
+pub struct Interner {
+    names: FxHashSet<Arc<str>>,
+}
+
+impl Interner {
+    /// The shared copy of `s`.
+    pub fn name(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.names.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = s.into();
+        self.names.insert(a.clone());
+        a
+    }
+}
+
+thread_local! {
+    /// Names shared while a saved report is read.
+    static READING: RefCell<Interner> = RefCell::new(Interner::default());
+}
+
+/// Interns `s` in the reading thread's set (for deserialization).
+pub(crate) fn shared(s: &str) -> Arc<str> {
+    READING.with(|i| i.borrow_mut().name(s))
+}
+
+/// Forgets the reading thread's names (after a report is read).
+pub(crate) fn forget_shared() {
+    READING.with(|i| *i.borrow_mut() = Interner::default());
+}
+
+/// `deserialize_with` for interned names.
+pub(crate) fn de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+    let s: std::borrow::Cow<'de, str> = serde::Deserialize::deserialize(d)?;
+    Ok(shared(&s))
+}
+
+/// `deserialize_with` for optional interned names.
+pub(crate) fn de_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
+    let s: Option<std::borrow::Cow<'de, str>> = serde::Deserialize::deserialize(d)?;
+    Ok(s.map(|s| shared(&s)))
+}

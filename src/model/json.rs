@@ -1,0 +1,270 @@
+//! The report JSON of an [`Analysis`]: written in parallel chunks (frames by
+//! hand: they are nearly all of the output), read back with serde. Writing
+//! what was read gives the same bytes.
+
+use super::{Analysis, Frame, Goroutine, SCHEMA_VERSION};
+use crate::addr::Addr;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Goroutines serialized per parallel task.
+const JSON_CHUNK: usize = 1024;
+/// Chunks serialized before they are written (bounds the buffered output).
+const JSON_WINDOW: usize = 16;
+/// Largest saved report read (a report is text about a core, not the core).
+pub const MAX_REPORT_BYTES: u64 = 8 << 30;
+
+/// Why a saved report could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Not JSON, or JSON that is not a gotopsy report.
+    #[error("not a gotopsy report ({0}); make one with `gotopsy analyze CORE --format json`")]
+    NotAReport(String),
+    /// A report of a newer, incompatible schema.
+    #[error("report schema {found} is newer than this gotopsy reads ({SCHEMA_VERSION}); use a newer gotopsy")]
+    NewerSchema {
+        /// The report's `schema_version`.
+        found: String,
+    },
+}
+
+impl Analysis {
+    /// Writes the report as compact JSON, one line. Goroutines, maps and
+    /// iterators are serialized in parallel, a bounded window at a time, and
+    /// written in order: the output does not depend on the number of threads.
+    pub fn write_json(&self, w: &mut dyn Write) -> io::Result<()> {
+        w.write_all(b"{")?;
+        field(w, true, "schema_version", &self.schema_version)?;
+        field(w, false, "tool_version", &self.tool_version)?;
+        field(w, false, "target", &self.target)?;
+        field(w, false, "crash", &self.crash)?;
+        field(w, false, "clock_ns", &self.clock_ns)?;
+        w.write_all(b",\"goroutines\":[")?;
+        write_items(w, &self.goroutines, write_goroutine)?;
+        w.write_all(b"]")?;
+        field(w, false, "maps_analysis", &self.maps_analysis)?;
+        array(w, "maps", &self.maps)?;
+        array(w, "iterators", &self.iterators)?;
+        field(w, false, "findings", &self.findings)?;
+        field(w, false, "dead_iterator_slots", &self.dead_iterator_slots)?;
+        if let Some(t) = &self.trace {
+            field(w, false, "trace", t)?;
+        }
+        field(w, false, "warnings", &self.warnings)?;
+        w.write_all(b"}\n")
+    }
+
+    /// Reads a saved report (what [`write_json`](Self::write_json) wrote, of
+    /// this schema major version or an older minor).
+    pub fn from_json(bytes: &[u8]) -> Result<Analysis, ReportError> {
+        #[derive(serde::Deserialize)]
+        struct Head {
+            schema_version: Option<String>,
+            tool_version: Option<String>,
+            target: Option<serde::de::IgnoredAny>,
+        }
+        let head: Head = serde_json::from_slice(bytes).map_err(|e| ReportError::NotAReport(e.to_string()))?;
+        let (Some(version), Some(_), Some(_)) = (head.schema_version, head.tool_version, head.target) else {
+            return Err(ReportError::NotAReport("no schema_version, tool_version and target".into()));
+        };
+        let major = |v: &str| v.split('.').next().and_then(|m| m.parse::<u64>().ok());
+        match (major(&version), major(SCHEMA_VERSION)) {
+            (Some(f), Some(ours)) if f > ours => return Err(ReportError::NewerSchema { found: version }),
+            (None, _) => return Err(ReportError::NotAReport(format!("schema_version {version:?}"))),
+            _ => {}
+        }
+        let r = serde_json::from_slice(bytes).map_err(|e| ReportError::NotAReport(e.to_string()));
+        super::intern::forget_shared();
+        r
+    }
+}
+
+fn field(w: &mut dyn Write, first: bool, name: &str, v: &impl Serialize) -> io::Result<()> {
+    if !first {
+        w.write_all(b",")?;
+    }
+    serde_json::to_writer(&mut *w, name)?;
+    w.write_all(b":")?;
+    serde_json::to_writer(&mut *w, v)?;
+    Ok(())
+}
+
+/// Writes `,"name":[…]` with serde, the items serialized in parallel.
+fn array<T: Serialize + Sync>(w: &mut dyn Write, name: &str, items: &[T]) -> io::Result<()> {
+    w.write_all(b",")?;
+    serde_json::to_writer(&mut *w, name)?;
+    w.write_all(b":[")?;
+    write_items(w, items, |b, item| Ok(serde_json::to_writer(b, item)?))?;
+    w.write_all(b"]")
+}
+
+/// Writes the items comma-separated: chunks are serialized in parallel, a
+/// bounded window at a time, and written in order.
+fn write_items<T: Sync>(
+    w: &mut dyn Write,
+    items: &[T],
+    one: impl Fn(&mut Vec<u8>, &T) -> io::Result<()> + Sync,
+) -> io::Result<()> {
+    let mut first = true;
+    for window in items.chunks(JSON_CHUNK * JSON_WINDOW) {
+        let bufs: Vec<io::Result<Vec<u8>>> = window
+            .par_chunks(JSON_CHUNK)
+            .map(|chunk| {
+                let mut b = Vec::with_capacity(chunk.len() * 512);
+                for (i, item) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        b.push(b',');
+                    }
+                    one(&mut b, item)?;
+                }
+                Ok(b)
+            })
+            .collect();
+        for b in bufs {
+            let b = b?;
+            if b.is_empty() {
+                continue;
+            }
+            if !first {
+                w.write_all(b",")?;
+            }
+            first = false;
+            w.write_all(&b)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes one goroutine: its fields through serde (which skips `frames`),
+/// then its frames by hand.
+fn write_goroutine(b: &mut Vec<u8>, g: &Goroutine) -> io::Result<()> {
+    serde_json::to_writer(&mut *b, g)?;
+    if b.last() != Some(&b'}') {
+        return Err(io::Error::other("unexpected goroutine JSON shape"));
+    }
+    b.pop();
+    b.extend_from_slice(b",\"frames\":[");
+    for (i, f) in g.frames.iter().enumerate() {
+        if i > 0 {
+            b.push(b',');
+        }
+        write_frame(b, f);
+    }
+    b.extend_from_slice(b"]}");
+    Ok(())
+}
+
+/// Appends a JSON string, escaping only where needed.
+fn json_str(b: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\') {
+        b.push(b'"');
+        b.extend_from_slice(s.as_bytes());
+        b.push(b'"');
+    } else {
+        // Rare: let serde_json escape it (writing to a Vec cannot fail).
+        let _ = serde_json::to_writer(&mut *b, s);
+    }
+}
+
+fn json_addr(b: &mut Vec<u8>, a: Addr) {
+    let mut buf = [0u8; 18];
+    b.push(b'"');
+    b.extend_from_slice(a.to_hex_bytes(&mut buf));
+    b.push(b'"');
+}
+
+fn json_u64(b: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut u = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    b.extend_from_slice(&buf[i..]);
+}
+
+/// A frame: `function`, `print_name` where it differs, `file`, `line`, `pc`,
+/// `sp`, `fp`, `offset` (`pc − entry`), `inlined`, `args`, `system_stack` where true.
+fn write_frame(b: &mut Vec<u8>, f: &Frame) {
+    b.extend_from_slice(b"{\"function\":");
+    json_str(b, &f.function);
+    let pn = f.print_name();
+    if *pn != *f.function {
+        b.extend_from_slice(b",\"print_name\":");
+        json_str(b, &pn);
+    }
+    b.extend_from_slice(b",\"file\":");
+    json_str(b, &f.file);
+    b.extend_from_slice(b",\"line\":");
+    if f.line < 0 {
+        b.push(b'-');
+    }
+    json_u64(b, u64::from(f.line.unsigned_abs()));
+    b.extend_from_slice(b",\"pc\":");
+    json_addr(b, f.pc);
+    b.extend_from_slice(b",\"sp\":");
+    json_addr(b, f.sp);
+    b.extend_from_slice(b",\"fp\":");
+    json_addr(b, f.fp);
+    b.extend_from_slice(b",\"offset\":");
+    json_u64(b, f.offset());
+    b.extend_from_slice(if f.inlined { b",\"inlined\":true,\"args\":" } else { b",\"inlined\":false,\"args\":" });
+    json_str(b, &f.args);
+    if f.system_stack {
+        b.extend_from_slice(b",\"system_stack\":true");
+    }
+    b.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_read_back_as_written() {
+        for (function, file, args, line) in [
+            ("main.main", "crashzoo/main.go", "0x1, {0x2, 0x3}", 42),
+            ("runtime.gopanic", "runtime/panic.go", "...", 0),
+            ("main.F[go.shape.int]", "we\"ird\\path\n.go", "", -1),
+        ] {
+            let f = Frame {
+                function: function.into(),
+                file: file.into(),
+                line,
+                pc: Addr(0x401010),
+                sp: Addr(0xc000010000),
+                fp: Addr(0xc000010040),
+                entry: Addr(0x400ff0),
+                inlined: args == "...",
+                args: args.to_string(),
+                system_stack: function == "runtime.gopanic",
+            };
+            let mut b = Vec::new();
+            write_frame(&mut b, &f);
+            let v: serde_json::Value = serde_json::from_slice(&b).expect("valid JSON");
+            assert_eq!(v["line"], line);
+            assert_eq!(v["offset"], 0x20);
+            let back: Frame = serde_json::from_slice(&b).expect("reads back");
+            assert_eq!(back, f);
+        }
+    }
+
+    #[test]
+    fn other_documents_are_refused_in_one_line() {
+        for doc in
+            [&b"not json"[..], b"{}", b"[1,2]", b"{\"schema_version\":\"x\",\"tool_version\":\"1\",\"target\":{}}"]
+        {
+            let e = Analysis::from_json(doc).expect_err("refused");
+            assert!(matches!(e, ReportError::NotAReport(_)), "{e}");
+            assert_eq!(e.to_string().lines().count(), 1);
+        }
+        let newer = b"{\"schema_version\":\"99.0.0\",\"tool_version\":\"9\",\"target\":{}}";
+        assert!(matches!(Analysis::from_json(newer), Err(ReportError::NewerSchema { .. })));
+    }
+}

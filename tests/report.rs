@@ -1,0 +1,128 @@
+//! The owned analysis and saved reports: on every fixture, the JSON written
+//! from a core reads back into an analysis that writes the same bytes and
+//! the same text; `gotopsy report` renders a saved report as `analyze`
+//! renders the core; what is not a report is refused in one line.
+
+mod common;
+
+use gotopsy::model::{Analysis, AnalyzeOptions, NoProgress, TraceSource};
+use gotopsy::runtime::{OpenOptions, Process};
+use rayon::prelude::*;
+use std::process::Command;
+
+fn json(a: &Analysis) -> Vec<u8> {
+    let mut v = Vec::new();
+    a.write_json(&mut v).expect("JSON");
+    v
+}
+
+fn text(a: &Analysis) -> String {
+    let mut v = Vec::new();
+    gotopsy::report::text::write(&mut v, a).expect("text");
+    String::from_utf8(v).expect("UTF-8")
+}
+
+fn analysis(variant: &str, scenario: &str, o: &AnalyzeOptions) -> Analysis {
+    let opts = OpenOptions { exe: Some(common::exe_for(variant, scenario)), ..Default::default() };
+    let p = Process::open(&common::core(variant, scenario), &opts).expect("opens");
+    gotopsy::analyze(&p, o, &NoProgress).expect("analyzes")
+}
+
+fn assert_round_trip(a: &Analysis, what: &str) {
+    let written = json(a);
+    let back = Analysis::from_json(&written).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let again = json(&back);
+    if again != written {
+        let (w, g) = (String::from_utf8_lossy(&written), String::from_utf8_lossy(&again));
+        let at = w.bytes().zip(g.bytes()).position(|(x, y)| x != y).unwrap_or(0);
+        panic!(
+            "{what}: JSON differs after reading it back, at byte {at}:\n{}\n{}",
+            &w[at.saturating_sub(80)..(at + 80).min(w.len())],
+            &g[at.saturating_sub(80)..(at + 80).min(g.len())]
+        );
+    }
+    assert_eq!(text(&back), text(a), "{what}: text of the saved report differs");
+}
+
+#[test]
+fn every_fixture_reads_back_byte_for_byte() {
+    let cases: Vec<(String, String)> = common::variants()
+        .into_iter()
+        .flat_map(|v| common::scenarios(&v).into_iter().map(move |s| (v.clone(), s)))
+        .collect();
+    assert!(cases.len() >= 100, "fixtures missing: {} cores", cases.len());
+    cases.par_iter().for_each(|(v, s)| {
+        let a = analysis(v, s, &AnalyzeOptions::default());
+        assert!(!a.goroutines.is_empty(), "{v}/{s}");
+        assert_round_trip(&a, &format!("{v}/{s}"));
+    });
+}
+
+#[test]
+fn reports_with_values_dead_goroutines_and_traces_read_back() {
+    let with_values = AnalyzeOptions { show_values: true, include_dead: true, ..Default::default() };
+    for (v, s) in [("go1.21.13", "mapbig"), ("go1.27.3", "mapiterwrite"), ("go1.24.11-noswissmap", "mapstale")] {
+        let a = analysis(v, s, &with_values);
+        assert!(a.maps.iter().any(|m| m.entries.is_some()), "{v}/{s}: entries read");
+        assert_round_trip(&a, &format!("{v}/{s} --show-values --all"));
+    }
+    for v in ["go1.23.9", "go1.27.3"] {
+        let trace = common::fixtures_dir().join(v).join("tracemapwrites.trace.zst");
+        let o = AnalyzeOptions { trace: Some(TraceSource::File(trace)), ..Default::default() };
+        let a = analysis(v, "tracemapwrites", &o);
+        let t = a.trace.as_ref().expect("trace joined");
+        assert!(t.matched_goroutines > 0, "{v}");
+        assert_round_trip(&a, &format!("{v}/tracemapwrites --trace"));
+    }
+    let a = analysis("go1.27.3", "fatal", &AnalyzeOptions { no_maps: true, ..Default::default() });
+    assert_eq!(a.maps_analysis, gotopsy::model::MapsAnalysis::Skipped);
+    assert!(a.findings.is_empty());
+    assert_round_trip(&a, "go1.27.3/fatal --no-maps");
+}
+
+fn gotopsy(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gotopsy")).args(args).output().expect("runs")
+}
+
+#[test]
+fn report_subcommand_renders_a_saved_report_as_analyze_does() {
+    let dir = tempfile::tempdir().unwrap();
+    for (v, s) in [("go1.27.3", "fatal"), ("go1.21.13", "nilderef"), ("go1.25.5", "mapiterwrite")] {
+        let core = common::core(v, s);
+        let exe = common::exe_for(v, s);
+        let args = ["analyze", core.to_str().unwrap(), "--exe", exe.to_str().unwrap()];
+        let saved = gotopsy(&[&args[..], &["--format", "json"]].concat());
+        assert_eq!(saved.status.code(), Some(0), "{}", String::from_utf8_lossy(&saved.stderr));
+        let file = dir.path().join(format!("{v}-{s}.json"));
+        std::fs::write(&file, &saved.stdout).unwrap();
+        let f = file.to_str().unwrap();
+        let text = gotopsy(&args);
+        assert_eq!(text.status.code(), Some(0));
+        let from_report = gotopsy(&["report", f]);
+        assert_eq!(from_report.status.code(), Some(0), "{}", String::from_utf8_lossy(&from_report.stderr));
+        assert_eq!(String::from_utf8_lossy(&from_report.stdout), String::from_utf8_lossy(&text.stdout), "{v}/{s}");
+        let again = gotopsy(&["report", f, "--format", "json"]);
+        assert_eq!(again.status.code(), Some(0));
+        assert!(again.stdout == saved.stdout, "{v}/{s}: report --format json differs from the saved JSON");
+    }
+    // What is not a report: one line naming the file, exit 1.
+    let not_json = dir.path().join("notes.txt");
+    std::fs::write(&not_json, "hello").unwrap();
+    let other_json = dir.path().join("other.json");
+    std::fs::write(&other_json, "{\"name\": \"x\"}").unwrap();
+    let newer = dir.path().join("newer.json");
+    std::fs::write(&newer, "{\"schema_version\": \"2.0.0\", \"tool_version\": \"9\", \"target\": {}}").unwrap();
+    for (f, needle) in [
+        (not_json.as_path(), "not a gotopsy report"),
+        (other_json.as_path(), "not a gotopsy report"),
+        (newer.as_path(), "newer than this gotopsy reads"),
+        (dir.path(), "is a directory"),
+        (std::path::Path::new("/nonexistent/report.json"), "/nonexistent/report.json"),
+    ] {
+        let out = gotopsy(&["report", f.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {err}", f.display());
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(needle) && err.contains(f.to_str().unwrap()), "{err:?} lacks {needle:?}");
+    }
+}

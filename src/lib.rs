@@ -9,9 +9,9 @@
 pub mod addr;
 pub mod analysis;
 pub mod corefile;
+pub mod crashlog;
 pub mod error;
 pub mod exe;
-pub mod gotraceback;
 pub mod memory;
 pub mod model;
 pub mod report;

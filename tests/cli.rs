@@ -4,7 +4,7 @@ mod common;
 #[path = "common/schema.rs"]
 mod schema;
 
-use gotopsy::gotraceback;
+use gotopsy::crashlog;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -78,7 +78,7 @@ fn goroutines_text_parses_back_to_the_json_report() {
         let r = json_report(variant, "zoo");
         let out = gotopsy(&["goroutines", s(&common::core_zst(variant, "zoo")), "--exe", s(&common::exe(variant))]);
         assert!(out.status.success());
-        let tb = gotraceback::parse(&String::from_utf8_lossy(&out.stdout));
+        let tb = crashlog::parse(&String::from_utf8_lossy(&out.stdout));
         let gs = r["goroutines"].as_array().unwrap();
         assert_eq!(tb.goroutines.len(), gs.len());
         let mut elided = 0;

@@ -31,7 +31,7 @@ proptest! {
 
     #[test]
     fn traceback_parser_never_panics(text in "(goroutine [0-9]{1,3} \\[[a-z ]{0,12}\\]:\n|[a-z.]{1,12}\\([0-9x, ?]{0,10}\\)\n|\t[a-z/]{1,10}\\.go:[0-9]{1,3}( \\+0x[0-9a-f]{1,3})?\n|created by [a-z.]{1,8}( in goroutine [0-9]{1,2})?\n|\\.\\.\\.[0-9]{1,3} frames elided\\.\\.\\.\n|\n){0,40}") {
-        let tb = gotopsy::gotraceback::parse(&text);
+        let tb = gotopsy::crashlog::parse(&text);
         for g in &tb.goroutines {
             let _ = g.status();
         }

@@ -126,3 +126,89 @@ fn report_subcommand_renders_a_saved_report_as_analyze_does() {
         assert!(err.contains(needle) && err.contains(f.to_str().unwrap()), "{err:?} lacks {needle:?}");
     }
 }
+
+/// The user frame gotopsy names is the one the runtime's own printed stack
+/// gives by the same rule, and for the fixture programs' map crashes it is
+/// the crash program's own code.
+#[test]
+fn user_frames_agree_with_the_runtimes_traceback() {
+    use gotopsy::runtime::user_code::user_frame;
+    let mut checked = 0;
+    let mut map_crashes = 0;
+    for v in common::variants() {
+        let minor = v.split('.').nth(1).and_then(|m| m.parse::<u32>().ok());
+        for s in common::scenarios(&v) {
+            let a = analysis(&v, &s, &AnalyzeOptions::default());
+            let printed = gotopsy::crashlog::parse(&common::printed(&v, &s));
+            let by_id = |id: u64| printed.goroutines.iter().find(|g| g.id == id && !g.frames.is_empty());
+            if let Some(id) = a.crash.goroutine {
+                let p = by_id(id).unwrap_or_else(|| panic!("{v}/{s}: goroutine {id} printed"));
+                let want = user_frame(&p.frames, minor);
+                assert_eq!(a.crash.user_frame, want, "{v}/{s}: crash user frame");
+                checked += 1;
+            }
+            for f in &a.findings {
+                // Goroutine 0: an iterator held off the stacks (a reflect.MapIter in a global).
+                for r in f.goroutines.iter().filter(|r| r.id != 0) {
+                    let g = a.goroutine(r.id).expect("named goroutines exist");
+                    assert_eq!(r.user_frame, g.user_frame(minor), "{v}/{s}");
+                    // Parked goroutines print whole stacks; running ones print their outer part.
+                    if let Some(p) = by_id(r.id).filter(|p| p.frames.len() == g.frames.len()) {
+                        assert_eq!(r.user_frame, user_frame(&p.frames, minor), "{v}/{s}: goroutine {}", r.id);
+                        checked += 1;
+                    }
+                    if f.kind.is_map_crash() {
+                        let u = r.user_frame.as_ref().unwrap_or_else(|| panic!("{v}/{s}: {} has a user frame", r.id));
+                        assert!(u.file.starts_with("crashzoo/") || u.file.starts_with("crashtrace/"), "{v}/{s}: {u:?}");
+                        assert!(u.function.starts_with("main."), "{v}/{s}: {u:?}");
+                        assert!(r.frame_index.is_some() && r.function == r.frame, "{v}/{s}: {r:?}");
+                    }
+                }
+                map_crashes += usize::from(f.kind.is_map_crash());
+            }
+        }
+    }
+    assert!(checked >= 100, "{checked} user frames checked");
+    assert!(map_crashes >= 30, "{map_crashes} map crash findings");
+}
+
+/// Maps are named by the fixture programs' own variables: the closures'
+/// captured `m` in every map crash, the globals `main.staleBig` and
+/// `main.staleSmall` of the stale-iterator scenario, on every build.
+#[test]
+fn maps_are_named_by_the_programs_variables() {
+    let (mut crashes, mut stale) = (0, 0);
+    for v in common::variants() {
+        for s in ["fatal", "mapiterwrite", "mapreadwrite", "mapstale"] {
+            if !common::has(&v, s) {
+                continue;
+            }
+            let a = analysis(&v, s, &AnalyzeOptions::default());
+            for f in &a.findings {
+                let map = f.map.expect("the finding names its map");
+                let h = a.maps.iter().find(|h| h.address == map).expect("the map is listed");
+                if f.kind.is_map_crash() {
+                    crashes += 1;
+                    // Every racing goroutine runs a closure of the scenario that captured `m`.
+                    for r in &f.goroutines {
+                        let n = f.map_names.iter().find(|n| n.goroutine == Some(r.id));
+                        let n =
+                            n.unwrap_or_else(|| panic!("{v}/{s}: goroutine {} names the map: {:?}", r.id, f.map_names));
+                        assert_eq!(n.name, "m", "{v}/{s}");
+                        let func = n.function.as_deref().unwrap_or_default();
+                        assert!(func.starts_with("main.") && func.contains(".func"), "{v}/{s}: {func}");
+                    }
+                    assert!(f.map_names.iter().all(|n| n.goroutine.is_some()), "{v}/{s}: no global holds m");
+                } else if f.kind == "stale-iterator" && s == "mapstale" {
+                    let globals: Vec<&str> =
+                        f.map_names.iter().filter(|n| n.goroutine.is_none()).map(|n| n.name.as_str()).collect();
+                    assert!(globals == ["main.staleBig"] || globals == ["main.staleSmall"], "{v}/{s}: {globals:?}");
+                    assert!(h.names.iter().any(|n| n.name == globals[0]), "{v}/{s}: maps[].names");
+                    stale += 1;
+                }
+            }
+        }
+    }
+    assert!(crashes >= 30, "{crashes} map crashes checked");
+    assert!(stale >= 22, "{stale} stale iterators over globals checked");
+}

@@ -5,7 +5,7 @@
 
 mod common;
 
-use gotopsy::gotraceback::{self, TraceGoroutine};
+use gotopsy::crashlog::{self, PrintedGoroutine};
 use gotopsy::runtime::goroutines::{read_goroutines, Goroutine, ReadOptions};
 use gotopsy::runtime::{crash, OpenOptions, Process};
 
@@ -22,7 +22,7 @@ fn ours_keys(g: &Goroutine<'_>) -> Vec<Key> {
         .collect()
 }
 
-fn printed_keys(t: &TraceGoroutine) -> Vec<Key> {
+fn printed_keys(t: &PrintedGoroutine) -> Vec<Key> {
     t.frames
         .iter()
         .map(|f| {
@@ -33,7 +33,7 @@ fn printed_keys(t: &TraceGoroutine) -> Vec<Key> {
 }
 
 /// Compares one goroutine; returns a description of the first difference.
-fn compare(t: &TraceGoroutine, g: &Goroutine<'_>) -> Result<(), String> {
+fn compare(t: &PrintedGoroutine, g: &Goroutine<'_>) -> Result<(), String> {
     if t.status() != g.status {
         return Err(format!("status: printed {:?}, ours {:?}", t.status(), g.status));
     }
@@ -116,7 +116,7 @@ fn goroutines_equal_the_runtime_traceback() {
                 }
             };
             let gs = read_goroutines(&p, ReadOptions::default()).expect("goroutines");
-            let tb = gotraceback::parse(&common::printed(&v, &sc));
+            let tb = crashlog::parse(&common::printed(&v, &sc));
             let mut ours: Vec<u64> = gs.list.iter().map(|g| g.id).collect();
             let mut theirs: Vec<u64> = tb.goroutines.iter().map(|g| g.id).collect();
             ours.sort();

@@ -165,8 +165,8 @@ fn map_from_callers(
         // in its stack slot there already (the slot was written before the call).
         let pc = fr.pc.0.wrapping_sub(p.bias);
         let mut found: Vec<(Addr, String)> = Vec::new();
-        for (name, loc) in d.map_vars_at(fr.function, pc) {
-            let ParamLocation::Cfa(off) = loc else { continue };
+        for crate::exe::dwarf::MapVar { name, location, .. } in d.map_vars_at(fr.function, pc) {
+            let ParamLocation::Cfa(off) = location else { continue };
             let Ok(h) = mem.read_ptr(fr.fp.offset(off)) else { continue };
             if h.is_null() || found.iter().any(|(a, _)| *a == h) {
                 continue;
@@ -483,6 +483,7 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
                 (op, false) => format!("goroutine {gid} ({}) raced with goroutine {} writing {what}", role_name(op), writers.join(", ")),
             };
             findings.push(Finding {
+                map_names: Vec::new(),
                 id: String::new(),
                 kind,
                 severity: Severity::Critical,
@@ -519,6 +520,7 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
         evidence.push(format!("iterator at {} is {:?} at the frame's pc", it.address, it.liveness));
         let state = serde_json::to_value(it.state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         findings.push(Finding {
+            map_names: Vec::new(),
             id: String::new(),
             kind: FindingKind::StaleIterator,
             severity,
@@ -554,6 +556,7 @@ pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnaly
                     let severity =
                         if it.liveness == Liveness::Live && swept { Severity::Critical } else { Severity::Warning };
                     findings.push(Finding {
+                        map_names: Vec::new(),
                         id: String::new(),
                         kind: FindingKind::FreedBucketReference,
                         severity,

@@ -1,5 +1,6 @@
 //! Analyses over the runtime model, producing findings.
 
+pub mod map_names;
 pub mod maps;
 pub mod trace_join;
 
@@ -148,4 +149,8 @@ pub struct Finding {
     pub goroutines: Vec<GoroutineRole>,
     /// Facts behind the conclusion.
     pub evidence: Vec<String>,
+    /// The names the program has for the map: package-level variables, and
+    /// variables of the frames of the goroutines this finding names.
+    #[serde(default)]
+    pub map_names: Vec<crate::runtime::maps::names::MapName>,
 }

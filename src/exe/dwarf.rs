@@ -35,6 +35,33 @@ pub enum ParamLocation {
     Cfa(i64),
 }
 
+/// What kind of variable a [`MapVar`] is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum VarKind {
+    /// A parameter (`DW_TAG_formal_parameter`).
+    Parameter,
+    /// A local variable.
+    Local,
+    /// A variable a closure captured (`DW_AT_go_closure_offset`).
+    Closure,
+}
+
+/// A map-typed variable of a function with a location at some pc.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapVar {
+    /// Its name.
+    pub name: String,
+    /// Where it is.
+    pub location: ParamLocation,
+    /// Parameter, local or closure capture.
+    pub kind: VarKind,
+}
+
+/// Go's `DW_AT_go_closure_offset`: a variable a closure captured.
+const DW_AT_GO_CLOSURE_OFFSET: gimli::DwAt = gimli::DwAt(0x2907);
+/// Most elements of a global array of maps that are named one by one.
+const MAX_ARRAY_MAPS: u64 = 64;
+
 /// A type's shape as far as gotopsy needs it.
 #[derive(Clone, Debug)]
 pub struct TypeInfo {
@@ -320,7 +347,7 @@ impl DwarfIndex {
 
     /// The parameters and local variables of map type (`map[K]V`) of function
     /// `func` that have a location at link-time address `pc`: name and place.
-    pub fn map_vars_at(&self, func: &str, pc: u64) -> Vec<(String, ParamLocation)> {
+    pub fn map_vars_at(&self, func: &str, pc: u64) -> Vec<MapVar> {
         let mut out = Vec::new();
         let Some(e) = self.lookup(func, |t| t == dw::DW_TAG_subprogram) else { return out };
         let cfa_base = self.frame_base_is_cfa(e);
@@ -349,9 +376,16 @@ impl DwarfIndex {
                             continue;
                         }
                         let name = attr_string(&self.dwarf, unit, c.attr_value(dw::DW_AT_name).ok().flatten());
+                        let kind = if c.tag() == dw::DW_TAG_formal_parameter {
+                            VarKind::Parameter
+                        } else if c.attr_value(DW_AT_GO_CLOSURE_OFFSET).ok().flatten().is_some() {
+                            VarKind::Closure
+                        } else {
+                            VarKind::Local
+                        };
                         match (name, self.location_at(unit, c, pc)) {
                             (_, Some(ParamLocation::Cfa(_))) if !cfa_base => {}
-                            (Some(name), Some(loc)) => out.push((name, loc)),
+                            (Some(name), Some(location)) => out.push(MapVar { name, location, kind }),
                             _ => {}
                         }
                     }
@@ -433,6 +467,35 @@ impl DwarfIndex {
             let Some(info) = self.type_info(ty) else { continue };
             if want(&info.name) {
                 out.push((name.clone(), addr, info.name));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Package-level variables that hold a map: map-typed globals (`main.inventory`),
+    /// map fields of struct globals (`main.cfg.routes`) and elements of
+    /// arrays of maps (`main.shards[3]`), one level deep: (name, stated address
+    /// of the map pointer), sorted by name.
+    pub fn map_globals(&self) -> Vec<(String, Addr)> {
+        let is_map = |t: Option<TypeRef>| t.and_then(|t| self.type_info(t)).is_some_and(|i| i.name.starts_with("map["));
+        let mut out = Vec::new();
+        for (name, entries) in &self.names {
+            if !entries.iter().any(|e| e.tag == dw::DW_TAG_variable) {
+                continue;
+            }
+            let Some((addr, Some(ty))) = self.global(name) else { continue };
+            let Some(info) = self.type_info(ty) else { continue };
+            if info.name.starts_with("map[") {
+                out.push((name.clone(), addr));
+            } else if info.tag == dw::DW_TAG_structure_type {
+                for f in info.fields.iter().filter(|f| is_map(f.ty)) {
+                    out.push((format!("{name}.{}", f.name), addr.add(f.offset)));
+                }
+            } else if info.tag == dw::DW_TAG_array_type && is_map(info.elem) {
+                for i in 0..info.count.unwrap_or(0).min(MAX_ARRAY_MAPS) {
+                    out.push((format!("{name}[{i}]"), addr.add(i * 8)));
+                }
             }
         }
         out.sort();

@@ -71,6 +71,9 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
     let mut c = crash::detect(p, &gs);
     progress.phase(Phase::Maps);
     let mut m = if o.no_maps { MapAnalysis::default() } else { analysis::maps::analyze(p, &mut gs, &c) };
+    if !o.no_maps {
+        analysis::map_names::attach(p, &gs, &mut m);
+    }
     if o.show_values {
         analysis::maps::attach_entries(p, &mut m, ENTRIES_PER_MAP);
     }

@@ -33,6 +33,30 @@ pub fn role_text(r: &GoroutineRole) -> String {
     s
 }
 
+/// How the text names a map: `main.inventory (map[string]int, 500 entries, at 0xc000064090)`;
+/// a frame variable as `m in main.f.func1 (…)`; else `map[K]V at 0x…`.
+pub fn map_title(a: &Analysis, f: &crate::analysis::Finding) -> Option<String> {
+    let addr = f.map?;
+    let h = a.maps.binary_search_by_key(&addr, |h| h.address).ok().and_then(|i| a.maps.get(i));
+    let what = match h {
+        Some(h) => format!("{}, {} entries, at {addr}", h.type_name.as_deref().unwrap_or("map"), h.len),
+        None => format!("at {addr}"),
+    };
+    let globals: Vec<&str> = f.map_names.iter().filter(|n| n.goroutine.is_none()).map(|n| n.name.as_str()).collect();
+    let mut locals: Vec<String> = Vec::new();
+    for n in f.map_names.iter().filter(|n| n.goroutine.is_some()) {
+        let s = format!("{} in {}", n.name, n.function.as_deref().unwrap_or("?"));
+        if !locals.contains(&s) {
+            locals.push(s);
+        }
+    }
+    Some(match (globals.is_empty(), locals.is_empty()) {
+        (false, _) => format!("map {} ({what})", globals.join(", ")),
+        (true, false) => format!("map {} ({what})", locals.join(", ")),
+        (true, true) => format!("map ({what})"),
+    })
+}
+
 /// Writes the text report.
 pub fn write(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     let style = Style::for_go(a.target.go_minor().unwrap_or(0));
@@ -79,6 +103,9 @@ pub fn write(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         writeln!(w, "\n== findings ==")?;
         for f in &a.findings {
             writeln!(w, "{} [{}] {}: {}", f.id, f.severity, f.kind, f.summary)?;
+            if let Some(m) = map_title(a, f) {
+                writeln!(w, "    {m}")?;
+            }
             for g in &f.goroutines {
                 write!(w, "    {}", role_text(g))?;
                 if let Some(why) = &g.reason {

@@ -5,6 +5,7 @@
 
 pub mod entries;
 pub mod iterators;
+pub mod names;
 
 use super::process::Process;
 use crate::addr::Addr;
@@ -321,6 +322,9 @@ pub struct MapHeader {
     /// More entries than shown, or why none could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entries_note: Option<String>,
+    /// The names the program has for the map (see [`names`]).
+    #[serde(default)]
+    pub names: Vec<names::MapName>,
 }
 
 impl Process {
@@ -380,6 +384,7 @@ impl Process {
             None => (None, None, None),
         };
         let mut out = MapHeader {
+            names: Vec::new(),
             address: h,
             type_descriptor: t,
             type_name,

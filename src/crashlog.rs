@@ -1,4 +1,4 @@
-//! A parser for the Go runtime's traceback text (`GOTRACEBACK=crash` output,
+//! Crash logs: a parser for the Go runtime's traceback text (`GOTRACEBACK=crash` output,
 //! `SIGQUIT` dumps, panics). It is the oracle gotopsy's tests compare with, and
 //! it reads gotopsy's own `goroutines` output back.
 //!
@@ -9,7 +9,7 @@
 
 /// One frame as printed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TraceFrame {
+pub struct PrintedFrame {
     /// Function under its print name (`panic`, `main.F[...]`).
     pub function: String,
     /// Arguments between the parentheses.
@@ -28,7 +28,7 @@ pub struct TraceFrame {
     pub pc: Option<u64>,
 }
 
-impl TraceFrame {
+impl PrintedFrame {
     /// Inlined frames print `(...)` and no offset.
     pub fn inlined(&self) -> bool {
         self.offset.is_none() && self.args == "..."
@@ -37,7 +37,7 @@ impl TraceFrame {
 
 /// `created by …` of a goroutine.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TraceCreatedBy {
+pub struct PrintedCreatedBy {
     /// Function (print name).
     pub function: String,
     /// Parent goroutine, when printed.
@@ -52,7 +52,7 @@ pub struct TraceCreatedBy {
 
 /// One goroutine as printed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TraceGoroutine {
+pub struct PrintedGoroutine {
     /// Goroutine id.
     pub id: u64,
     /// `gp=` (Go 1.22+ at crash level).
@@ -62,16 +62,16 @@ pub struct TraceGoroutine {
     /// Bracketed status with every suffix.
     pub status_full: String,
     /// Frames printed, in order.
-    pub frames: Vec<TraceFrame>,
+    pub frames: Vec<PrintedFrame>,
     /// Index in `frames` where `...N frames elided...` stood, and N.
     pub elided: Option<(usize, u64)>,
     /// `created by`.
-    pub created_by: Option<TraceCreatedBy>,
+    pub created_by: Option<PrintedCreatedBy>,
     /// Printed as "goroutine running on other thread; stack unavailable".
     pub running_elsewhere: bool,
 }
 
-impl TraceGoroutine {
+impl PrintedGoroutine {
     /// The status without suffixes (see [`base_status`]).
     pub fn status(&self) -> String {
         base_status(&self.status_full)
@@ -80,10 +80,10 @@ impl TraceGoroutine {
 
 /// A parsed traceback.
 #[derive(Clone, Debug, Default)]
-pub struct Traceback {
+pub struct PrintedTraceback {
     /// Goroutines by first appearance; a goroutine printed twice keeps the
     /// printing that has frames.
-    pub goroutines: Vec<TraceGoroutine>,
+    pub goroutines: Vec<PrintedGoroutine>,
     /// The `panic: …` text, if any.
     pub panic: Option<String>,
     /// The `fatal error: …` text, if any.
@@ -122,7 +122,7 @@ fn parse_hex(s: &str) -> Option<u64> {
 }
 
 /// Parses `goroutine N [gp=… m=… mp=…] [status]:` (labels after `]` ignored).
-fn parse_header(line: &str) -> Option<TraceGoroutine> {
+fn parse_header(line: &str) -> Option<PrintedGoroutine> {
     let rest = line.strip_prefix("goroutine ")?;
     let (id, rest) = rest.split_once(' ')?;
     let id: u64 = id.parse().ok()?;
@@ -131,7 +131,7 @@ fn parse_header(line: &str) -> Option<TraceGoroutine> {
     if close < open || !rest.ends_with(':') {
         return None;
     }
-    let mut g = TraceGoroutine { id, status_full: rest[open + 1..close].to_string(), ..Default::default() };
+    let mut g = PrintedGoroutine { id, status_full: rest[open + 1..close].to_string(), ..Default::default() };
     for kv in rest[..open].split_whitespace() {
         match kv.split_once('=') {
             Some(("gp", v)) => g.gp = parse_hex(v),
@@ -178,14 +178,14 @@ fn parse_call(line: &str) -> Option<(String, String)> {
 }
 
 /// Parses a whole traceback text.
-pub fn parse(text: &str) -> Traceback {
-    let mut tb = Traceback::default();
-    let mut cur: Option<TraceGoroutine> = None;
+pub fn parse(text: &str) -> PrintedTraceback {
+    let mut tb = PrintedTraceback::default();
+    let mut cur: Option<PrintedGoroutine> = None;
     let mut pending_call: Option<(String, String)> = None;
     let mut pending_created: Option<(String, Option<u64>)> = None;
     let mut skipping = false; // inside a `runtime stack:` or `goroutine 0` block
 
-    let finish = |g: Option<TraceGoroutine>, tb: &mut Traceback| {
+    let finish = |g: Option<PrintedGoroutine>, tb: &mut PrintedTraceback| {
         let Some(g) = g else { return };
         if g.id == 0 {
             return;
@@ -258,9 +258,9 @@ pub fn parse(text: &str) -> Traceback {
         if line.starts_with('\t') {
             let Some((file, ln, off, regs)) = parse_location(line) else { continue };
             if let Some((function, goroutine)) = pending_created.take() {
-                g.created_by = Some(TraceCreatedBy { function, goroutine, file, line: ln, offset: off });
+                g.created_by = Some(PrintedCreatedBy { function, goroutine, file, line: ln, offset: off });
             } else if let Some((function, args)) = pending_call.take() {
-                g.frames.push(TraceFrame {
+                g.frames.push(PrintedFrame {
                     function,
                     args,
                     file,
@@ -279,6 +279,18 @@ pub fn parse(text: &str) -> Traceback {
     }
     finish(cur.take(), &mut tb);
     tb
+}
+
+impl crate::runtime::user_code::FrameName for PrintedFrame {
+    fn function(&self) -> &str {
+        &self.function
+    }
+    fn file(&self) -> &str {
+        &self.file
+    }
+    fn line(&self) -> i32 {
+        i32::try_from(self.line).unwrap_or(i32::MAX)
+    }
 }
 
 #[cfg(test)]

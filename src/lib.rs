@@ -12,6 +12,7 @@ pub mod corefile;
 pub mod crashlog;
 pub mod error;
 pub mod exe;
+pub mod intern;
 pub mod memory;
 pub mod model;
 pub mod report;

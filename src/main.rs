@@ -171,11 +171,18 @@ fn render(out: &mut dyn Write, a: &Analysis, format: Format) -> Result<()> {
 /// Shows phases on stderr with `GOTOPSY_TIMING` set.
 struct TimingProgress(std::sync::Mutex<Timing>);
 
+impl TimingProgress {
+    /// Ends the step that ran since the last mark.
+    fn mark(&self, what: &str) {
+        if let Ok(mut t) = self.0.lock() {
+            t.mark(what);
+        }
+    }
+}
+
 impl Progress for TimingProgress {
     fn phase(&self, phase: Phase) {
-        if let Ok(mut t) = self.0.lock() {
-            t.mark(&format!("before {phase:?}"));
-        }
+        self.mark(&format!("until {phase:?}"));
     }
 }
 
@@ -186,12 +193,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Analyze { args, format, no_maps, trace, trace_from_core, show_values } => {
             let progress = TimingProgress(std::sync::Mutex::new(Timing::start()));
             let p = open(&args)?;
-            progress.phase(Phase::Goroutines);
+            progress.mark("open");
             let opts = analyze_options(&args, no_maps, show_values, trace, trace_from_core);
             let a = gotopsy::analyze(&p, &opts, &progress)?;
+            progress.mark("analysis");
             render(&mut out, &a, format)?;
             out.flush()?;
-            progress.phase(Phase::Model);
+            progress.mark("output");
             // Everything is written: skip freeing a million frames and unmapping the core.
             std::process::exit(0);
         }
@@ -302,7 +310,7 @@ fn run(cli: Cli) -> Result<()> {
             let gs = read_goroutines(&p, ReadOptions { include_dead: args.all, iterators: None })?;
             let style = traceback::Style::for_go(p.go_major_minor().1);
             let leaked = p.layout.status.leaked;
-            let mut names = gotopsy::model::intern::Interner::default();
+            let mut names = gotopsy::intern::Interner::default();
             for (i, g) in gs.list.into_iter().enumerate() {
                 if i > 0 {
                     writeln!(out)?;

@@ -45,7 +45,7 @@ fn without_dwarf_the_goroutines_are_the_same() {
             assert!(without.warnings.iter().any(|w| w.contains("built-in table")), "{v}: says so");
             let a = read_goroutines(&with, ReadOptions::default()).unwrap();
             let b = read_goroutines(&without, ReadOptions::default()).unwrap();
-            let key = |g: &gotopsy::runtime::goroutines::Goroutine<'_>| {
+            let key = |g: &gotopsy::runtime::goroutines::Goroutine| {
                 (
                     g.id,
                     g.status.clone(),

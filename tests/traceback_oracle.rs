@@ -12,7 +12,7 @@ use gotopsy::runtime::{crash, OpenOptions, Process};
 /// (call with arguments, file, line, `+off fp sp pc` for physical frames).
 type Key = (String, String, u32, Option<(u64, u64, u64, u64)>);
 
-fn ours_keys(g: &Goroutine<'_>) -> Vec<Key> {
+fn ours_keys(g: &Goroutine) -> Vec<Key> {
     g.frames
         .iter()
         .map(|f| {
@@ -33,14 +33,14 @@ fn printed_keys(t: &PrintedGoroutine) -> Vec<Key> {
 }
 
 /// Compares one goroutine; returns a description of the first difference.
-fn compare(t: &PrintedGoroutine, g: &Goroutine<'_>) -> Result<(), String> {
+fn compare(t: &PrintedGoroutine, g: &Goroutine) -> Result<(), String> {
     if t.status() != g.status {
         return Err(format!("status: printed {:?}, ours {:?}", t.status(), g.status));
     }
     if let Some(c) = &t.created_by {
         let ours = g.created_by.as_ref().ok_or("created_by missing")?;
         let o = (
-            gotopsy::runtime::symbolize::print_name(ours.function).into_owned(),
+            gotopsy::runtime::symbolize::print_name(&ours.function).into_owned(),
             ours.file.to_string(),
             ours.line as u32,
             ours.goroutine,

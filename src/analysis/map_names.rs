@@ -9,7 +9,7 @@ use crate::runtime::Process;
 use rustc_hash::FxHashMap;
 
 /// Fills `maps[].names` and `findings[].map_names`.
-pub fn attach(p: &Process, gs: &Goroutines<'_>, m: &mut MapAnalysis) {
+pub fn attach(p: &Process, gs: &Goroutines, m: &mut MapAnalysis) {
     if m.maps.is_empty() && m.findings.is_empty() {
         return;
     }

@@ -110,9 +110,9 @@ struct MapCall {
 /// The map functions on a goroutine's stack, innermost first; the first whose
 /// argument gives a readable map header names the map. The operation is that
 /// of the outermost map function (the runtime entry point).
-fn map_call(p: &Process, model: &MapModel, g: &Goroutine<'_>, maps: &mut HashMap<Addr, MapHeader>) -> Option<MapCall> {
+fn map_call(p: &Process, model: &MapModel, g: &Goroutine, maps: &mut HashMap<Addr, MapHeader>) -> Option<MapCall> {
     // Most goroutines are in no map function: decide without allocating.
-    if !g.frames.iter().any(|f| !f.inlined && map_function(f.function).is_some()) {
+    if !g.frames.iter().any(|f| !f.inlined && map_function(&f.function).is_some()) {
         return None;
     }
     let calls: Vec<(usize, MapOp, MapArg)> = g
@@ -120,7 +120,7 @@ fn map_call(p: &Process, model: &MapModel, g: &Goroutine<'_>, maps: &mut HashMap
         .iter()
         .enumerate()
         .filter(|(_, f)| !f.inlined)
-        .filter_map(|(i, f)| map_function(f.function).map(|(op, a)| (i, op, a)))
+        .filter_map(|(i, f)| map_function(&f.function).map(|(op, a)| (i, op, a)))
         .collect();
     let &(outer_i, op, _) = calls.last()?;
     let function = g.frames[outer_i].function.to_string();
@@ -153,7 +153,7 @@ const CALLER_FRAMES: usize = 3;
 fn map_from_callers(
     p: &Process,
     model: &MapModel,
-    g: &Goroutine<'_>,
+    g: &Goroutine,
     outer: usize,
     maps: &mut HashMap<Addr, MapHeader>,
 ) -> Result<(Addr, String), Vec<String>> {
@@ -165,7 +165,7 @@ fn map_from_callers(
         // in its stack slot there already (the slot was written before the call).
         let pc = fr.pc.0.wrapping_sub(p.bias);
         let mut found: Vec<(Addr, String)> = Vec::new();
-        for crate::exe::dwarf::MapVar { name, location, .. } in d.map_vars_at(fr.function, pc) {
+        for crate::exe::dwarf::MapVar { name, location, .. } in d.map_vars_at(&fr.function, pc) {
             let ParamLocation::Cfa(off) = location else { continue };
             let Ok(h) = mem.read_ptr(fr.fp.offset(off)) else { continue };
             if h.is_null() || found.iter().any(|(a, _)| *a == h) {
@@ -219,17 +219,17 @@ const REG_NAMES: [&str; 16] =
 /// The value of argument `i` of frame `fi`, and where it was read: from the
 /// parameter's DWARF location at the frame's pc (a stack slot, or a register
 /// `runtime.asyncPreempt` saved), else from its argument spill slot.
-fn arg_word(p: &Process, g: &Goroutine<'_>, fi: usize, i: u64) -> Result<(Option<Addr>, String), String> {
+fn arg_word(p: &Process, g: &Goroutine, fi: usize, i: u64) -> Result<(Option<Addr>, String), String> {
     let mem = p.mem();
     let fr = &g.frames[fi];
     let spill =
         || Ok((mem.read_ptr(fr.fp.add(8 * i)).ok(), "argument spill slot (written at entry; may be stale)".into()));
     let Ok(d) = p.dwarf() else { return spill() };
-    let preempted = fi > 0 && g.frames[fi - 1].function == "runtime.asyncPreempt";
+    let preempted = fi > 0 && &*g.frames[fi - 1].function == "runtime.asyncPreempt";
     // Return addresses are looked up at the call instruction.
     let pc = if fi == 0 || preempted { fr.pc } else { fr.pc.offset(-1) };
     let link_pc = pc.0.wrapping_sub(p.bias);
-    match d.param_location(fr.function, i as usize, link_pc) {
+    match d.param_location(&fr.function, i as usize, link_pc) {
         Some(ParamLocation::Cfa(off)) => Ok((
             mem.read_ptr(fr.fp.offset(off)).ok(),
             format!("argument {i} at CFA{off:+} (DWARF location at this pc)"),
@@ -254,7 +254,7 @@ fn arg_word(p: &Process, g: &Goroutine<'_>, fi: usize, i: u64) -> Result<(Option
 fn map_from_args(
     p: &Process,
     model: &MapModel,
-    g: &Goroutine<'_>,
+    g: &Goroutine,
     fi: usize,
     arg: MapArg,
     maps: &mut HashMap<Addr, MapHeader>,
@@ -342,7 +342,7 @@ pub fn model(p: &Process) -> Result<MapModel, String> {
 /// Runs the map analysis. When the goroutines were read with iterator
 /// scanning on (see [`ReadOptions::iterators`](crate::runtime::goroutines::ReadOptions)),
 /// their iterators are used; else the stacks are scanned now.
-pub fn analyze(p: &Process, all: &mut Goroutines<'_>, crash: &Crash) -> MapAnalysis {
+pub fn analyze(p: &Process, all: &mut Goroutines, crash: &Crash) -> MapAnalysis {
     let scan = all.iterator_scan.take();
     let mut out = MapAnalysis::default();
     let gs = &all.list[..];

@@ -27,7 +27,7 @@ pub struct TraceJoin {
 }
 
 /// Joins `t` with the goroutines of a core and annotates `findings`.
-pub fn join(p: &Process, gs: &Goroutines<'_>, t: &TraceSummary, findings: &mut [Finding]) -> TraceJoin {
+pub fn join(p: &Process, gs: &Goroutines, t: &TraceSummary, findings: &mut [Finding]) -> TraceJoin {
     let by_id: HashMap<u64, &TraceGoroutine> = t.goroutines.iter().map(|g| (g.id, g)).collect();
     let mut out = TraceJoin {
         trace_version: t.trace_version.clone(),

@@ -2,9 +2,9 @@
 //! [`analyze`] on an open [`Process`].
 
 use super::goroutine::Goroutine;
-use super::intern::Interner;
 use super::{Analysis, MapsAnalysis, Target, SCHEMA_VERSION};
 use crate::analysis::{self, maps::MapAnalysis};
+use crate::intern::Interner;
 use crate::runtime::goroutines::{read_goroutines, ReadOptions};
 use crate::runtime::{crash, Process};
 use std::path::PathBuf;
@@ -106,9 +106,14 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
     };
     progress.phase(Phase::Model);
     let leaked = p.layout.status.leaked;
-    let mut names = Interner::default();
-    let goroutines: Vec<Goroutine> =
-        gs.list.into_iter().map(|g| Goroutine::from_runtime(g, leaked, &mut names)).collect();
+    let goroutines: Vec<Goroutine> = {
+        use rayon::prelude::*;
+        gs.list
+            .into_par_iter()
+            .with_min_len(4096)
+            .map_init(Interner::default, |names, g| Goroutine::from_runtime(g, leaked, names))
+            .collect()
+    };
     let target = Target::of(p);
     let minor = target.go_minor();
     let mut a = Analysis {

@@ -75,7 +75,7 @@ impl Analysis {
             _ => {}
         }
         let r = serde_json::from_slice(bytes).map_err(|e| ReportError::NotAReport(e.to_string()));
-        super::intern::forget_shared();
+        crate::intern::forget_shared();
         r
     }
 }
@@ -190,7 +190,8 @@ fn json_u64(b: &mut Vec<u8>, v: u64) {
 }
 
 /// A frame: `function`, `print_name` where it differs, `file`, `line`, `pc`,
-/// `sp`, `fp`, `offset` (`pc − entry`), `inlined`, `args`, `system_stack` where true.
+/// `sp`, `fp`, `offset` (`pc − entry`; not for inlined frames, which print
+/// none), `inlined`, `args`, `system_stack` where true.
 fn write_frame(b: &mut Vec<u8>, f: &Frame) {
     b.extend_from_slice(b"{\"function\":");
     json_str(b, &f.function);
@@ -212,9 +213,13 @@ fn write_frame(b: &mut Vec<u8>, f: &Frame) {
     json_addr(b, f.sp);
     b.extend_from_slice(b",\"fp\":");
     json_addr(b, f.fp);
-    b.extend_from_slice(b",\"offset\":");
-    json_u64(b, f.offset());
-    b.extend_from_slice(if f.inlined { b",\"inlined\":true,\"args\":" } else { b",\"inlined\":false,\"args\":" });
+    if f.inlined {
+        b.extend_from_slice(b",\"inlined\":true,\"args\":");
+    } else {
+        b.extend_from_slice(b",\"offset\":");
+        json_u64(b, f.offset());
+        b.extend_from_slice(b",\"inlined\":false,\"args\":");
+    }
     json_str(b, &f.args);
     if f.system_stack {
         b.extend_from_slice(b",\"system_stack\":true");
@@ -249,9 +254,14 @@ mod tests {
             write_frame(&mut b, &f);
             let v: serde_json::Value = serde_json::from_slice(&b).expect("valid JSON");
             assert_eq!(v["line"], line);
-            assert_eq!(v["offset"], 0x20);
             let back: Frame = serde_json::from_slice(&b).expect("reads back");
-            assert_eq!(back, f);
+            if f.inlined {
+                assert!(v.get("offset").is_none());
+                assert_eq!(back, Frame { entry: f.pc, ..f });
+            } else {
+                assert_eq!(v["offset"], 0x20);
+                assert_eq!(back, f);
+            }
         }
     }
 

@@ -7,7 +7,7 @@
 mod build;
 pub mod goroutine;
 pub mod group;
-pub mod intern;
+
 mod json;
 
 pub use build::{analyze, AnalyzeOptions, NoProgress, Phase, Progress, TraceSource};

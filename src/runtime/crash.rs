@@ -105,7 +105,7 @@ pub fn signal_name(n: u32) -> String {
 }
 
 fn has_frame(g: &Goroutine, names: &[&str]) -> bool {
-    g.frames.iter().any(|f| names.contains(&f.function))
+    g.frames.iter().any(|f| names.contains(&&*f.function))
 }
 
 /// A printable string of `len` bytes at `ptr`, if that is what is there.
@@ -136,7 +136,7 @@ fn string_arg(mem: &dyn Memory, sp: Addr, fp: Addr) -> Option<String> {
 }
 
 /// Works out how the process died.
-pub fn detect(p: &Process, gs: &Goroutines<'_>) -> Crash {
+pub fn detect(p: &Process, gs: &Goroutines) -> Crash {
     let mem = p.mem();
     let mut c = Crash {
         signal: p
@@ -150,7 +150,7 @@ pub fn detect(p: &Process, gs: &Goroutines<'_>) -> Crash {
     };
     // A fatal error: some goroutine is in throw/fatal on its way to fatalthrow.
     // Only goroutines on a thread can be throwing or panicking.
-    let on_thread: Vec<&Goroutine<'_>> = gs.list.iter().filter(|g| g.thread.is_some()).collect();
+    let on_thread: Vec<&Goroutine> = gs.list.iter().filter(|g| g.thread.is_some()).collect();
     // When several goroutines throw at once, the one that reached fatalthrow printed.
     let thrower = on_thread
         .iter()
@@ -162,7 +162,7 @@ pub fn detect(p: &Process, gs: &Goroutines<'_>) -> Crash {
         c.message = g
             .frames
             .iter()
-            .filter(|f| !f.inlined && (f.function == "runtime.throw" || f.function == "runtime.fatal"))
+            .filter(|f| !f.inlined && (&*f.function == "runtime.throw" || &*f.function == "runtime.fatal"))
             .find_map(|f| string_arg(mem, f.sp, f.fp));
         return c;
     }

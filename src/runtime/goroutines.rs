@@ -12,6 +12,7 @@ use crate::corefile::ThreadState;
 use crate::memory::{MemError, ReadExt};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
+use std::sync::Arc;
 
 /// Most goroutines we accept from `allgs` (bounds a damaged length).
 pub const MAX_GOROUTINES: u64 = 50_000_000;
@@ -40,18 +41,20 @@ pub struct MInfo {
 }
 
 /// Where a goroutine's creation happened (`g.gopc`).
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct CreatedBy<'a> {
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CreatedBy {
     /// Function containing the `go` statement.
-    pub function: &'a str,
+    #[serde(deserialize_with = "crate::intern::de")]
+    pub function: Arc<str>,
     /// Its file.
-    pub file: &'a str,
+    #[serde(deserialize_with = "crate::intern::de")]
+    pub file: Arc<str>,
     /// Its line.
     pub line: i32,
     /// The `go` statement's pc.
     pub pc: Addr,
     /// Offset of that pc from the function's entry.
-    #[serde(skip)]
+    #[serde(default)]
     pub offset: u64,
     /// Id of the goroutine that ran the `go` statement (0: unknown).
     pub goroutine: u64,
@@ -72,8 +75,8 @@ pub enum UnwindSource {
 }
 
 /// A goroutine of the dead process.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Goroutine<'a> {
+#[derive(Clone, Debug)]
+pub struct Goroutine {
     /// `g.goid`.
     pub id: u64,
     /// Address of the `g`.
@@ -98,9 +101,9 @@ pub struct Goroutine<'a> {
     /// OS thread id of that M, when it was running.
     pub thread: Option<u64>,
     /// Where it was created.
-    pub created_by: Option<CreatedBy<'a>>,
+    pub created_by: Option<CreatedBy>,
     /// Its stack, innermost first, inlined calls expanded.
-    pub frames: Vec<Frame<'a>>,
+    pub frames: Vec<Frame>,
     /// Where unwinding started.
     pub unwound_from: UnwindSource,
     /// Why the stack is incomplete, if it is.
@@ -114,9 +117,9 @@ pub struct Goroutine<'a> {
 }
 
 /// All goroutines of a process plus the facts used to read them.
-pub struct Goroutines<'a> {
+pub struct Goroutines {
     /// Goroutines in `allgs` order.
-    pub list: Vec<Goroutine<'a>>,
+    pub list: Vec<Goroutine>,
     /// Ms on `allm`.
     pub ms: Vec<MInfo>,
     /// The latest runtime clock reading found (`sched.lastpoll`, or the latest
@@ -262,7 +265,7 @@ impl Process {
 }
 
 /// Reads all goroutines and unwinds their stacks.
-pub fn read_goroutines<'p>(p: &'p Process, opts: ReadOptions<'_>) -> Result<Goroutines<'p>, crate::Error> {
+pub fn read_goroutines(p: &Process, opts: ReadOptions<'_>) -> Result<Goroutines, crate::Error> {
     let truncated = p.core.warnings.iter().any(|w| w.contains("truncated core"));
     let rt = |what: String| crate::Error::Runtime {
         path: p.core.path.clone(),
@@ -291,8 +294,8 @@ pub fn read_goroutines<'p>(p: &'p Process, opts: ReadOptions<'_>) -> Result<Goro
     let funcs = PclntabFuncs::new(&p.pclntab);
     let ctx = Shared { p, threads: &threads, ms_by_addr: &ms_by_addr, funcs: &funcs, include_dead: opts.include_dead };
     // Chunks run on rayon's threads, each with its own caches; order is kept.
-    type Chunk<'p> = (Vec<Goroutine<'p>>, Vec<String>, Option<IteratorScan>);
-    let chunks: Vec<Chunk<'p>> = ptrs
+    type Chunk = (Vec<Goroutine>, Vec<String>, Option<IteratorScan>);
+    let chunks: Vec<Chunk> = ptrs
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(ci, chunk)| {
@@ -325,7 +328,7 @@ pub fn read_goroutines<'p>(p: &'p Process, opts: ReadOptions<'_>) -> Result<Goro
             (out, warn, scan)
         })
         .collect();
-    let mut list: Vec<Goroutine<'_>> = Vec::with_capacity(ptrs.len());
+    let mut list: Vec<Goroutine> = Vec::with_capacity(ptrs.len());
     let mut iterator_scan = opts.iterators.map(|_| IteratorScan::default());
     if let Some(all) = iterator_scan.as_mut() {
         // One allocation each, not a rehash per chunk merged.
@@ -384,7 +387,7 @@ impl<'p> Shared<'_, 'p> {
         g: &RawG,
         sym: &mut Symbolizer<'p>,
         funcs: &CachedFuncs<'_, PclntabFuncs<'_>>,
-    ) -> Option<Goroutine<'p>> {
+    ) -> Option<Goroutine> {
         let p = self.p;
         let mem = p.mem();
         let st = &p.layout.status;

@@ -5,17 +5,21 @@
 use super::unwind::PhysFrame;
 use crate::addr::Addr;
 use crate::exe::pclntab::{funcdata, pcdata, Func, Pclntab};
+use crate::intern::Interner;
 use crate::memory::{Memory, ReadExt};
 use rustc_hash::FxHashMap as HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
-/// A frame as the runtime prints it. Names borrow from the pclntab.
-#[derive(Clone, Debug)]
-pub struct Frame<'a> {
-    /// Symbol name (`runtime.gopanic`, `main.F[...]`).
-    pub function: &'a str,
+/// A frame as the runtime prints it. Names are interned (shared by every
+/// frame that names them), so frames own their data.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "FrameJson")]
+pub struct Frame {
+    /// Symbol name (`runtime.gopanic`, `main.F[go.shape.int]`).
+    pub function: Arc<str>,
     /// Source file as recorded in the binary.
-    pub file: &'a str,
+    pub file: Arc<str>,
     /// Line number.
     pub line: i32,
     /// Program counter of the physical frame.
@@ -24,7 +28,7 @@ pub struct Frame<'a> {
     pub sp: Addr,
     /// Caller's stack pointer.
     pub fp: Addr,
-    /// Function entry of the physical frame.
+    /// Function entry of the physical frame (`pc − entry` is the `+0x…` the runtime prints).
     pub entry: Addr,
     /// True for a call inlined into the next frame.
     pub inlined: bool,
@@ -35,35 +39,50 @@ pub struct Frame<'a> {
     pub system_stack: bool,
 }
 
-impl serde::Serialize for Frame<'_> {
-    /// The JSON shape of a frame (see `docs/json.md`): `print_name` only where it
-    /// differs from `function`, `system_stack` only where true.
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let pn = print_name(self.function);
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("function", self.function)?;
-        if pn != self.function {
-            m.serialize_entry("print_name", &pn)?;
+/// A frame as the report's JSON holds it (`print_name` is derived, not read;
+/// the writer is `model`'s).
+#[derive(serde::Deserialize)]
+struct FrameJson {
+    function: String,
+    file: String,
+    line: i32,
+    pc: Addr,
+    sp: Addr,
+    fp: Addr,
+    #[serde(default)]
+    offset: u64,
+    inlined: bool,
+    args: String,
+    #[serde(default)]
+    system_stack: bool,
+}
+
+impl From<FrameJson> for Frame {
+    fn from(j: FrameJson) -> Frame {
+        Frame {
+            function: crate::intern::shared(&j.function),
+            file: crate::intern::shared(&j.file),
+            line: j.line,
+            pc: j.pc,
+            sp: j.sp,
+            fp: j.fp,
+            entry: Addr(j.pc.0.wrapping_sub(j.offset)),
+            inlined: j.inlined,
+            args: j.args,
+            system_stack: j.system_stack,
         }
-        m.serialize_entry("file", self.file)?;
-        m.serialize_entry("line", &self.line)?;
-        m.serialize_entry("pc", &self.pc)?;
-        m.serialize_entry("sp", &self.sp)?;
-        m.serialize_entry("fp", &self.fp)?;
-        m.serialize_entry("inlined", &self.inlined)?;
-        m.serialize_entry("args", &self.args)?;
-        if self.system_stack {
-            m.serialize_entry("system_stack", &true)?;
-        }
-        m.end()
     }
 }
 
-impl Frame<'_> {
+impl Frame {
     /// The runtime's print name: `panic` for `runtime.gopanic`, `F[...]` for generics.
     pub fn print_name(&self) -> std::borrow::Cow<'_, str> {
-        print_name(self.function)
+        print_name(&self.function)
+    }
+
+    /// `pc − entry`, the offset the runtime prints as `+0x…`.
+    pub fn offset(&self) -> u64 {
+        self.pc.checked_sub(self.entry).unwrap_or(0)
     }
 }
 
@@ -122,9 +141,9 @@ fn name_pieces_for_print(name: &str) -> (&str, &str, &str, &str, &str) {
 }
 
 #[derive(Clone)]
-struct Logical<'a> {
-    function: &'a str,
-    file: &'a str,
+struct Logical {
+    function: Arc<str>,
+    file: Arc<str>,
     line: i32,
     inlined: bool,
 }
@@ -133,7 +152,7 @@ struct Logical<'a> {
 #[derive(Clone)]
 struct Resolved<'a> {
     func: Func<'a>,
-    logical: Rc<[Logical<'a>]>,
+    logical: Rc<[Logical]>,
     /// `PCDATA_ArgLiveIndex` at the symbolic pc.
     live_idx: i32,
     args: Option<Rc<ArgInfo>>,
@@ -145,8 +164,12 @@ struct Resolved<'a> {
 pub struct Symbolizer<'a> {
     by_pc: HashMap<(Addr, bool), Resolved<'a>>,
     arg_info: HashMap<Addr, Option<Rc<ArgInfo>>>,
-    created: HashMap<Addr, Option<(&'a str, &'a str, i32, u64)>>,
+    created: HashMap<Addr, Option<CreationSite>>,
+    names: Interner,
 }
+
+/// Function, file, line and entry offset of a `go` statement's pc.
+pub type CreationSite = (Arc<str>, Arc<str>, i32, u64);
 
 struct ArgInfo {
     layout: Vec<u8>,
@@ -170,10 +193,15 @@ impl<'a> Symbolizer<'a> {
     }
 
     /// Logical frames of the physical frame at `pc` (`trap`: look up at pc, not pc-1).
-    fn logical(&mut self, mem: &dyn Memory, f: &Func<'a>, pc: Addr, trap: bool) -> Rc<[Logical<'a>]> {
+    fn logical(&mut self, mem: &dyn Memory, f: &Func<'a>, pc: Addr, trap: bool) -> Rc<[Logical]> {
         inline_chain(mem, f, sym_pc(pc, f.entry, trap))
             .into_iter()
-            .map(|(_, function, file, line, inlined)| Logical { function, file, line, inlined })
+            .map(|(_, function, file, line, inlined)| Logical {
+                function: self.names.placed(function),
+                file: self.names.placed(file),
+                line,
+                inlined,
+            })
             .collect::<Vec<_>>()
             .into()
     }
@@ -262,7 +290,7 @@ impl<'a> Symbolizer<'a> {
     }
 
     /// Expands physical frames into logical ones.
-    pub fn frames(&mut self, tab: &'a Pclntab, mem: &dyn Memory, phys: &[PhysFrame]) -> Vec<Frame<'a>> {
+    pub fn frames(&mut self, tab: &'a Pclntab, mem: &dyn Memory, phys: &[PhysFrame]) -> Vec<Frame> {
         let mut out = Vec::with_capacity(phys.len() + 4);
         for p in phys {
             let r = match self.by_pc.get(&(p.pc, p.trap)) {
@@ -285,8 +313,8 @@ impl<'a> Symbolizer<'a> {
             let logical = r.logical;
             for l in logical.iter() {
                 out.push(Frame {
-                    function: l.function,
-                    file: l.file,
+                    function: l.function.clone(),
+                    file: l.file.clone(),
                     line: l.line,
                     pc: p.pc,
                     sp: p.sp,
@@ -316,12 +344,13 @@ impl<'a> Symbolizer<'a> {
     }
 
     /// File, line and function of a `go` statement's pc (`g.gopc`), as `printcreatedby` shows it.
-    pub fn created_by(&mut self, tab: &'a Pclntab, pc: Addr) -> Option<(&'a str, &'a str, i32, u64)> {
+    pub fn created_by(&mut self, tab: &'a Pclntab, pc: Addr) -> Option<CreationSite> {
         if let Some(v) = self.created.get(&pc) {
-            return *v;
+            return v.clone();
         }
-        let v = Self::created_by_uncached(tab, pc);
-        self.created.insert(pc, v);
+        let v = Self::created_by_uncached(tab, pc)
+            .map(|(function, file, line, off)| (self.names.placed(function), self.names.placed(file), line, off));
+        self.created.insert(pc, v.clone());
         v
     }
 

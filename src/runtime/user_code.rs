@@ -109,12 +109,12 @@ pub fn user_frame<F: FrameName>(frames: &[F], minor: Option<u32>) -> Option<User
     })
 }
 
-impl FrameName for super::symbolize::Frame<'_> {
+impl FrameName for super::symbolize::Frame {
     fn function(&self) -> &str {
-        self.function
+        &self.function
     }
     fn file(&self) -> &str {
-        self.file
+        &self.file
     }
     fn line(&self) -> i32 {
         self.line

@@ -116,7 +116,7 @@ fn stack_objects(p: &Process, entry: Addr) -> Vec<StackObject> {
 }
 
 /// A frame's varp: fp − return address − saved frame pointer (when the frame has locals).
-fn varp_of(fr: &crate::runtime::symbolize::Frame<'_>) -> Addr {
+fn varp_of(fr: &crate::runtime::symbolize::Frame) -> Addr {
     let varp = fr.fp.offset(-8);
     if varp > fr.sp {
         varp.offset(-8)
@@ -182,7 +182,7 @@ impl<'a> IterScanner<'a> {
     }
 
     /// The live (or possibly live) iterators on one goroutine's stack.
-    pub fn scan(&mut self, g: &Goroutine<'_>) -> Vec<MapIterator> {
+    pub fn scan(&mut self, g: &Goroutine) -> Vec<MapIterator> {
         let (p, model) = (self.p, self.model);
         let size = model.iter_size();
         let mut out = Vec::new();
@@ -203,7 +203,7 @@ impl<'a> IterScanner<'a> {
             }
             let objs = objs.clone();
             let varp = varp_of(fr);
-            let trap = fi > 0 && is_injected(g.frames[fi - 1].function);
+            let trap = fi > 0 && is_injected(&g.frames[fi - 1].function);
             // The locals bitmap, relative to varp, is the same for every goroutine at this pc.
             let bitmap = self
                 .live_of
@@ -244,7 +244,7 @@ impl<'a> IterScanner<'a> {
 pub fn find_iterators(
     p: &Process,
     model: &MapModel,
-    gs: &[Goroutine<'_>],
+    gs: &[Goroutine],
     maps: &mut HashMap<Addr, MapHeader>,
 ) -> (Vec<MapIterator>, usize) {
     use rayon::prelude::*;
@@ -288,7 +288,7 @@ fn is_injected(f: &str) -> bool {
 fn read_iterator(
     p: &Process,
     model: &MapModel,
-    g: &Goroutine<'_>,
+    g: &Goroutine,
     fi: usize,
     at: Addr,
     maps: &mut HashMap<Addr, MapHeader>,
@@ -462,7 +462,7 @@ const MAX_FRAME_SLOTS: u32 = 4096;
 pub fn reflect_iterators_in_frames(
     p: &Process,
     model: &MapModel,
-    gs: &[Goroutine<'_>],
+    gs: &[Goroutine],
     maps: &mut HashMap<Addr, MapHeader>,
 ) -> Vec<MapIterator> {
     let Ok(d) = p.dwarf() else { return Vec::new() };
@@ -489,7 +489,7 @@ pub fn reflect_iterators_in_frames(
                 *slot = (fr.entry, h);
                 h
             };
-            if !holds || (fi > 0 && is_injected(g.frames[fi - 1].function)) {
+            if !holds || (fi > 0 && is_injected(&g.frames[fi - 1].function)) {
                 continue;
             }
             let varp = varp_of(fr);

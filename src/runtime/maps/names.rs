@@ -64,13 +64,13 @@ pub fn global_names(p: &Process) -> FxHashMap<Addr, Vec<MapName>> {
 /// The names goroutine `g`'s frames have for the map at `map`: map-typed
 /// parameters, variables and closure captures whose DWARF location at the
 /// frame's pc is a stack slot holding `map`. Innermost first.
-pub fn frame_names(p: &Process, g: &Goroutine<'_>, map: Addr) -> Vec<MapName> {
+pub fn frame_names(p: &Process, g: &Goroutine, map: Addr) -> Vec<MapName> {
     let mut out: Vec<MapName> = Vec::new();
     let Ok(d) = p.dwarf() else { return out };
     let mem = p.mem();
     for fr in g.frames.iter().filter(|f| !f.inlined) {
         let pc = fr.pc.0.wrapping_sub(p.bias);
-        for v in d.map_vars_at(fr.function, pc) {
+        for v in d.map_vars_at(&fr.function, pc) {
             let ParamLocation::Cfa(off) = v.location else { continue };
             if mem.read_ptr(fr.fp.offset(off)).ok() != Some(map) {
                 continue;

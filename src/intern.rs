@@ -9,9 +9,24 @@ use std::sync::Arc;
 #[derive(Default)]
 pub struct Interner {
     names: FxHashSet<Arc<str>>,
+    /// Names of the executable's tables, by where they are (a pclntab name is
+    /// the same bytes at the same place every time).
+    by_place: rustc_hash::FxHashMap<(usize, usize), Arc<str>>,
 }
 
 impl Interner {
+    /// The shared copy of a name that stays in place for the interner's life
+    /// (the executable's pclntab strings): looked up by address, not content.
+    pub fn placed(&mut self, s: &str) -> Arc<str> {
+        let key = (s.as_ptr() as usize, s.len());
+        if let Some(a) = self.by_place.get(&key) {
+            return a.clone();
+        }
+        let a = self.name(s);
+        self.by_place.insert(key, a.clone());
+        a
+    }
+
     /// The shared copy of `s`.
     pub fn name(&mut self, s: &str) -> Arc<str> {
         if let Some(a) = self.names.get(s) {

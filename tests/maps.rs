@@ -334,3 +334,51 @@ fn reflect_map_iterators_over_a_grown_map_and_in_a_frame() {
         });
     }
 }
+
+/// The likely-writer rule on real cores: with the confirmed second writers
+/// taken away (as when the other writer finished its write before the core
+/// was written), the goroutines running the same statement of the crash
+/// program (`m[j%1000] = i` in main.concurrentMapWrites.func1) are named, on
+/// every build, and nobody else is.
+#[test]
+fn likely_writers_stand_on_the_caught_writers_statement() {
+    use gotopsy::analysis::likely_writer::name_likely_writers;
+    use gotopsy::analysis::Role;
+    use gotopsy::runtime::user_code::user_frame;
+    let mut checked = 0;
+    for v in crash_variants().into_iter().filter(|v| common::has(v, "fatal")) {
+        checked += 1;
+        let p = Process::open(
+            &common::core(&v, "fatal"),
+            &OpenOptions { exe: Some(common::exe(&v)), ..Default::default() },
+        )
+        .unwrap_or_else(|e| panic!("{v}: {e}"));
+        let minor = Some(p.go_major_minor().1);
+        let mut gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+        let c = crash::detect(&p, &gs);
+        let mut m = analyze(&p, &mut gs, &c);
+        let f = &mut m.findings[0];
+        f.goroutines.truncate(1);
+        name_likely_writers(&gs.list, std::slice::from_mut(f), minor);
+        let likely: Vec<u64> = f.goroutines.iter().filter(|r| r.role == Role::LikelyWriter).map(|r| r.id).collect();
+        let on_line: Vec<u64> = gs
+            .list
+            .iter()
+            .filter(|g| Some(g.id) != c.goroutine)
+            .filter(|g| {
+                user_frame(&g.frames, minor).is_some_and(|u| {
+                    &*u.function == "main.concurrentMapWrites.func1" && &*u.file == "crashzoo/main.go" && u.line == 213
+                })
+            })
+            .map(|g| g.id)
+            .collect();
+        assert!(!likely.is_empty(), "{v}: the writers' loop runs in four goroutines");
+        assert_eq!(likely, on_line, "{v}");
+        assert!(
+            f.summary.contains("crashzoo/main.go:213") && f.summary.contains("likely the other writer"),
+            "{v}: {}",
+            f.summary
+        );
+    }
+    assert!(checked >= 11, "{checked} builds");
+}

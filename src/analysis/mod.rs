@@ -1,5 +1,6 @@
 //! Analyses over the runtime model, producing findings.
 
+pub mod likely_writer;
 pub mod map_names;
 pub mod maps;
 pub mod trace_join;

@@ -72,6 +72,8 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
     progress.phase(Phase::Maps);
     let mut m = if o.no_maps { MapAnalysis::default() } else { analysis::maps::analyze(p, &mut gs, &c) };
     if !o.no_maps {
+        let minor = Some(p.go_major_minor().1);
+        analysis::likely_writer::name_likely_writers(&gs.list, &mut m.findings, minor);
         analysis::map_names::attach(p, &gs, &mut m);
     }
     if o.show_values {

@@ -1,17 +1,29 @@
-//! The `gotopsy` command line.
+//! The `gotopsy` command line: parses arguments, runs the library's one
+//! analysis ([`gotopsy::analyze`]) and chooses a renderer.
+
+mod progress;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
-use gotopsy::model::{Analysis, AnalyzeOptions, Phase, Progress, TraceSource};
-use gotopsy::report::{self, traceback};
-use gotopsy::runtime::goroutines::{read_goroutines, ReadOptions};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use gotopsy::analysis::Severity;
+use gotopsy::model::{Analysis, AnalyzeOptions, GoroutineFilter, TraceSource};
+use gotopsy::report::{self, text::TextOptions, traceback};
 use gotopsy::runtime::{OpenOptions, Process};
-use std::io::{BufWriter, Write};
+use progress::CliProgress;
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
-/// Post-mortem forensics of Go programs: goroutines, stacks and crashes from core dumps.
+/// `0.1.0 (commit 1234abcd)`.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("GOTOPSY_COMMIT"), ")");
+
+/// Exit status when a `--fail-on` gate tripped (the report is written first).
+const EXIT_GATE: i32 = 3;
+
+/// Post-mortem forensics of Go programs: goroutines, stacks, maps and crashes from core dumps.
+///
+/// Exit status: 0 done, 1 error, 2 usage, 3 a --fail-on gate tripped.
 #[derive(Parser)]
-#[command(name = "gotopsy", version, about)]
+#[command(name = "gotopsy", version = VERSION, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,6 +33,21 @@ struct Cli {
 enum Format {
     Text,
     Json,
+}
+
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+enum FailOn {
+    /// A critical finding.
+    Critical,
+    /// A finding of severity warning or worse.
+    Warning,
 }
 
 #[derive(clap::Args)]
@@ -33,30 +60,69 @@ struct CoreArgs {
     /// Analyze even if the core and the executable do not match.
     #[arg(long)]
     force: bool,
-    /// Include dead goroutines.
-    #[arg(long)]
-    all: bool,
     /// Act as if the executable had no DWARF (tests the built-in layouts).
     #[arg(long, hide = true)]
     no_dwarf: bool,
 }
 
+/// Which goroutines are listed (the findings are never filtered).
+#[derive(clap::Args, Clone, Default)]
+struct ListArgs {
+    /// List only the goroutine with this id (repeatable).
+    #[arg(long = "id", value_name = "N")]
+    ids: Vec<u64>,
+    /// List only goroutines whose state contains this text (`running`, `chan receive`, …).
+    #[arg(long, value_name = "STATE")]
+    state: Option<String>,
+    /// List only goroutines with a frame whose function matches this regular expression.
+    #[arg(long = "match", value_name = "REGEX")]
+    pattern: Option<regex::Regex>,
+    /// Show the crashing goroutine's signal-handler and system-stack frames too.
+    #[arg(long)]
+    all_frames: bool,
+}
+
+impl ListArgs {
+    fn filter(&self) -> GoroutineFilter {
+        GoroutineFilter { ids: self.ids.clone(), state: self.state.clone(), function: self.pattern.clone() }
+    }
+}
+
+/// How the report is shown.
+#[derive(clap::Args)]
+struct ShowArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    #[command(flatten)]
+    list: ListArgs,
+    /// Colour the text report.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+    /// Exit with status 3 when a finding of this severity or worse exists (the report is written first).
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// The report: how the process died and every goroutine.
+    /// The report: how the process died, both sides of a map race, every goroutine.
     Analyze {
         #[command(flatten)]
-        args: CoreArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        core: CoreArgs,
+        #[command(flatten)]
+        show: ShowArgs,
+        /// Include dead goroutines.
+        #[arg(long)]
+        all: bool,
         /// Skip the map and iterator analysis.
         #[arg(long)]
         no_maps: bool,
         /// An execution trace of the same process, joined by goroutine id.
         #[arg(long)]
         trace: Option<PathBuf>,
-        /// Join the trace a flight recorder (Go 1.25+) still held in the core.
+        /// Join the trace the core still holds (a flight recorder's, Go 1.25+; the
+        /// runtime's unflushed trace.Start buffers, Go 1.22+).
         #[arg(long, conflicts_with = "trace")]
         trace_from_core: bool,
         /// Show map keys and values (off by default: cores hold secrets).
@@ -67,20 +133,28 @@ enum Command {
     Report {
         /// The saved report.
         file: PathBuf,
-        /// Output format.
+        #[command(flatten)]
+        show: ShowArgs,
+    },
+    /// Every goroutine, in the runtime's own traceback format (crashing goroutine first).
+    Goroutines {
+        #[command(flatten)]
+        core: CoreArgs,
+        #[command(flatten)]
+        list: ListArgs,
+        /// Include dead goroutines.
+        #[arg(long)]
+        all: bool,
+        /// Output format (json: `{"schema_version", "goroutines": [...]}`).
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
-    /// Every goroutine, in the runtime's own traceback format.
-    Goroutines {
-        #[command(flatten)]
-        args: CoreArgs,
-    },
-    /// Read a Go execution trace (1.22–1.27 formats): goroutines, states, stacks.
+    /// Read a Go execution trace (Go 1.21's format and 1.22–1.27's): goroutines, states, stacks.
     Trace {
         /// The trace file (plain, zstd or gzip); with --from-core, the core.
         file: PathBuf,
-        /// Read the trace a flight recorder (Go 1.25+) still held in this core.
+        /// Recover the trace the core still holds: a flight recorder's generations
+        /// (Go 1.25+) and the runtime's unflushed buffers (trace.Start or a flight recorder, Go 1.22+).
         #[arg(long)]
         from_core: bool,
         /// With --from-core: the executable.
@@ -100,7 +174,7 @@ enum Command {
     /// What addresses are: heap object (allocated or free), stack, data, unmapped.
     Inspect {
         #[command(flatten)]
-        args: CoreArgs,
+        core: CoreArgs,
         /// Addresses, hex (`0xc000012345`) or decimal.
         #[arg(required = true, value_parser = parse_addr)]
         addresses: Vec<u64>,
@@ -108,6 +182,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
 }
 
 fn parse_addr(s: &str) -> std::result::Result<u64, String> {
@@ -125,88 +206,85 @@ fn open(args: &CoreArgs) -> Result<Process> {
     )?)
 }
 
-/// With `GOTOPSY_TIMING` set, prints how long each phase took to stderr.
-struct Timing(Option<std::time::Instant>);
-
-impl Timing {
-    fn start() -> Self {
-        Timing(std::env::var_os("GOTOPSY_TIMING").map(|_| std::time::Instant::now()))
-    }
-    fn mark(&mut self, phase: &str) {
-        if let Some(t) = self.0 {
-            eprintln!("timing: {phase}: {:.3} s", t.elapsed().as_secs_f64());
-            self.0 = Some(std::time::Instant::now());
-        }
-    }
-}
-
-fn analyze_options(
-    args: &CoreArgs,
-    no_maps: bool,
-    show_values: bool,
-    trace: Option<PathBuf>,
-    trace_from_core: bool,
-) -> AnalyzeOptions {
-    AnalyzeOptions {
-        include_dead: args.all,
-        no_maps,
-        show_values,
-        trace: match (trace, trace_from_core) {
-            (Some(f), _) => Some(TraceSource::File(f)),
-            (None, true) => Some(TraceSource::FromCore),
-            (None, false) => None,
-        },
-    }
-}
-
-/// Prints the report of `a` in `format`.
-fn render(out: &mut dyn Write, a: &Analysis, format: Format) -> Result<()> {
-    match format {
+/// Prints the report of `a` as `show` asks; true when a `--fail-on` gate tripped.
+fn render(out: &mut dyn Write, a: &Analysis, show: &ShowArgs) -> Result<bool> {
+    match show.format {
         Format::Json => a.write_json(out).context("writing JSON")?,
-        Format::Text => report::text::write(out, a)?,
-    }
-    Ok(())
-}
-
-/// Shows phases on stderr with `GOTOPSY_TIMING` set.
-struct TimingProgress(std::sync::Mutex<Timing>);
-
-impl TimingProgress {
-    /// Ends the step that ran since the last mark.
-    fn mark(&self, what: &str) {
-        if let Ok(mut t) = self.0.lock() {
-            t.mark(what);
+        Format::Text => {
+            let color = match show.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                }
+            };
+            let o = TextOptions { filter: show.list.filter(), all_frames: show.list.all_frames, color };
+            report::text::write_with(out, a, &o)?
         }
     }
+    let worst = a.findings.iter().map(|f| f.severity).max();
+    Ok(match show.fail_on {
+        None => false,
+        Some(FailOn::Critical) => worst >= Some(Severity::Critical),
+        Some(FailOn::Warning) => worst >= Some(Severity::Warning),
+    })
 }
 
-impl Progress for TimingProgress {
-    fn phase(&self, phase: Phase) {
-        self.mark(&format!("until {phase:?}"));
-    }
-}
-
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<i32> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match cli.command {
-        Command::Analyze { args, format, no_maps, trace, trace_from_core, show_values } => {
-            let progress = TimingProgress(std::sync::Mutex::new(Timing::start()));
-            let p = open(&args)?;
+        Command::Analyze { core, show, all, no_maps, trace, trace_from_core, show_values } => {
+            let progress = CliProgress::start();
+            let p = open(&core)?;
             progress.mark("open");
-            let opts = analyze_options(&args, no_maps, show_values, trace, trace_from_core);
+            let opts = AnalyzeOptions {
+                include_dead: all,
+                no_maps,
+                show_values,
+                trace: match (trace, trace_from_core) {
+                    (Some(f), _) => Some(TraceSource::File(f)),
+                    (None, true) => Some(TraceSource::FromCore),
+                    (None, false) => None,
+                },
+            };
             let a = gotopsy::analyze(&p, &opts, &progress)?;
-            progress.mark("analysis");
-            render(&mut out, &a, format)?;
+            progress.finish("analysis");
+            for w in &a.warnings {
+                eprintln!("gotopsy: warning: {w}");
+            }
+            let tripped = render(&mut out, &a, &show)?;
             out.flush()?;
             progress.mark("output");
             // Everything is written: skip freeing a million frames and unmapping the core.
-            std::process::exit(0);
+            std::process::exit(if tripped { EXIT_GATE } else { 0 });
         }
-        Command::Report { file, format } => {
+        Command::Report { file, show } => {
             let bytes = read_report(&file)?;
             let a = Analysis::from_json(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            render(&mut out, &a, format)?;
+            if render(&mut out, &a, &show)? {
+                out.flush()?;
+                return Ok(EXIT_GATE);
+            }
+        }
+        Command::Goroutines { core, list, all, format } => {
+            let progress = CliProgress::start();
+            let p = open(&core)?;
+            let opts = AnalyzeOptions { include_dead: all, no_maps: true, ..Default::default() };
+            let a = gotopsy::analyze(&p, &opts, &progress)?;
+            progress.finish("analysis");
+            match format {
+                Format::Text => traceback::write_dump(&mut out, &a, &list.filter(), list.all_frames)?,
+                Format::Json => a.write_goroutines_json(&mut out, &list.filter())?,
+            }
+            out.flush()?;
+            std::process::exit(0);
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "gotopsy", &mut out);
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
         }
         Command::Trace { file, from_core: true, exe, output, format, join } => {
             let p = Process::open(&file, &OpenOptions { exe, ..Default::default() })?;
@@ -240,10 +318,7 @@ fn run(cli: Cli) -> Result<()> {
                 eprintln!("warning: {w}");
             }
             match format {
-                Format::Json => {
-                    serde_json::to_writer(&mut out, &t)?;
-                    writeln!(out)?;
-                }
+                Format::Json => gotopsy::report::trace_text::write_json(&mut out, &t)?,
                 Format::Text => gotopsy::report::trace_text::write(&mut out, &t)?,
             }
         }
@@ -263,25 +338,11 @@ fn run(cli: Cli) -> Result<()> {
             let t = gotopsy::trace::read_releasing(&map, &mut release)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             match format {
-                Format::Json => {
-                    let doc = serde_json::json!({
-                        "schema_version": gotopsy::report::SCHEMA_VERSION,
-                        "trace_version": t.trace_version,
-                        "events": t.events,
-                        "generations": t.generations,
-                        "first_generation": t.first_generation,
-                        "duration_ns": t.duration_ns,
-                        "thread_ids": t.thread_ids,
-                        "goroutines": t.goroutines,
-                        "warnings": t.warnings,
-                    });
-                    serde_json::to_writer(&mut out, &doc)?;
-                    writeln!(out)?;
-                }
+                Format::Json => gotopsy::report::trace_text::write_json(&mut out, &t)?,
                 Format::Text => gotopsy::report::trace_text::write(&mut out, &t)?,
             }
         }
-        Command::Inspect { args, addresses, format } => {
+        Command::Inspect { core: args, addresses, format } => {
             let p = open(&args)?;
             let heap = gotopsy::runtime::heap::HeapLayout::new(&p)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", args.core.display()))?;
@@ -305,23 +366,9 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Goroutines { args } => {
-            let p = open(&args)?;
-            let gs = read_goroutines(&p, ReadOptions { include_dead: args.all, iterators: None })?;
-            let style = traceback::Style::for_go(p.go_major_minor().1);
-            let leaked = p.layout.status.leaked;
-            let mut names = gotopsy::intern::Interner::default();
-            for (i, g) in gs.list.into_iter().enumerate() {
-                if i > 0 {
-                    writeln!(out)?;
-                }
-                let g = gotopsy::model::Goroutine::from_runtime(g, leaked, &mut names);
-                traceback::write_goroutine(&mut out, &g, style)?;
-            }
-        }
     }
     out.flush()?;
-    Ok(())
+    Ok(0)
 }
 
 /// Reads a saved report, refusing what cannot be one by its size.
@@ -357,12 +404,15 @@ fn one_line(e: &anyhow::Error) -> String {
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = run(cli) {
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
         // A closed pipe (`| head`) is not an error worth a message.
-        if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
-            std::process::exit(0);
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => {
+            std::process::exit(0)
         }
-        eprintln!("gotopsy: {}", one_line(&e));
-        std::process::exit(1);
+        Err(e) => {
+            eprintln!("gotopsy: {}", one_line(&e));
+            std::process::exit(1);
+        }
     }
 }

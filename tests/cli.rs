@@ -76,11 +76,18 @@ fn json_report_follows_the_schema_and_contract() {
 fn goroutines_text_parses_back_to_the_json_report() {
     for variant in ["go1.21.13", "go1.27.3"] {
         let r = json_report(variant, "zoo");
-        let out = gotopsy(&["goroutines", s(&common::core_zst(variant, "zoo")), "--exe", s(&common::exe(variant))]);
+        let core = common::core_zst(variant, "zoo");
+        let out = gotopsy(&["goroutines", s(&core), "--exe", s(&common::exe(variant)), "--all-frames"]);
         assert!(out.status.success());
         let tb = crashlog::parse(&String::from_utf8_lossy(&out.stdout));
         let gs = r["goroutines"].as_array().unwrap();
         assert_eq!(tb.goroutines.len(), gs.len());
+        // The crashing goroutine comes first, as the runtime prints it; the rest in allgs order.
+        let crashed = r["crash"]["goroutine"].as_u64();
+        assert_eq!(tb.goroutines.first().map(|g| g.id), crashed.or(gs[0]["id"].as_u64()));
+        let order = |id: u64| (Some(id) != crashed, gs.iter().position(|g| g["id"] == id));
+        let mut gs: Vec<&Value> = gs.iter().collect();
+        gs.sort_by_key(|g| order(g["id"].as_u64().unwrap()));
         let mut elided = 0;
         for (t, g) in tb.goroutines.iter().zip(gs) {
             assert_eq!(t.id, g["id"].as_u64().unwrap());
@@ -214,4 +221,73 @@ fn without_exe_the_recorded_executable_is_used_when_it_is_there() {
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let r: Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(r["target"]["executable"], recorded.to_str().unwrap());
+}
+
+/// Exit status: 0 done, 1 error, 2 usage, 3 a `--fail-on` gate tripped (the
+/// report written first); `--version` names the commit; completions and the
+/// manual page are generated.
+#[test]
+fn exit_codes_gates_version_completions_and_man() {
+    let core = common::core_zst("go1.27.3", "fatal");
+    let exe = common::exe("go1.27.3");
+    let analyze = |extra: &[&str]| gotopsy(&[&["analyze", s(&core), "--exe", s(&exe)][..], extra].concat());
+    let out = analyze(&["--fail-on", "critical", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(3), "a critical map-crash finding trips the gate");
+    let r: Value = serde_json::from_slice(&out.stdout).expect("the report is written before the gate");
+    assert_eq!(r["findings"][0]["severity"], "critical");
+    assert_eq!(analyze(&["--fail-on", "warning"]).status.code(), Some(3));
+    assert_eq!(analyze(&[]).status.code(), Some(0));
+    // A panic has no finding: no gate trips.
+    let panic =
+        gotopsy(&["analyze", s(&common::core_zst("go1.27.3", "panic")), "--exe", s(&exe), "--fail-on", "critical"]);
+    assert_eq!(panic.status.code(), Some(0));
+    for usage in [&["analyze"][..], &["analyze", s(&core), "--fail-on", "sometimes"], &["no-such-command"]] {
+        assert_eq!(gotopsy(usage).status.code(), Some(2), "{usage:?}");
+    }
+    let v = gotopsy(&["--version"]);
+    assert_eq!(v.status.code(), Some(0));
+    let v = String::from_utf8_lossy(&v.stdout);
+    assert!(v.starts_with("gotopsy 0.") && v.contains('(') && v.contains(')'), "{v}");
+    for shell in ["bash", "zsh", "fish"] {
+        let c = gotopsy(&["completions", shell]);
+        assert_eq!(c.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&c.stdout).contains("analyze"), "{shell}");
+    }
+    let man = gotopsy(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&man.stdout).contains(".TH gotopsy"));
+}
+
+/// `goroutines` filters and JSON: `--id`, `--state`, `--match` restrict what
+/// is listed; `--format json` is `{schema_version, goroutines}`.
+#[test]
+fn goroutines_filters_and_json() {
+    let core = common::core_zst("go1.27.3", "zoo");
+    let exe = common::exe("go1.27.3");
+    let run = |extra: &[&str]| {
+        let out = gotopsy(&[&["goroutines", s(&core), "--exe", s(&exe), "--format", "json"][..], extra].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["schema_version"], gotopsy::report::SCHEMA_VERSION);
+        v["goroutines"].as_array().unwrap().clone()
+    };
+    let all = run(&[]);
+    assert!(all.len() > 10);
+    let one = run(&["--id", "1"]);
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0]["id"], 1);
+    let chan = run(&["--state", "chan receive"]);
+    assert!(!chan.is_empty() && chan.iter().all(|g| g["status"].as_str().unwrap().contains("chan receive")));
+    assert!(chan.len() < all.len());
+    let sel = run(&["--match", "^main\\.blockSelect"]);
+    assert!(!sel.is_empty());
+    assert!(sel.iter().all(|g| g["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["function"].as_str().unwrap().starts_with("main.blockSelect"))));
+    let none = run(&["--match", "^no_such_function$"]);
+    assert!(none.is_empty());
+    let bad = gotopsy(&["goroutines", s(&core), "--match", "("]);
+    assert_eq!(bad.status.code(), Some(2), "a bad regular expression is a usage error");
 }

@@ -148,3 +148,48 @@ fn goroutines_equal_the_runtime_traceback() {
     assert!(checked > 100, "too few goroutines compared: {checked}");
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// `gotopsy goroutines` prints a crash as the runtime did: the same first
+/// line (`fatal error: …`, `panic: …`), the crashing goroutine first, from
+/// the frame the runtime's printout starts at, with the same header, frames,
+/// arguments, offsets and fp/sp/pc — on every fixture.
+#[test]
+fn goroutines_prints_the_crash_as_the_runtime_did() {
+    let mut checked = 0;
+    for v in common::variants() {
+        for sc in common::scenarios(&v) {
+            let printed = common::printed(&v, &sc);
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_gotopsy"))
+                .args(["goroutines", common::core(&v, &sc).to_str().unwrap()])
+                .args(["--exe", common::exe_for(&v, &sc).to_str().unwrap()])
+                .output()
+                .expect("runs");
+            assert_eq!(out.status.code(), Some(0), "{v}/{sc}: {}", String::from_utf8_lossy(&out.stderr));
+            let ours = String::from_utf8_lossy(&out.stdout);
+            let first = |t: &str| t.lines().next().unwrap_or_default().to_string();
+            if printed.starts_with("fatal error: ") || printed.starts_with("panic: ") {
+                assert_eq!(first(&ours), first(&printed), "{v}/{sc}: first line");
+            }
+            let theirs = crashlog::parse(&printed);
+            let mine = crashlog::parse(&ours);
+            let Some(crashed) = theirs.goroutines.iter().find(|g| {
+                g.status_full.starts_with("running")
+                    && !g.frames.is_empty()
+                    && printed.contains(&format!("\n\ngoroutine {} ", g.id))
+                    && printed.find(&format!("goroutine {} ", g.id)) == printed.find("goroutine ")
+            }) else {
+                continue;
+            };
+            let ours_first = mine.goroutines.first().unwrap_or_else(|| panic!("{v}/{sc}: no goroutine printed"));
+            assert_eq!(ours_first.id, crashed.id, "{v}/{sc}: the crashing goroutine comes first");
+            assert_eq!(ours_first.frames, crashed.frames, "{v}/{sc}: goroutine {}", crashed.id);
+            assert_eq!(
+                (ours_first.gp, &ours_first.m, &ours_first.status_full),
+                (crashed.gp, &crashed.m, &crashed.status_full),
+                "{v}/{sc}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 60, "{checked} crashes compared");
+}

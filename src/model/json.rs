@@ -55,6 +55,21 @@ impl Analysis {
         w.write_all(b"}\n")
     }
 
+    /// Writes `{"schema_version", "goroutines": [...]}`: the goroutines `filter`
+    /// keeps, in the report's goroutine shape (`goroutines --format json`).
+    pub fn write_goroutines_json(&self, w: &mut dyn Write, filter: &super::GoroutineFilter) -> io::Result<()> {
+        w.write_all(b"{")?;
+        field(w, true, "schema_version", &self.schema_version)?;
+        w.write_all(b",\"goroutines\":[")?;
+        if filter.is_empty() {
+            write_items(w, &self.goroutines, write_goroutine)?;
+        } else {
+            let kept: Vec<&Goroutine> = self.goroutines.iter().filter(|g| filter.matches(g)).collect();
+            write_items(w, &kept, |b, g| write_goroutine(b, g))?;
+        }
+        w.write_all(b"]}\n")
+    }
+
     /// Reads a saved report (what [`write_json`](Self::write_json) wrote, of
     /// this schema major version or an older minor).
     pub fn from_json(bytes: &[u8]) -> Result<Analysis, ReportError> {

@@ -5,12 +5,14 @@
 //! text and JSON renderers, `report`, the TUI, the scan — draws from it.
 
 mod build;
+pub mod filter;
 pub mod goroutine;
 pub mod group;
 
 mod json;
 
 pub use build::{analyze, AnalyzeOptions, NoProgress, Phase, Progress, TraceSource};
+pub use filter::GoroutineFilter;
 pub use goroutine::{CreatedBy, Frame, Goroutine};
 pub use group::StackGroup;
 pub use json::{ReportError, MAX_REPORT_BYTES};

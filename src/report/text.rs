@@ -4,9 +4,9 @@
 //! crashing goroutine in full, live map iterators, then every other goroutine
 //! grouped by identical stacks (as panicparse groups them), largest group first.
 
-use super::traceback::{write_goroutine, Style};
-use crate::analysis::GoroutineRole;
-use crate::model::{Analysis, Goroutine};
+use super::traceback::{crash_start, write_goroutine, write_goroutine_from, Style};
+use crate::analysis::{GoroutineRole, Severity};
+use crate::model::{Analysis, Goroutine, GoroutineFilter};
 use crate::runtime::user_code::UserFrame;
 use rustc_hash::FxHashSet;
 use std::io::{self, Write};
@@ -57,8 +57,49 @@ pub fn map_title(a: &Analysis, f: &crate::analysis::Finding) -> Option<String> {
     })
 }
 
+/// How the text report is written.
+#[derive(Clone, Debug, Default)]
+pub struct TextOptions {
+    /// Which goroutines the stack sections list (findings always name theirs).
+    pub filter: GoroutineFilter,
+    /// Show the crashing goroutine's signal-handler and system-stack frames.
+    pub all_frames: bool,
+    /// ANSI colours (severities, section headings).
+    pub color: bool,
+}
+
+/// Colours of the text report.
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn heading(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn severity(&self, sev: Severity) -> String {
+        let code = match sev {
+            Severity::Critical => "1;31",
+            Severity::Warning => "33",
+            Severity::Info => "36",
+        };
+        self.wrap(code, &format!("[{sev}]"))
+    }
+}
+
 /// Writes the text report.
 pub fn write(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    write_with(w, a, &TextOptions::default())
+}
+
+/// Writes the text report with options.
+pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Result<()> {
+    let paint = Paint(o.color);
     let style = Style::for_go(a.target.go_minor().unwrap_or(0));
     let t = &a.target;
     writeln!(w, "gotopsy {} — core {}", a.tool_version, t.core)?;
@@ -92,7 +133,7 @@ pub fn write(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     }
     writeln!(w, "goroutines {}, threads {}", a.goroutines.len(), t.threads)?;
     if !a.warnings.is_empty() {
-        writeln!(w, "\n== warnings ==")?;
+        writeln!(w, "\n{}", paint.heading("== warnings =="))?;
         for x in &a.warnings {
             writeln!(w, "- {x}")?;
         }
@@ -100,9 +141,9 @@ pub fn write(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
 
     let mut shown: FxHashSet<u64> = FxHashSet::default();
     if !a.findings.is_empty() {
-        writeln!(w, "\n== findings ==")?;
+        writeln!(w, "\n{}", paint.heading("== findings =="))?;
         for f in &a.findings {
-            writeln!(w, "{} [{}] {}: {}", f.id, f.severity, f.kind, f.summary)?;
+            writeln!(w, "{} {} {}: {}", f.id, paint.severity(f.severity), f.kind, f.summary)?;
             if let Some(m) = map_title(a, f) {
                 writeln!(w, "    {m}")?;
             }
@@ -133,13 +174,22 @@ pub fn write(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
 
     if let Some(g) = a.crashing_goroutine() {
         shown.insert(g.id);
-        writeln!(w, "\n== crashing goroutine ==")?;
-        write_goroutine(w, g, style)?;
+        if o.filter.matches(g) {
+            writeln!(w, "\n{}", paint.heading("== crashing goroutine =="))?;
+            let start = if o.all_frames { 0 } else { crash_start(g) };
+            if start > 0 {
+                writeln!(
+                    w,
+                    "({start} frames of the signal handler and the runtime's crash path before where the runtime's printout starts are folded; --all-frames shows them)"
+                )?;
+            }
+            write_goroutine_from(w, g, style, start)?;
+        }
     }
 
     let live: Vec<_> = a.iterators.iter().collect();
     if !live.is_empty() {
-        writeln!(w, "\n== map iterators: {} ==", live.len())?;
+        writeln!(w, "\n{}", paint.heading(&format!("== map iterators: {} ==", live.len())))?;
         for it in live {
             let holder = match &it.held_by {
                 Some(by) => by.clone(),
@@ -163,10 +213,32 @@ pub fn write(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         }
     }
 
-    let rest = |g: &Goroutine| !shown.contains(&g.id);
+    if a.maps.iter().any(|h| h.entries.is_some()) {
+        writeln!(w, "\n{}", paint.heading("== map entries (--show-values) =="))?;
+        for h in a.maps.iter().filter(|h| h.entries.is_some()) {
+            let names: Vec<&str> = h.names.iter().map(|n| n.name.as_str()).collect();
+            let named = if names.is_empty() { String::new() } else { format!("{} ", names.join(", ")) };
+            writeln!(
+                w,
+                "map {named}({}, {} entries, at {}):",
+                h.type_name.as_deref().unwrap_or("map"),
+                h.len,
+                h.address
+            )?;
+            for e in h.entries.iter().flatten() {
+                writeln!(w, "    {}: {}", e.key, e.value)?;
+            }
+            if let Some(n) = &h.entries_note {
+                writeln!(w, "    ({n})")?;
+            }
+        }
+    }
+
+    let rest = |g: &Goroutine| !shown.contains(&g.id) && o.filter.matches(g);
     let groups = a.stack_groups(rest);
     let count: usize = groups.iter().map(|g| g.members.len()).sum();
-    writeln!(w, "\n== other goroutines: {count} in {} groups of identical stacks ==", groups.len())?;
+    let heading = format!("== other goroutines: {count} in {} groups of identical stacks ==", groups.len());
+    writeln!(w, "\n{}", paint.heading(&heading))?;
     for grp in &groups {
         let Some(first) = grp.members.first().and_then(|&i| a.goroutines.get(i)) else { continue };
         writeln!(w)?;

@@ -52,3 +52,33 @@ pub fn write(w: &mut dyn Write, t: &TraceSummary) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Writes the trace summary as JSON (`docs/trace.schema.json`): one shape
+/// whether the trace came from a file or was recovered from a core.
+pub fn write_json(w: &mut dyn Write, t: &TraceSummary) -> io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        schema_version: &'static str,
+        trace_version: &'a str,
+        events: u64,
+        generations: u64,
+        first_generation: u64,
+        duration_ns: u64,
+        thread_ids: &'a str,
+        goroutines: &'a [crate::trace::TraceGoroutine],
+        warnings: &'a [String],
+    }
+    let doc = Doc {
+        schema_version: super::SCHEMA_VERSION,
+        trace_version: &t.trace_version,
+        events: t.events,
+        generations: t.generations,
+        first_generation: t.first_generation,
+        duration_ns: t.duration_ns,
+        thread_ids: t.thread_ids,
+        goroutines: &t.goroutines,
+        warnings: &t.warnings,
+    };
+    serde_json::to_writer(&mut *w, &doc)?;
+    writeln!(w)
+}

@@ -2,7 +2,8 @@
 //! `GOTRACEBACK=crash` for the core's Go version, so tools that read Go
 //! tracebacks (panicparse and friends) read ours.
 
-use crate::model::{Frame, Goroutine};
+use crate::model::{Analysis, Frame, Goroutine, GoroutineFilter};
+use crate::runtime::crash::CrashKind;
 use crate::runtime::symbolize::print_name;
 use std::io::{self, Write};
 
@@ -90,11 +91,27 @@ pub fn write_frames(w: &mut dyn Write, frames: &[Frame]) -> io::Result<()> {
     Ok(())
 }
 
+/// Where the runtime's own printout of a crashing goroutine starts: after
+/// `runtime.fatalthrow` / `runtime.fatalpanic` (the runtime traces from their
+/// caller), so the signal handler's and the system stack's frames before them
+/// are not printed. 0 for a goroutine that is not in either.
+pub fn crash_start(g: &Goroutine) -> usize {
+    g.frames
+        .iter()
+        .position(|f| matches!(&*f.function, "runtime.fatalthrow" | "runtime.fatalpanic"))
+        .map_or(0, |i| i + 1)
+}
+
 /// Writes one goroutine: header, frames, `created by`, and a reason line when
 /// the stack is incomplete.
 pub fn write_goroutine(w: &mut dyn Write, g: &Goroutine, style: Style) -> io::Result<()> {
+    write_goroutine_from(w, g, style, 0)
+}
+
+/// [`write_goroutine`] starting at frame `start` (see [`crash_start`]).
+pub fn write_goroutine_from(w: &mut dyn Write, g: &Goroutine, style: Style, start: usize) -> io::Result<()> {
     write_header(w, g, style)?;
-    write_frames(w, &g.frames)?;
+    write_frames(w, g.frames.get(start..).unwrap_or_default())?;
     if let Some(e) = &g.stack_error {
         writeln!(w, "\t(gotopsy: stack incomplete: {e})")?;
     }
@@ -109,6 +126,71 @@ pub fn write_goroutine(w: &mut dyn Write, g: &Goroutine, style: Style) -> io::Re
             write!(w, " +{:#x}", c.offset)?;
         }
         writeln!(w)?;
+    }
+    Ok(())
+}
+
+/// The runtime's long name of a signal (`sigtable`), for `SIGSEGV: segmentation violation`.
+pub fn signal_description(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "SIGHUP" => "hangup",
+        "SIGINT" => "interrupt",
+        "SIGQUIT" => "quit",
+        "SIGILL" => "illegal instruction",
+        "SIGTRAP" => "trace trap",
+        "SIGABRT" => "abort",
+        "SIGBUS" => "bus error",
+        "SIGFPE" => "floating-point exception",
+        "SIGKILL" => "kill",
+        "SIGSEGV" => "segmentation violation",
+        "SIGPIPE" => "write to broken pipe",
+        "SIGTERM" => "termination",
+        _ => return None,
+    })
+}
+
+/// The lines the runtime printed before the goroutines: `fatal error: …`,
+/// `panic: …` (with the `[signal …]` line of a fault), or a signal's
+/// `SIGSEGV: segmentation violation`; then a blank line.
+pub fn write_crash_header(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    let c = &a.crash;
+    let msg = c.message.as_deref().unwrap_or("(message not in the core)");
+    match c.kind {
+        CrashKind::FatalError => writeln!(w, "fatal error: {msg}")?,
+        CrashKind::Panic => {
+            writeln!(w, "panic: {msg}")?;
+            if let Some(f) = &c.fault {
+                let desc = signal_description(&f.signal.name).unwrap_or("signal");
+                writeln!(w, "[signal {}: {desc} code={:#x} addr={} pc={}]", f.signal.name, f.code, f.addr, f.pc)?;
+            }
+        }
+        CrashKind::Signal => match &c.signal {
+            Some(s) => writeln!(w, "{}: {}", s.name, signal_description(&s.name).unwrap_or("signal"))?,
+            None => return Ok(()),
+        },
+    }
+    writeln!(w)
+}
+
+/// Every goroutine as the runtime prints a crash: its header, the crashing
+/// goroutine first (from where the runtime's printout starts, unless
+/// `all_frames`), then the rest in `allgs` order; `filter` restricts which
+/// are listed.
+pub fn write_dump(w: &mut dyn Write, a: &Analysis, filter: &GoroutineFilter, all_frames: bool) -> io::Result<()> {
+    let style = Style::for_go(a.target.go_minor().unwrap_or(0));
+    write_crash_header(w, a)?;
+    let crashing = a.crashing_goroutine().filter(|g| filter.matches(g));
+    let mut first = true;
+    if let Some(g) = crashing {
+        write_goroutine_from(w, g, style, if all_frames { 0 } else { crash_start(g) })?;
+        first = false;
+    }
+    for g in a.goroutines.iter().filter(|g| Some(g.id) != a.crash.goroutine && filter.matches(g)) {
+        if !first {
+            writeln!(w)?;
+        }
+        first = false;
+        write_goroutine(w, g, style)?;
     }
     Ok(())
 }

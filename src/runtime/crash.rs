@@ -151,11 +151,20 @@ pub fn detect(p: &Process, gs: &Goroutines) -> Crash {
     // A fatal error: some goroutine is in throw/fatal on its way to fatalthrow.
     // Only goroutines on a thread can be throwing or panicking.
     let on_thread: Vec<&Goroutine> = gs.list.iter().filter(|g| g.thread.is_some()).collect();
-    // When several goroutines throw at once, the one that reached fatalthrow printed.
-    let thrower = on_thread
-        .iter()
-        .find(|g| has_frame(g, &["runtime.fatalthrow"]))
-        .or_else(|| on_thread.iter().find(|g| has_frame(g, &["runtime.throw", "runtime.fatal"])));
+    // When several goroutines throw at once, each prints in turn under
+    // `paniclk`; all but the last then wait forever in `dopanic_m`
+    // (`lock(&deadlock)`), and the last crashes. The first to print — what
+    // the printout starts with — is one that waits in `dopanic_m`.
+    let throwing: Vec<&Goroutine> =
+        on_thread.iter().copied().filter(|g| has_frame(g, &["runtime.fatalthrow"])).collect();
+    let printed_and_waits = |g: &&Goroutine| {
+        has_frame(g, &["runtime.dopanic_m"]) && !has_frame(g, &["runtime.crash", "runtime.dieFromSignal"])
+    };
+    let thrower = (throwing.len() > 1)
+        .then(|| throwing.iter().find(|g| printed_and_waits(g)).copied())
+        .flatten()
+        .or_else(|| throwing.first().copied())
+        .or_else(|| on_thread.iter().copied().find(|g| has_frame(g, &["runtime.throw", "runtime.fatal"])));
     if let Some(g) = thrower {
         c.kind = CrashKind::FatalError;
         c.goroutine = Some(g.id);

@@ -1,0 +1,88 @@
+//! Progress on stderr: an indicatif spinner naming the analysis phase, shown
+//! only on a terminal and only once the work has taken more than a second;
+//! with `GOTOPSY_TIMING` set, each phase's time instead.
+
+use gotopsy::model::{Phase, Progress};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Work shorter than this shows no progress line.
+const QUIET_FOR: Duration = Duration::from_secs(1);
+
+struct State {
+    phase: String,
+    bar: Option<ProgressBar>,
+    done: bool,
+    timing: Option<Instant>,
+}
+
+/// The command line's [`Progress`].
+pub struct CliProgress(Arc<Mutex<State>>);
+
+impl CliProgress {
+    /// Starts the clock; the spinner appears after [`QUIET_FOR`] if work goes on.
+    pub fn start() -> CliProgress {
+        let timing = std::env::var_os("GOTOPSY_TIMING").map(|_| Instant::now());
+        let state = Arc::new(Mutex::new(State { phase: "opening the core".into(), bar: None, done: false, timing }));
+        if std::io::stderr().is_terminal() && timing.is_none() {
+            let s = Arc::clone(&state);
+            std::thread::spawn(move || {
+                std::thread::sleep(QUIET_FOR);
+                let Ok(mut st) = s.lock() else { return };
+                if st.done {
+                    return;
+                }
+                let bar = ProgressBar::new_spinner();
+                if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+                    bar.set_style(style);
+                }
+                bar.set_message(st.phase.clone());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                st.bar = Some(bar);
+            });
+        }
+        CliProgress(state)
+    }
+
+    /// With `GOTOPSY_TIMING`: prints how long the step since the last mark took.
+    pub fn mark(&self, what: &str) {
+        if let Ok(mut st) = self.0.lock() {
+            if let Some(t) = st.timing {
+                eprintln!("timing: {what}: {:.3} s", t.elapsed().as_secs_f64());
+                st.timing = Some(Instant::now());
+            }
+        }
+    }
+
+    /// The work is done: the spinner goes away before the report is written.
+    pub fn finish(&self, what: &str) {
+        self.mark(what);
+        if let Ok(mut st) = self.0.lock() {
+            st.done = true;
+            if let Some(bar) = st.bar.take() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
+impl Progress for CliProgress {
+    fn phase(&self, phase: Phase) {
+        self.mark(&format!("until {phase:?}"));
+        let text = match phase {
+            Phase::Goroutines => "reading goroutines and their stacks",
+            Phase::Crash => "working out how the process died",
+            Phase::Maps => "analyzing maps and iterators",
+            Phase::Trace => "reading the trace",
+            Phase::Model => "assembling the report",
+        };
+        if let Ok(mut st) = self.0.lock() {
+            st.phase = text.into();
+            if let Some(bar) = &st.bar {
+                bar.set_message(text);
+            }
+        }
+    }
+}

@@ -66,6 +66,15 @@ fn reports_with_values_dead_goroutines_and_traces_read_back() {
         assert!(a.maps.iter().any(|m| m.entries.is_some()), "{v}/{s}: entries read");
         assert_round_trip(&a, &format!("{v}/{s} --show-values --all"));
     }
+    // String keys are their text in JSON (not quoted twice), quoted in the text report.
+    let a = analysis("go1.27.3", "mapreflect", &with_values);
+    let h = a.maps.iter().find(|h| h.type_name.as_deref() == Some("map[string]int")).expect("map[string]int");
+    let e = h.entries.as_ref().unwrap().iter().find(|e| e.key == "a").expect("key a");
+    assert!(e.key_string && !e.value_string && e.value == "1", "{e:?}");
+    assert!(text(&a).contains("    \"a\": 1\n"), "text shows the key quoted");
+    let mut j = Vec::new();
+    a.write_json(&mut j).unwrap();
+    assert!(String::from_utf8_lossy(&j).contains("{\"key\":\"a\",\"value\":\"1\",\"key_string\":true}"));
     for v in ["go1.23.9", "go1.27.3"] {
         let trace = common::fixtures_dir().join(v).join("tracemapwrites.trace.zst");
         let o = AnalyzeOptions { trace: Some(TraceSource::File(trace)), ..Default::default() };

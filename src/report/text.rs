@@ -226,7 +226,7 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
                 h.address
             )?;
             for e in h.entries.iter().flatten() {
-                writeln!(w, "    {}: {}", e.key, e.value)?;
+                writeln!(w, "    {}: {}", e.key_text(), e.value_text())?;
             }
             if let Some(n) = &h.entries_note {
                 writeln!(w, "    ({n})")?;

@@ -10,13 +10,41 @@ use crate::addr::Addr;
 use crate::memory::{Memory, ReadExt};
 use crate::runtime::process::Process;
 
-/// One key/value pair, formatted.
+/// One key/value pair, formatted: numbers and bools as Go prints them,
+/// strings as their text (not quoted; `key_string`/`value_string` say so),
+/// anything else as hex bytes.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     /// The key.
     pub key: String,
     /// The value.
     pub value: String,
+    /// The key is a Go string.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub key_string: bool,
+    /// The value is a Go string.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub value_string: bool,
+}
+
+impl Entry {
+    /// The key as Go source would write it (strings quoted).
+    pub fn key_text(&self) -> String {
+        if self.key_string {
+            format!("{:?}", self.key)
+        } else {
+            self.key.clone()
+        }
+    }
+
+    /// The value as Go source would write it (strings quoted).
+    pub fn value_text(&self) -> String {
+        if self.value_string {
+            format!("{:?}", self.value)
+        } else {
+            self.value.clone()
+        }
+    }
 }
 
 /// Most buckets, groups or tables walked for one map.
@@ -157,15 +185,15 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
 fn entry(p: &Process, model: &MapModel, sh: &Shape, k: Addr, v: Addr) -> Entry {
     let mem = p.mem();
     let deref = |a: Addr, ind: bool| if ind { mem.read_ptr(a).unwrap_or(Addr::NULL) } else { a };
-    Entry {
-        key: format_value(mem, model, sh.key_ty, deref(k, sh.indirect_key)),
-        value: format_value(mem, model, sh.elem_ty, deref(v, sh.indirect_elem)),
-    }
+    let (key, key_string) = format_value(mem, model, sh.key_ty, deref(k, sh.indirect_key));
+    let (value, value_string) = format_value(mem, model, sh.elem_ty, deref(v, sh.indirect_elem));
+    Entry { key, value, key_string, value_string }
 }
 
-/// Formats the value of type `ty` at `a`: numbers, bools and strings as Go
-/// prints them, anything else as its bytes in hex.
-pub fn format_value(mem: &dyn Memory, model: &MapModel, ty: Addr, a: Addr) -> String {
+/// Formats the value of type `ty` at `a`: numbers and bools as Go prints
+/// them, strings as their text (the bool says it is one), anything else as
+/// its bytes in hex.
+pub fn format_value(mem: &dyn Memory, model: &MapModel, ty: Addr, a: Addr) -> (String, bool) {
     let size = mem.read_u64(ty.add(model.types.size)).unwrap_or(0);
     let kind = mem.read_u8(ty.add(model.types.kind)).map(|k| k & super::KIND_MASK).unwrap_or(0);
     let int = |signed: bool| -> Option<String> {
@@ -191,7 +219,7 @@ pub fn format_value(mem: &dyn Memory, model: &MapModel, ty: Addr, a: Addr) -> St
                     let shown = len.min(256);
                     mem.read_vec(ptr, shown, 256).ok().map(|b| {
                         let more = if len > shown { format!("…(+{} bytes)", len - shown) } else { String::new() };
-                        format!("{:?}{more}", String::from_utf8_lossy(&b))
+                        format!("{}{more}", String::from_utf8_lossy(&b))
                     })
                 }
                 _ => None,
@@ -200,7 +228,10 @@ pub fn format_value(mem: &dyn Memory, model: &MapModel, ty: Addr, a: Addr) -> St
         22 | 26 => mem.read_ptr(a).ok().map(|x| x.to_string()),
         _ => None,
     };
-    s.unwrap_or_else(|| {
+    if let Some(s) = s {
+        return (s, kind == 24);
+    }
+    let hex = {
         let shown = size.min(32);
         match mem.read_vec(a, shown, 32) {
             Ok(b) => {
@@ -213,5 +244,6 @@ pub fn format_value(mem: &dyn Memory, model: &MapModel, ty: Addr, a: Addr) -> St
             }
             Err(e) => format!("<unreadable: {e}>"),
         }
-    })
+    };
+    (hex, false)
 }

@@ -291,3 +291,78 @@ fn goroutines_filters_and_json() {
     let bad = gotopsy(&["goroutines", s(&core), "--match", "("]);
     assert_eq!(bad.status.code(), Some(2), "a bad regular expression is a usage error");
 }
+
+/// xz and lz4 cores (systemd-coredump writes them) read like plain ones; a
+/// cut compressed core is analysed as far as it decompresses, with a
+/// warning; `-` is standard input; a directory and a missing TMPDIR are one
+/// line naming them.
+#[test]
+fn xz_lz4_cut_and_stdin_cores() {
+    use std::io::Write as _;
+    let plain = common::core("go1.27.3", "panic");
+    let exe = common::exe("go1.27.3");
+    let bytes = std::fs::read(&plain).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report = |core: &str, stdin: Option<&[u8]>| -> (Option<i32>, Value, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gotopsy"));
+        cmd.args(["analyze", core, "--exe", s(&exe), "--format", "json"]);
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(b) = stdin {
+            input.write_all(b).unwrap();
+        }
+        drop(input);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), serde_json::from_slice(&out.stdout).unwrap_or(Value::Null), err)
+    };
+    let (code, want, _) = report(s(&plain), None);
+    assert_eq!(code, Some(0));
+    let same = |r: &Value, what: &str| {
+        assert_eq!(r["goroutines"], want["goroutines"], "{what}");
+        assert_eq!(r["crash"], want["crash"], "{what}");
+    };
+    let mut xz = xz2::write::XzEncoder::new(Vec::new(), 1);
+    xz.write_all(&bytes).unwrap();
+    let xz = xz.finish().unwrap();
+    let mut lz = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    lz.write_all(&bytes).unwrap();
+    let lz = lz.finish().unwrap();
+    for (name, data, kind) in [("core.xz", &xz, "xz"), ("core.lz4", &lz, "lz4")] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, data).unwrap();
+        let (code, r, err) = report(s(&f), None);
+        assert_eq!(code, Some(0), "{name}: {err}");
+        assert_eq!(r["target"]["core_compression"], kind);
+        same(&r, name);
+    }
+    // Standard input, compressed or not.
+    let zst = std::fs::read(common::core_zst("go1.27.3", "panic")).unwrap();
+    for (what, data) in [("plain stdin", &bytes), ("zstd stdin", &zst)] {
+        let (code, r, err) = report("-", Some(data));
+        assert_eq!(code, Some(0), "{what}: {err}");
+        same(&r, what);
+    }
+    // A cut .zst: the report is there, with the reason first among the warnings.
+    let cut = dir.path().join("cut.core.zst");
+    std::fs::write(&cut, &zst[..zst.len() * 95 / 100]).unwrap();
+    let (code, r, err) = report(s(&cut), None);
+    assert_eq!(code, Some(0), "{err}");
+    let w = r["warnings"][0].as_str().unwrap_or_default();
+    assert!(w.contains("breaks off") && w.contains("as far as it decompressed"), "{w}");
+    assert!(err.contains("breaks off"), "warnings go to stderr too: {err}");
+    assert!(!r["goroutines"].as_array().unwrap().is_empty());
+    // A directory, and a TMPDIR that does not exist.
+    let out = gotopsy(&["analyze", s(dir.path()), "--exe", s(&exe)]);
+    assert_one_line_error(&out, "is a directory");
+    let out = Command::new(env!("CARGO_BIN_EXE_gotopsy"))
+        .args(["analyze", s(&common::core_zst("go1.27.3", "panic")), "--exe", s(&exe)])
+        .env("TMPDIR", "/nonexistent/tmp")
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "TMPDIR");
+    assert_one_line_error(&out, "/nonexistent/tmp");
+}

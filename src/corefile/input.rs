@@ -1,14 +1,17 @@
-//! Opening input files: memory-mapped, with zstd or gzip inputs decompressed
-//! transparently to an unlinked temporary file first.
+//! Opening input files: memory-mapped, with zstd, gzip, xz or lz4 inputs
+//! (systemd-coredump writes zstd, xz or lz4) decompressed to an unlinked
+//! temporary file first; `-` is standard input.
 
 use crate::error::{Error, Result};
 use memmap2::Mmap;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0];
+const LZ4_MAGIC: [u8; 4] = [0x04, 0x22, 0x4d, 0x18];
 
 /// How an input file was stored.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -20,38 +23,112 @@ pub enum Compression {
     Zstd,
     /// gzip.
     Gzip,
+    /// xz (systemd-coredump's `.xz`).
+    Xz,
+    /// The lz4 frame format (systemd-coredump's `.lz4`).
+    Lz4,
 }
 
-/// Memory-maps `path`, decompressing it first if it is zstd or gzip.
+/// An opened input.
+pub struct Input {
+    /// Its bytes (decompressed).
+    pub map: Mmap,
+    /// How it was stored.
+    pub compression: Compression,
+    /// Why it is shorter than it was meant to be: a compressed stream that
+    /// ended early decompresses as far as it goes.
+    pub cut: Option<String>,
+}
+
+impl Compression {
+    fn sniff(magic: &[u8]) -> Compression {
+        if magic.starts_with(&ZSTD_MAGIC) {
+            Compression::Zstd
+        } else if magic.starts_with(&GZIP_MAGIC) {
+            Compression::Gzip
+        } else if magic.starts_with(&XZ_MAGIC) {
+            Compression::Xz
+        } else if magic.starts_with(&LZ4_MAGIC) {
+            Compression::Lz4
+        } else {
+            Compression::None
+        }
+    }
+}
+
+/// Memory-maps `path`, decompressing it first if it is compressed; a cut
+/// compressed stream is an error (see [`open_input`] to read what there is).
 pub fn map_file(path: &Path) -> Result<(Mmap, Compression)> {
+    let i = open_input(path)?;
+    match i.cut {
+        Some(why) => Err(Error::Io { path: path.to_path_buf(), source: io::Error::other(why) }),
+        None => Ok((i.map, i.compression)),
+    }
+}
+
+/// Opens `path` (`-`: standard input), decompressing it when compressed.
+pub fn open_input(path: &Path) -> Result<Input> {
     let io_err = |source: io::Error| Error::Io { path: path.to_path_buf(), source };
+    if path == Path::new("-") {
+        let mut r = BufReader::with_capacity(1 << 20, io::stdin().lock());
+        let magic = r.fill_buf().map_err(io_err)?;
+        let kind = Compression::sniff(magic);
+        let (file, cut) = decode(kind, r).map_err(|e| temp_err(path, e))?;
+        return finish(path, file, kind, cut);
+    }
     let mut f = File::open(path).map_err(io_err)?;
-    let mut magic = [0u8; 4];
+    if f.metadata().map_err(io_err)?.is_dir() {
+        return Err(io_err(io::Error::other("is a directory, not a file")));
+    }
+    let mut magic = [0u8; 6];
     let n = read_up_to(&mut f, &mut magic).map_err(io_err)?;
     f.seek(SeekFrom::Start(0)).map_err(io_err)?;
-    let kind = if n >= 4 && magic == ZSTD_MAGIC {
-        Compression::Zstd
-    } else if n >= 2 && magic[..2] == GZIP_MAGIC {
-        Compression::Gzip
-    } else {
-        Compression::None
-    };
-    let file = match kind {
-        Compression::None => f,
-        Compression::Zstd => {
-            let dec = zstd::stream::read::Decoder::new(f).map_err(io_err)?;
-            spill(dec).map_err(|e| decompress_err(path, e))?
-        }
-        Compression::Gzip => spill(flate2::read::MultiGzDecoder::new(f)).map_err(|e| decompress_err(path, e))?,
-    };
-    // SAFETY: the map is read-only; a file truncated by another process while
-    // we hold it could fault, which is the accepted hazard of every mmap reader.
-    let map = unsafe { Mmap::map(&file) }.map_err(io_err)?;
-    Ok((map, kind))
+    let kind = Compression::sniff(&magic[..n]);
+    if kind == Compression::None {
+        return finish(path, f, kind, None);
+    }
+    let (file, cut) = decode(kind, BufReader::new(f)).map_err(|e| temp_err(path, e))?;
+    finish(path, file, kind, cut)
 }
 
-fn decompress_err(path: &Path, e: io::Error) -> Error {
-    Error::Io { path: path.to_path_buf(), source: io::Error::new(e.kind(), format!("decompressing: {e}")) }
+fn finish(path: &Path, file: File, compression: Compression, cut: Option<String>) -> Result<Input> {
+    // SAFETY: the map is read-only; a file truncated by another process while
+    // we hold it could fault, which is the accepted hazard of every mmap reader.
+    let map = unsafe { Mmap::map(&file) }.map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    if map.is_empty() {
+        if let Some(why) = cut {
+            return Err(Error::Io { path: path.to_path_buf(), source: io::Error::other(why) });
+        }
+    }
+    Ok(Input { map, compression, cut })
+}
+
+/// Decompresses (or copies, for plain standard input) into a temporary file.
+fn decode(kind: Compression, r: impl BufRead) -> io::Result<(File, Option<String>)> {
+    match kind {
+        Compression::None => spill(r),
+        Compression::Zstd => spill(zstd::stream::read::Decoder::with_buffer(r)?),
+        Compression::Gzip => spill(flate2::bufread::MultiGzDecoder::new(r)),
+        Compression::Xz => spill(xz2::bufread::XzDecoder::new_multi_decoder(r)),
+        Compression::Lz4 => spill(lz4_flex::frame::FrameDecoder::new(r)),
+    }
+}
+
+/// An error writing the temporary file, naming `TMPDIR` when that is where it went wrong.
+fn temp_err(path: &Path, e: io::Error) -> Error {
+    let dir = std::env::temp_dir();
+    let source = if !dir.is_dir() {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "the temporary directory {} (TMPDIR) does not exist; set TMPDIR to a directory with room for the decompressed input",
+                dir.display()
+            ),
+        )
+    } else {
+        io::Error::new(e.kind(), format!("decompressing into {}: {e}", dir.display()))
+    };
+    Error::Io { path: path.to_path_buf(), source }
 }
 
 fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
@@ -65,10 +142,63 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Streams a decoder into an unlinked temporary file.
-fn spill(mut r: impl Read) -> io::Result<File> {
+/// Streams a decoder into an unlinked temporary file. A stream that breaks
+/// off (cut short, or damaged further on) keeps what came before, and says why.
+fn spill(mut r: impl Read) -> io::Result<(File, Option<String>)> {
     let mut tmp = tempfile::tempfile()?;
-    io::copy(&mut r, &mut tmp)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total: u64 = 0;
+    let mut cut = None;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                io::Write::write_all(&mut tmp, buf.get(..n).unwrap_or_default())?;
+                total += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                cut = Some(format!("the compressed stream breaks off after {total} bytes ({e})"));
+                break;
+            }
+        }
+    }
     tmp.seek(SeekFrom::Start(0))?;
-    Ok(tmp)
+    Ok((tmp, cut))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_decompresses_and_a_cut_stream_keeps_its_start() {
+        let data: Vec<u8> = (0..200_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let zst = zstd::encode_all(&data[..], 3).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        io::Write::write_all(&mut gz, &data).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut xz = xz2::write::XzEncoder::new(Vec::new(), 6);
+        io::Write::write_all(&mut xz, &data).unwrap();
+        let xz = xz.finish().unwrap();
+        let mut lz = lz4_flex::frame::FrameEncoder::new(Vec::new());
+        io::Write::write_all(&mut lz, &data).unwrap();
+        let lz = lz.finish().unwrap();
+        for (kind, bytes) in
+            [(Compression::Zstd, zst), (Compression::Gzip, gz), (Compression::Xz, xz), (Compression::Lz4, lz)]
+        {
+            assert_eq!(Compression::sniff(&bytes), kind);
+            let (mut f, cut) = decode(kind, &bytes[..]).unwrap();
+            let mut out = Vec::new();
+            f.read_to_end(&mut out).unwrap();
+            assert!(cut.is_none(), "{kind:?}");
+            assert!(out == data, "{kind:?}");
+            let half = &bytes[..bytes.len() / 2];
+            let (mut f, cut) = decode(kind, half).unwrap();
+            let mut out = Vec::new();
+            f.read_to_end(&mut out).unwrap();
+            assert!(cut.is_some(), "{kind:?}: a cut stream says so");
+            assert!(data.starts_with(&out), "{kind:?}: what came before the cut is kept");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 mod input;
 pub mod notes;
 
-pub use input::{map_file, Compression};
+pub use input::{map_file, open_input, Compression, Input};
 pub use notes::{FileMapping, ProcessInfo, Regs, ThreadState};
 
 use crate::addr::{Addr, AddrRange};
@@ -53,10 +53,15 @@ pub struct CoreFile {
 const MAX_PHDRS: usize = 1 << 22;
 
 impl CoreFile {
-    /// Opens and parses a core, decompressing zstd or gzip input.
+    /// Opens and parses a core (`-`: standard input), decompressing zstd,
+    /// gzip, xz or lz4 input; a cut compressed core is read as far as it goes.
     pub fn open(path: &Path) -> Result<CoreFile> {
-        let (map, compression) = map_file(path)?;
-        Self::parse(path, Arc::new(map), compression)
+        let input = open_input(path)?;
+        let mut core = Self::parse(path, Arc::new(input.map), input.compression)?;
+        if let Some(why) = input.cut {
+            core.warnings.insert(0, format!("{why}: the core is read as far as it decompressed"));
+        }
+        Ok(core)
     }
 
     fn parse(path: &Path, map: Arc<Mmap>, compression: Compression) -> Result<CoreFile> {

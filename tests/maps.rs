@@ -62,7 +62,9 @@ fn iteration_write_crash_names_iterator_and_writer() {
             // Where the writer's map came from: its DWARF location at the frame's pc
             // where DWARF covers it (inside a Swiss table split here), else the
             // spill slot (a goroutine stopped at its morestack call has spilled).
-            let why = writers[0].reason.as_deref().unwrap_or("");
+            // (The role's reason is plain words; how the map was read is in the evidence.)
+            let tag = format!("goroutine {}: ", writers[0].id);
+            let why = f.evidence.iter().find_map(|e| e.strip_prefix(tag.as_str())).unwrap_or("");
             assert!(why.contains("DWARF location at this pc") || why.contains("spill slot"), "{v}: {why}");
             dwarf_located += usize::from(why.contains("DWARF location at this pc"));
             let map = f.map.expect("map named");

@@ -221,3 +221,18 @@ fn maps_are_named_by_the_programs_variables() {
     assert!(crashes >= 30, "{crashes} map crashes checked");
     assert!(stale >= 22, "{stale} stale iterators over globals checked");
 }
+
+/// The text report of each crash kind, on three builds (classic, noswissmap
+/// and Swiss maps), as a person reads it. Paths are the fixtures' names, not
+/// this machine's.
+#[test]
+fn text_report_snapshots() {
+    for v in ["go1.21.13", "go1.24.11-noswissmap", "go1.27.3"] {
+        for s in ["fatal", "mapiterwrite", "mapreadwrite", "mapstale", "panic", "nilderef", "zoo"] {
+            let mut a = analysis(v, s, &AnalyzeOptions::default());
+            a.target.core = format!("fixtures/{v}/{s}.core.zst");
+            a.target.executable = format!("fixtures/{v}/crashzoo.zst");
+            insta::assert_snapshot!(format!("{v}-{s}"), text(&a));
+        }
+    }
+}

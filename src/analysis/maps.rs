@@ -443,21 +443,28 @@ pub fn analyze(p: &Process, all: &mut Goroutines, crash: &Crash) -> MapAnalysis 
                     ));
                 }
             }
+            // Reasons in plain words; how the map was read stays in the evidence.
             for c in calls.iter().filter(|c| c.goroutine != gid && c.op == MapOp::Write) {
                 match (c.map, map) {
-                    (Some(a), Some(b)) if a == b && crash_map_proven => roles.push(GoroutineRole::new(
-                        c.goroutine,
-                        Role::Writer,
-                        Some(c.function.clone()),
-                        Some(c.reason.clone()),
-                    )),
+                    (Some(a), Some(b)) if a == b && crash_map_proven => {
+                        roles.push(GoroutineRole::new(
+                            c.goroutine,
+                            Role::Writer,
+                            Some(c.function.clone()),
+                            Some("inside a write to the same map".into()),
+                        ));
+                        evidence.push(format!("goroutine {}: {}", c.goroutine, c.reason));
+                    }
                     (Some(a), Some(b)) if a != b => {}
-                    _ => roles.push(GoroutineRole::new(
-                        c.goroutine,
-                        Role::PossibleWriter,
-                        Some(c.function.clone()),
-                        Some(c.reason.clone()),
-                    )),
+                    _ => {
+                        roles.push(GoroutineRole::new(
+                            c.goroutine,
+                            Role::PossibleWriter,
+                            Some(c.function.clone()),
+                            Some("inside a map write, but which map it writes could not be confirmed".into()),
+                        ));
+                        evidence.push(format!("goroutine {}: {}", c.goroutine, c.reason));
+                    }
                 }
             }
             let writers: Vec<String> =
@@ -511,12 +518,16 @@ pub fn analyze(p: &Process, all: &mut Goroutines, crash: &Crash) -> MapAnalysis 
             Severity::Info
         };
         let mut roles = vec![GoroutineRole::new(it.goroutine, Role::Iterator, Some(it.function.clone()), None)];
-        roles.extend(
-            others.iter().map(|c| {
-                GoroutineRole::new(c.goroutine, Role::Writer, Some(c.function.clone()), Some(c.reason.clone()))
-            }),
-        );
+        roles.extend(others.iter().map(|c| {
+            GoroutineRole::new(
+                c.goroutine,
+                Role::Writer,
+                Some(c.function.clone()),
+                Some("inside a write to the map it iterates".into()),
+            )
+        }));
         let mut evidence = it.evidence.clone();
+        evidence.extend(others.iter().map(|c| format!("goroutine {}: {}", c.goroutine, c.reason)));
         evidence.push(format!("iterator at {} is {:?} at the frame's pc", it.address, it.liveness));
         let state = serde_json::to_value(it.state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         findings.push(Finding {

@@ -47,6 +47,9 @@ pub struct CoreFile {
     pub process: Option<ProcessInfo>,
     /// Things that were wrong with the core but did not stop reading it.
     pub warnings: Vec<String>,
+    /// The file ends before its segments do (cut short by a full disk, a
+    /// ulimit, or a compressed stream that broke off).
+    pub truncated: bool,
 }
 
 /// More program headers than a core could sensibly have (bounds allocation).
@@ -59,6 +62,7 @@ impl CoreFile {
         let input = open_input(path)?;
         let mut core = Self::parse(path, Arc::new(input.map), input.compression)?;
         if let Some(why) = input.cut {
+            core.truncated = true;
             core.warnings.insert(0, format!("{why}: the core is read as far as it decompressed"));
         }
         Ok(core)
@@ -109,6 +113,7 @@ impl CoreFile {
             files: Vec::new(),
             process: None,
             warnings: Vec::new(),
+            truncated: false,
         };
         let flen = data.len() as u64;
         for ph in &phdrs {
@@ -116,6 +121,7 @@ impl CoreFile {
                 program_header::PT_LOAD => {
                     let avail = flen.saturating_sub(ph.p_offset).min(ph.p_filesz);
                     if avail < ph.p_filesz {
+                        core.truncated = true;
                         core.warnings.push(format!(
                             "segment at {:#x} is cut short: {} of {} bytes in the file (truncated core)",
                             ph.p_vaddr, avail, ph.p_filesz

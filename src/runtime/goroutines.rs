@@ -266,7 +266,7 @@ impl Process {
 
 /// Reads all goroutines and unwinds their stacks.
 pub fn read_goroutines(p: &Process, opts: ReadOptions<'_>) -> Result<Goroutines, crate::Error> {
-    let truncated = p.core.warnings.iter().any(|w| w.contains("truncated core"));
+    let truncated = p.core.truncated;
     let rt = |what: String| crate::Error::Runtime {
         path: p.core.path.clone(),
         what: if truncated { format!("{what} (the core file is truncated)") } else { what },

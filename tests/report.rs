@@ -236,3 +236,14 @@ fn text_report_snapshots() {
         }
     }
 }
+
+/// Goroutine 1's `created_by` is null, as documented (the runtime prints none).
+#[test]
+fn goroutine_one_has_no_creator() {
+    for v in ["go1.21.13", "go1.27.3"] {
+        let a = analysis(v, "zoo", &AnalyzeOptions::default());
+        let g1 = a.goroutine(1).expect("goroutine 1");
+        assert!(g1.created_by.is_none(), "{v}: {:?}", g1.created_by);
+        assert!(a.goroutines.iter().filter(|g| g.id != 1).any(|g| g.created_by.is_some()), "{v}");
+    }
+}

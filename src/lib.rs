@@ -18,6 +18,7 @@ pub mod model;
 pub mod report;
 pub mod runtime;
 pub mod trace;
+pub mod tui;
 
 pub use addr::Addr;
 pub use error::{Error, Result};

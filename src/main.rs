@@ -182,6 +182,39 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Open a core (or a saved report) in the terminal UI.
+    Tui {
+        /// The core dump (plain or compressed); or --report FILE.
+        #[arg(required_unless_present = "report")]
+        core: Option<PathBuf>,
+        /// A saved `analyze --format json` report instead of a core.
+        #[arg(long, conflicts_with = "core")]
+        report: Option<PathBuf>,
+        /// The executable that wrote the core (default: the path recorded in it).
+        #[arg(long)]
+        exe: Option<PathBuf>,
+        /// Open even if the core and the executable do not match.
+        #[arg(long)]
+        force: bool,
+        /// Include dead goroutines.
+        #[arg(long)]
+        all: bool,
+        /// Skip the map and iterator analysis.
+        #[arg(long)]
+        no_maps: bool,
+        /// Read map keys and values (off by default: cores hold secrets).
+        #[arg(long)]
+        show_values: bool,
+        /// An execution trace of the same process.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+        /// Join the trace the core still holds.
+        #[arg(long, conflicts_with = "trace")]
+        trace_from_core: bool,
+        /// No mouse capture (lets the terminal select text).
+        #[arg(long)]
+        no_mouse: bool,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -279,6 +312,38 @@ fn run(cli: Cli) -> Result<i32> {
             }
             out.flush()?;
             std::process::exit(0);
+        }
+        Command::Tui { core, report, exe, force, all, no_maps, show_values, trace, trace_from_core, no_mouse } => {
+            // A saved report is read before the terminal is taken: a bad one is one line.
+            let (source, stem) = match (report, core) {
+                (Some(file), _) => {
+                    let bytes = read_report(&file)?;
+                    let a = Analysis::from_json(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    (gotopsy::tui::Source::Report(Box::new(a)), file)
+                }
+                (None, Some(core)) => {
+                    if core != std::path::Path::new("-") && !core.exists() {
+                        anyhow::bail!("{}: no such file; give the core dump's path", core.display());
+                    }
+                    let analyze = AnalyzeOptions {
+                        include_dead: all,
+                        no_maps,
+                        show_values,
+                        trace: match (trace, trace_from_core) {
+                            (Some(f), _) => Some(TraceSource::File(f)),
+                            (None, true) => Some(TraceSource::FromCore),
+                            (None, false) => None,
+                        },
+                    };
+                    let open = OpenOptions { exe, force, ignore_dwarf: false };
+                    (gotopsy::tui::Source::Core { core: core.clone(), open, analyze }, core)
+                }
+                (None, None) => anyhow::bail!("give a core dump, or --report FILE.json"),
+            };
+            let name = stem.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "core".into());
+            let save_to = PathBuf::from(format!("gotopsy-{}.json", name.trim_end_matches(".json")));
+            let o = gotopsy::tui::TuiOptions { mouse: !no_mouse, save_to };
+            gotopsy::tui::run(source, &o).map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "gotopsy", &mut out);

@@ -1,0 +1,471 @@
+//! The terminal UI's state and key handling, apart from drawing and from the
+//! terminal: every key is a pure state change, testable without a terminal.
+
+use crate::model::{Analysis, Goroutine, StackGroup};
+use crate::runtime::user_code::UserFrame;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use std::sync::Arc;
+
+/// The views, in the order of their number keys.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum View {
+    /// 1: the crash, the program, the findings.
+    Overview,
+    /// 2: every goroutine, grouped by stack or flat.
+    Goroutines,
+    /// 3: the selected goroutine's stack.
+    Stack,
+    /// 4: maps and iterators.
+    Maps,
+    /// 5: runtime structures in memory.
+    Memory,
+    /// 6: the trace of the selected goroutine.
+    Trace,
+}
+
+/// The views in key order.
+pub const VIEWS: [View; 6] = [View::Overview, View::Goroutines, View::Stack, View::Maps, View::Memory, View::Trace];
+
+impl View {
+    /// The tab title.
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Overview => "1 Overview",
+            View::Goroutines => "2 Goroutines",
+            View::Stack => "3 Stack",
+            View::Maps => "4 Maps",
+            View::Memory => "5 Memory",
+            View::Trace => "6 Trace",
+        }
+    }
+
+    fn index(self) -> usize {
+        VIEWS.iter().position(|v| *v == self).unwrap_or(0)
+    }
+}
+
+/// How the goroutine list is ordered.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Sort {
+    /// By goroutine id (the flat list) or group size (grouped).
+    Id,
+    /// By state.
+    State,
+    /// Longest wait first.
+    Wait,
+}
+
+/// What the event loop does after a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing more.
+    None,
+    /// Leave the UI.
+    Quit,
+    /// Save the analysis as JSON.
+    Save,
+    /// Copy this text to the clipboard (OSC 52).
+    Copy(String),
+}
+
+/// One row of the goroutine list: a goroutine, or a group of identical stacks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Row {
+    /// Index into the analysis' goroutines.
+    Goroutine(usize),
+    /// Index into the stack groups.
+    Group(usize),
+}
+
+/// A line of the overview that Enter follows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverviewLink {
+    /// The goroutine it opens.
+    pub goroutine: u64,
+}
+
+/// The whole state of the UI.
+pub struct App {
+    /// The analysis, once done.
+    pub analysis: Option<Arc<Analysis>>,
+    /// What the analysis is doing, while it runs.
+    pub progress: String,
+    /// The view shown.
+    pub view: View,
+    /// The help overlay is up.
+    pub help: bool,
+    /// A one-line message for the status bar.
+    pub status: Option<String>,
+    /// Views that need the core's memory say so when the UI shows a saved report.
+    pub from_report: bool,
+    /// Overview: the selected link.
+    pub overview_sel: usize,
+    /// Goroutines: grouped by identical stacks.
+    pub grouped: bool,
+    /// Goroutines: the filter text.
+    pub filter: String,
+    /// Goroutines: the filter is being typed.
+    pub typing: bool,
+    /// Goroutines: the order.
+    pub sort: Sort,
+    /// Goroutines: the rows the filter and order give.
+    pub rows: Vec<Row>,
+    /// Goroutines: the selected row.
+    pub sel: usize,
+    /// Goroutines: the first row shown.
+    pub offset: usize,
+    /// Stack groups (computed once).
+    pub groups: Vec<StackGroup>,
+    /// Stack: the goroutine shown (an index into the analysis' goroutines).
+    pub stack_of: Option<usize>,
+    /// Stack: the selected row (frames, then `created by`).
+    pub frame_sel: usize,
+    /// Stack: goroutines to go back to with Esc.
+    pub back: Vec<usize>,
+    /// Maps: the selected row (maps, then iterators).
+    pub map_sel: usize,
+    /// Rows of the list views the last draw showed (for page moves).
+    pub page: usize,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App {
+            analysis: None,
+            progress: "opening the core".into(),
+            view: View::Overview,
+            help: false,
+            status: None,
+            from_report: false,
+            overview_sel: 0,
+            grouped: true,
+            filter: String::new(),
+            typing: false,
+            sort: Sort::Id,
+            rows: Vec::new(),
+            sel: 0,
+            offset: 0,
+            groups: Vec::new(),
+            stack_of: None,
+            frame_sel: 0,
+            back: Vec::new(),
+            map_sel: 0,
+            page: 20,
+        }
+    }
+}
+
+/// A goroutine matches a filter: `id:N`, `state:TEXT`, `fn:TEXT`, or bare
+/// text matching any of the id, the state, or a frame's function.
+fn matches(g: &Goroutine, filter: &str) -> bool {
+    let f = filter.trim();
+    if f.is_empty() {
+        return true;
+    }
+    if let Some(id) = f.strip_prefix("id:") {
+        return id.trim().parse::<u64>().is_ok_and(|id| g.id == id);
+    }
+    if let Some(s) = f.strip_prefix("state:") {
+        return g.status.to_lowercase().contains(&s.trim().to_lowercase());
+    }
+    if let Some(s) = f.strip_prefix("fn:") {
+        return g.frames.iter().any(|fr| fr.function.contains(s.trim()));
+    }
+    f.parse::<u64>().is_ok_and(|id| g.id == id)
+        || g.status.to_lowercase().contains(&f.to_lowercase())
+        || g.frames.iter().any(|fr| fr.function.contains(f))
+}
+
+impl App {
+    /// The UI for an analysis that is done.
+    pub fn with_analysis(a: Arc<Analysis>) -> App {
+        let mut app = App::default();
+        app.set_analysis(a);
+        app
+    }
+
+    /// The analysis is done: build what the views need once.
+    pub fn set_analysis(&mut self, a: Arc<Analysis>) {
+        self.groups = a.stack_groups(|_| true);
+        self.analysis = Some(a);
+        self.refilter();
+    }
+
+    /// The analysis' goroutine at index `i`.
+    pub fn goroutine(&self, i: usize) -> Option<&Goroutine> {
+        self.analysis.as_ref()?.goroutines.get(i)
+    }
+
+    fn index_of(&self, id: u64) -> Option<usize> {
+        self.analysis.as_ref()?.goroutines.iter().position(|g| g.id == id)
+    }
+
+    /// The overview's links: the goroutines the findings name, then the crashing one.
+    pub fn overview_links(&self) -> Vec<OverviewLink> {
+        let Some(a) = &self.analysis else { return Vec::new() };
+        let mut out: Vec<OverviewLink> = Vec::new();
+        let mut add = |id: u64| {
+            if id != 0 && !out.iter().any(|l| l.goroutine == id) {
+                out.push(OverviewLink { goroutine: id });
+            }
+        };
+        if let Some(c) = a.crash.goroutine {
+            add(c);
+        }
+        for f in &a.findings {
+            for r in &f.goroutines {
+                add(r.id);
+            }
+        }
+        out
+    }
+
+    /// Recomputes the goroutine rows from the filter and order. Filters by
+    /// group where they can (identical stacks share status and functions).
+    pub fn refilter(&mut self) {
+        let Some(a) = self.analysis.clone() else { return };
+        let f = self.filter.trim().to_string();
+        let by_id = f.starts_with("id:") || f.parse::<u64>().is_ok();
+        if self.grouped {
+            let mut rows: Vec<usize> = (0..self.groups.len())
+                .filter(|&k| {
+                    let members = &self.groups[k].members;
+                    if by_id {
+                        members.iter().any(|&i| a.goroutines.get(i).is_some_and(|g| matches(g, &f)))
+                    } else {
+                        members.first().and_then(|&i| a.goroutines.get(i)).is_some_and(|g| matches(g, &f))
+                    }
+                })
+                .collect();
+            match self.sort {
+                Sort::Id => {}
+                Sort::State => rows.sort_by_key(|&k| self.group_first(&a, k).map(|g| g.status.clone())),
+                Sort::Wait => rows.sort_by_key(|&k| {
+                    std::cmp::Reverse(self.group_first(&a, k).and_then(|g| g.wait_minutes).unwrap_or(-1))
+                }),
+            }
+            self.rows = rows.into_iter().map(Row::Group).collect();
+        } else {
+            let mut keep: Vec<bool> = vec![f.is_empty() || by_id; a.goroutines.len()];
+            if !f.is_empty() && !by_id {
+                for grp in &self.groups {
+                    let hit = grp.members.first().and_then(|&i| a.goroutines.get(i)).is_some_and(|g| matches(g, &f));
+                    for &i in &grp.members {
+                        if let Some(k) = keep.get_mut(i) {
+                            *k = hit;
+                        }
+                    }
+                }
+            }
+            let mut rows: Vec<usize> = (0..a.goroutines.len())
+                .filter(|&i| keep.get(i).copied().unwrap_or(false))
+                .filter(|&i| !by_id || a.goroutines.get(i).is_some_and(|g| matches(g, &f)))
+                .collect();
+            match self.sort {
+                Sort::Id => rows.sort_by_key(|&i| a.goroutines.get(i).map(|g| g.id)),
+                Sort::State => rows.sort_by_key(|&i| a.goroutines.get(i).map(|g| g.status.clone())),
+                Sort::Wait => rows.sort_by_key(|&i| {
+                    std::cmp::Reverse(a.goroutines.get(i).and_then(|g| g.wait_minutes).unwrap_or(-1))
+                }),
+            }
+            self.rows = rows.into_iter().map(Row::Goroutine).collect();
+        }
+        self.sel = self.sel.min(self.rows.len().saturating_sub(1));
+        self.offset = self.offset.min(self.sel);
+    }
+
+    fn group_first<'a>(&self, a: &'a Analysis, k: usize) -> Option<&'a Goroutine> {
+        self.groups.get(k).and_then(|g| g.members.first()).and_then(|&i| a.goroutines.get(i))
+    }
+
+    /// The goroutine a goroutine-list row stands for (a group's first member).
+    pub fn row_goroutine(&self, r: &Row) -> Option<usize> {
+        match r {
+            Row::Goroutine(i) => Some(*i),
+            Row::Group(k) => self.groups.get(*k).and_then(|g| g.members.first()).copied(),
+        }
+    }
+
+    /// The user frame of goroutine `g` (by the analysis' Go version).
+    pub fn user_frame(&self, g: &Goroutine) -> Option<UserFrame> {
+        g.user_frame(self.analysis.as_ref().and_then(|a| a.target.go_minor()))
+    }
+
+    /// Opens goroutine `i`'s stack, remembering where we were.
+    pub fn open_stack(&mut self, i: usize) {
+        if self.view == View::Stack {
+            if let Some(cur) = self.stack_of {
+                self.back.push(cur);
+            }
+        }
+        self.stack_of = Some(i);
+        // A crashing goroutine opens where the runtime's printout starts
+        // (the signal handler's frames above stay reachable with k).
+        self.frame_sel = self.goroutine(i).map_or(0, crate::report::traceback::crash_start);
+        self.view = View::Stack;
+    }
+
+    fn list_len(&self) -> usize {
+        match self.view {
+            View::Overview => self.overview_links().len(),
+            View::Goroutines => self.rows.len(),
+            View::Stack => self.stack_of.and_then(|i| self.goroutine(i)).map_or(0, |g| g.frames.len() + 1),
+            View::Maps => self.analysis.as_ref().map_or(0, |a| a.maps.len() + a.iterators.len()),
+            View::Memory | View::Trace => 0,
+        }
+    }
+
+    fn cursor(&mut self) -> &mut usize {
+        match self.view {
+            View::Overview => &mut self.overview_sel,
+            View::Goroutines => &mut self.sel,
+            View::Stack => &mut self.frame_sel,
+            View::Maps | View::Memory | View::Trace => &mut self.map_sel,
+        }
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let len = self.list_len();
+        let c = self.cursor();
+        *c = if len == 0 { 0 } else { c.saturating_add_signed(delta).min(len - 1) };
+    }
+
+    fn move_to(&mut self, end: bool) {
+        let len = self.list_len();
+        *self.cursor() = if end { len.saturating_sub(1) } else { 0 };
+    }
+
+    /// Handles a mouse event: the wheel scrolls the list shown.
+    pub fn mouse(&mut self, m: MouseEvent) {
+        match m.kind {
+            MouseEventKind::ScrollDown => self.move_by(3),
+            MouseEventKind::ScrollUp => self.move_by(-3),
+            _ => {}
+        }
+    }
+
+    /// Handles one key.
+    pub fn key(&mut self, k: KeyEvent) -> Action {
+        self.status = None;
+        if self.typing {
+            match k.code {
+                KeyCode::Esc => {
+                    self.typing = false;
+                    self.filter.clear();
+                    self.refilter();
+                }
+                KeyCode::Enter => self.typing = false,
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                    self.refilter();
+                }
+                KeyCode::Char(c) => {
+                    self.filter.push(c);
+                    self.sel = 0;
+                    self.offset = 0;
+                    self.refilter();
+                }
+                _ => {}
+            }
+            return Action::None;
+        }
+        if self.help {
+            self.help = false;
+            return Action::None;
+        }
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        let page = self.page.max(2) as isize / 2;
+        match k.code {
+            KeyCode::Char('c') if ctrl => return Action::Quit,
+            KeyCode::Char('q') => return Action::Quit,
+            KeyCode::Char('?') => self.help = true,
+            KeyCode::Char(d @ '1'..='6') => self.view = VIEWS[(d as usize) - ('1' as usize)],
+            KeyCode::Tab => self.view = VIEWS[(self.view.index() + 1) % VIEWS.len()],
+            KeyCode::BackTab => self.view = VIEWS[(self.view.index() + VIEWS.len() - 1) % VIEWS.len()],
+            KeyCode::Char('d') if ctrl => self.move_by(page),
+            KeyCode::Char('u') if ctrl => self.move_by(-page),
+            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
+            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
+            KeyCode::PageDown => self.move_by(self.page.max(1) as isize),
+            KeyCode::PageUp => self.move_by(-(self.page.max(1) as isize)),
+            KeyCode::Home | KeyCode::Char('g') => self.move_to(false),
+            KeyCode::End | KeyCode::Char('G') => self.move_to(true),
+            KeyCode::Char('w') => return Action::Save,
+            KeyCode::Char('/') if self.view == View::Goroutines => self.typing = true,
+            KeyCode::Char('b') if self.view == View::Goroutines => {
+                self.grouped = !self.grouped;
+                self.sel = 0;
+                self.offset = 0;
+                self.refilter();
+            }
+            KeyCode::Char('s') if self.view == View::Goroutines => {
+                self.sort = match self.sort {
+                    Sort::Id => Sort::State,
+                    Sort::State => Sort::Wait,
+                    Sort::Wait => Sort::Id,
+                };
+                self.refilter();
+            }
+            KeyCode::Char('y') if self.view == View::Stack => {
+                if let (Some(g), Some(a)) = (self.stack_of.and_then(|i| self.goroutine(i)), &self.analysis) {
+                    let mut b = Vec::new();
+                    let style = crate::report::traceback::Style::for_go(a.target.go_minor().unwrap_or(0));
+                    if crate::report::traceback::write_goroutine(&mut b, g, style).is_ok() {
+                        self.status = Some(format!("goroutine {} copied (OSC 52)", g.id));
+                        return Action::Copy(String::from_utf8_lossy(&b).into_owned());
+                    }
+                }
+            }
+            KeyCode::Esc => {
+                if self.view == View::Stack {
+                    match self.back.pop() {
+                        Some(i) => {
+                            self.stack_of = Some(i);
+                            self.frame_sel = 0;
+                        }
+                        None => self.view = View::Goroutines,
+                    }
+                } else if self.view == View::Goroutines && !self.filter.is_empty() {
+                    self.filter.clear();
+                    self.refilter();
+                }
+            }
+            KeyCode::Enter => self.enter(),
+            _ => {}
+        }
+        Action::None
+    }
+
+    fn enter(&mut self) {
+        match self.view {
+            View::Overview => {
+                let links = self.overview_links();
+                if let Some(i) = links.get(self.overview_sel).and_then(|l| self.index_of(l.goroutine)) {
+                    self.open_stack(i);
+                }
+            }
+            View::Goroutines => {
+                if let Some(i) = self.rows.get(self.sel).and_then(|r| self.row_goroutine(r)) {
+                    self.open_stack(i);
+                }
+            }
+            View::Stack => {
+                // Enter on `created by` opens the parent goroutine.
+                let Some(g) = self.stack_of.and_then(|i| self.goroutine(i)) else { return };
+                if self.frame_sel == g.frames.len() {
+                    let parent = g.created_by.as_ref().map(|c| c.goroutine).filter(|&p| p != 0);
+                    match parent.and_then(|p| self.index_of(p).map(|i| (p, i))) {
+                        Some((_, i)) => self.open_stack(i),
+                        None => {
+                            self.status = Some(match parent {
+                                Some(p) => format!("goroutine {p} has exited: it is not in the core"),
+                                None => "no parent goroutine recorded".into(),
+                            })
+                        }
+                    }
+                }
+            }
+            View::Maps | View::Memory | View::Trace => {}
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `gotopsy tui`: the analysis in the terminal. The analysis runs on a
+//! worker thread while the screen shows its progress; the UI draws from the
+//! owned [`Analysis`](crate::model::Analysis) only. The terminal is restored
+//! on quit, on a panic (ratatui's hook), and on SIGTERM/SIGHUP.
+
+pub mod app;
+pub mod ui;
+
+use crate::model::{analyze, Analysis, AnalyzeOptions, Phase, Progress};
+use crate::runtime::{OpenOptions, Process};
+use app::{Action, App};
+use crossterm::event::{self, Event, KeyEventKind};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the UI shows.
+pub enum Source {
+    /// A core, analyzed on a worker thread.
+    Core {
+        /// The core.
+        core: PathBuf,
+        /// How to open it.
+        open: OpenOptions,
+        /// What to analyze.
+        analyze: AnalyzeOptions,
+    },
+    /// A saved report (no core: views that need memory say so).
+    Report(Box<Analysis>),
+}
+
+/// Options of the UI itself.
+#[derive(Clone, Debug)]
+pub struct TuiOptions {
+    /// Mouse scrolling on.
+    pub mouse: bool,
+    /// Where `w` saves the analysis.
+    pub save_to: PathBuf,
+}
+
+enum Msg {
+    Phase(&'static str),
+    Done(Result<Box<Analysis>, String>),
+}
+
+struct ChannelProgress(std::sync::Mutex<mpsc::Sender<Msg>>);
+
+impl Progress for ChannelProgress {
+    fn phase(&self, phase: Phase) {
+        let text = match phase {
+            Phase::Goroutines => "reading goroutines and their stacks",
+            Phase::Crash => "working out how the process died",
+            Phase::Maps => "analyzing maps and iterators",
+            Phase::Trace => "reading the trace",
+            Phase::Model => "assembling the report",
+        };
+        if let Ok(tx) = self.0.lock() {
+            let _ = tx.send(Msg::Phase(text));
+        }
+    }
+}
+
+/// Runs the UI until the user quits. `Err` carries a one-line reason the
+/// analysis failed (printed after the terminal is restored).
+pub fn run(source: Source, o: &TuiOptions) -> Result<(), String> {
+    let (tx, rx) = mpsc::channel();
+    let mut app = App::default();
+    match source {
+        Source::Report(a) => {
+            app.from_report = true;
+            app.set_analysis(Arc::new(*a));
+        }
+        Source::Core { core, open, analyze: opts } => {
+            std::thread::spawn(move || {
+                let progress = ChannelProgress(std::sync::Mutex::new(tx.clone()));
+                let result = Process::open(&core, &open)
+                    .and_then(|p| analyze(&p, &opts, &progress))
+                    .map(Box::new)
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Done(result));
+            });
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        let _ = signal_hook::flag::register(sig, Arc::clone(&stop));
+    }
+    let mut terminal = ratatui::try_init().map_err(|e| format!("cannot take the terminal: {e}"))?;
+    if o.mouse {
+        let _ = crossterm::execute!(io::stdout(), crossterm::event::EnableMouseCapture);
+    }
+    let result = event_loop(&mut terminal, &mut app, &rx, &stop, o);
+    if o.mouse {
+        let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
+    }
+    ratatui::restore();
+    result
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    rx: &mpsc::Receiver<Msg>,
+    stop: &AtomicBool,
+    o: &TuiOptions,
+) -> Result<(), String> {
+    loop {
+        while let Ok(m) = rx.try_recv() {
+            match m {
+                Msg::Phase(p) => app.progress = p.into(),
+                Msg::Done(Ok(a)) => app.set_analysis(Arc::new(*a)),
+                Msg::Done(Err(e)) => return Err(e),
+            }
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        terminal.draw(|f| ui::draw(f, app)).map_err(|e| format!("drawing: {e}"))?;
+        if !event::poll(Duration::from_millis(100)).map_err(|e| format!("reading the terminal: {e}"))? {
+            continue;
+        }
+        let action = match event::read().map_err(|e| format!("reading the terminal: {e}"))? {
+            Event::Key(k) if k.kind != KeyEventKind::Release => app.key(k),
+            Event::Mouse(m) => {
+                app.mouse(m);
+                Action::None
+            }
+            _ => Action::None,
+        };
+        match action {
+            Action::None => {}
+            Action::Quit => return Ok(()),
+            Action::Save => app.status = Some(save(app, &o.save_to)),
+            Action::Copy(text) => {
+                let mut out = io::stdout();
+                let _ = write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()));
+                let _ = out.flush();
+            }
+        }
+    }
+}
+
+fn save(app: &App, to: &Path) -> String {
+    let Some(a) = &app.analysis else { return "the analysis is still running".into() };
+    let written = std::fs::File::create(to).and_then(|f| {
+        let mut w = io::BufWriter::new(f);
+        a.write_json(&mut w)?;
+        w.flush()
+    });
+    match written {
+        Ok(()) => format!("saved to {} (open it again with gotopsy tui --report {})", to.display(), to.display()),
+        Err(e) => format!("{}: cannot save: {e}", to.display()),
+    }
+}
+
+/// Standard base64, for OSC 52.
+fn base64(b: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+    for c in b.chunks(3) {
+        let n = c.iter().enumerate().fold(0u32, |n, (i, &x)| n | (u32::from(x) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_standard() {
+        assert_eq!(super::base64(b""), "");
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foo"), "Zm9v");
+        assert_eq!(super::base64(b"goroutine 1"), "Z29yb3V0aW5lIDE=");
+    }
+}

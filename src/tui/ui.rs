@@ -1,0 +1,460 @@
+//! Drawing the UI from its state: nothing here changes the state but the
+//! size of a page. Lists draw only the rows that fit, so a million
+//! goroutines cost what a screenful does.
+
+use super::app::{App, Row, Sort, View, VIEWS};
+use crate::analysis::Severity;
+use crate::model::{Analysis, Goroutine};
+use crate::report::text::{map_title, role_text, user_frame_text};
+use crate::runtime::symbolize::print_name;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Wrap};
+use ratatui::Frame;
+
+fn severity_style(s: Severity) -> Style {
+    match s {
+        Severity::Critical => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        Severity::Warning => Style::new().fg(Color::Yellow),
+        Severity::Info => Style::new().fg(Color::Cyan),
+    }
+}
+
+fn selected() -> Style {
+    Style::new().add_modifier(Modifier::REVERSED)
+}
+
+/// Draws the whole screen.
+pub fn draw(f: &mut Frame<'_>, app: &mut App) {
+    let [tabs, body, status] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(f.area());
+    let titles: Vec<&str> = VIEWS.iter().map(|v| v.title()).collect();
+    let sel = VIEWS.iter().position(|v| *v == app.view).unwrap_or(0);
+    f.render_widget(Tabs::new(titles).select(sel).highlight_style(selected()).divider("|"), tabs);
+    app.page = body.height.saturating_sub(2) as usize;
+    match app.analysis.clone() {
+        None => {
+            let p =
+                Paragraph::new(vec![Line::from("gotopsy"), Line::from(""), Line::from(format!("{}…", app.progress))])
+                    .block(Block::new().borders(Borders::ALL).title("analyzing"));
+            f.render_widget(p, body);
+        }
+        Some(a) => match app.view {
+            View::Overview => overview(f, app, &a, body),
+            View::Goroutines => goroutines(f, app, &a, body),
+            View::Stack => stack(f, app, &a, body),
+            View::Maps => maps(f, app, &a, body),
+            View::Memory => memory(f, app, body),
+            View::Trace => trace(f, app, &a, body),
+        },
+    }
+    let line = if app.typing {
+        Line::from(vec![Span::styled("/", Style::new().add_modifier(Modifier::BOLD)), Span::raw(app.filter.clone())])
+    } else if let Some(s) = &app.status {
+        Line::from(s.clone())
+    } else {
+        Line::from("q quit  ? help  1-6 views  Tab next  Enter open  Esc back  / filter  b group  s sort  w save")
+    };
+    f.render_widget(Paragraph::new(line).style(Style::new().add_modifier(Modifier::DIM)), status);
+    if app.help {
+        help(f, f.area());
+    }
+}
+
+fn block(title: String) -> Block<'static> {
+    Block::new().borders(Borders::ALL).title(title)
+}
+
+/// The counts of goroutines by status, most first.
+fn states(a: &Analysis) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for g in &a.goroutines {
+        match counts.iter_mut().find(|(s, _)| **s == *g.status) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((g.status.to_string(), 1)),
+        }
+    }
+    counts.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    counts.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ")
+}
+
+fn overview(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let c = &a.crash;
+    let mut crash = format!("{}", c.kind);
+    if let Some(m) = &c.message {
+        crash.push_str(&format!(": {m}"));
+    }
+    lines
+        .push(Line::from(vec![Span::styled("crash    ", Style::new().add_modifier(Modifier::BOLD)), Span::raw(crash)]));
+    if let Some(g) = c.goroutine {
+        let at = c.user_frame.as_ref().map(|u| format!(" at {}", user_frame_text(u))).unwrap_or_default();
+        lines.push(Line::from(format!("         goroutine {g}{at}")));
+    }
+    if let Some(s) = &c.signal {
+        lines.push(Line::from(format!("         core written on {}", s.name)));
+    }
+    if let Some(fl) = &c.fault {
+        lines.push(Line::from(format!("fault    {} addr={} pc={}", fl.signal.name, fl.addr, fl.pc)));
+    }
+    let t = &a.target;
+    lines.push(Line::from(format!(
+        "program  {} ({}{}), build ID {}",
+        t.executable,
+        t.go_version,
+        t.goexperiment.as_deref().map(|e| format!(", GOEXPERIMENT={e}")).unwrap_or_default(),
+        t.go_build_id.as_deref().unwrap_or("?")
+    )));
+    lines.push(Line::from(format!("goroutines {}: {}", a.goroutines.len(), states(a))));
+    for w in &a.warnings {
+        lines.push(Line::styled(format!("warning: {w}"), Style::new().fg(Color::Yellow)));
+    }
+    lines.push(Line::from(""));
+    let links = app.overview_links();
+    let mut findings: Vec<&crate::analysis::Finding> = a.findings.iter().collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    if findings.is_empty() {
+        lines.push(Line::from("no findings"));
+    }
+    for fd in findings {
+        lines.push(Line::from(vec![
+            Span::styled(format!("[{}] ", fd.severity), severity_style(fd.severity)),
+            Span::styled(format!("{}: ", fd.kind), Style::new().add_modifier(Modifier::BOLD)),
+            Span::raw(fd.summary.clone()),
+        ]));
+        if let Some(m) = map_title(a, fd) {
+            lines.push(Line::from(format!("    {m}")));
+        }
+        for r in &fd.goroutines {
+            let on = links.get(app.overview_sel).is_some_and(|l| l.goroutine == r.id);
+            let text = format!("    {}", role_text(r));
+            lines.push(if on { Line::styled(text, selected()) } else { Line::from(text) });
+        }
+    }
+    if let Some(g) = c.goroutine {
+        let on = links.get(app.overview_sel).is_some_and(|l| l.goroutine == g);
+        let text = format!("crashing goroutine {g}: Enter opens its stack");
+        lines.push(Line::from(""));
+        lines.push(if on { Line::styled(text, selected()) } else { Line::from(text) });
+    }
+    let p = Paragraph::new(lines).block(block("overview".into())).wrap(Wrap { trim: false });
+    f.render_widget(p, area);
+}
+
+fn wait_text(g: &Goroutine) -> String {
+    g.wait_minutes.filter(|&m| m > 0).map(|m| format!("{m} min")).unwrap_or_default()
+}
+
+fn goroutines(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
+    let height = area.height.saturating_sub(3) as usize;
+    if app.sel < app.offset {
+        app.offset = app.sel;
+    } else if height > 0 && app.sel >= app.offset + height {
+        app.offset = app.sel + 1 - height;
+    }
+    let mode = if app.grouped { "grouped by stack (b: flat)" } else { "flat (b: grouped)" };
+    let sort = match app.sort {
+        Sort::Id => "id",
+        Sort::State => "state",
+        Sort::Wait => "wait",
+    };
+    let filter = if app.filter.is_empty() { String::new() } else { format!(", filter {:?}", app.filter) };
+    let title = format!("{} rows, {mode}, sorted by {sort}{filter}", app.rows.len());
+    let mut lines: Vec<Line<'static>> = vec![Line::styled(
+        if app.grouped {
+            format!("{:>8}  {:<10} {:<22} {:<8} user frame", "count", "first id", "state", "wait")
+        } else {
+            format!("{:>10}  {:<22} {:<8} user frame", "id", "state", "wait")
+        },
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    for (n, row) in app.rows.iter().enumerate().skip(app.offset).take(height) {
+        let Some(g) = app.row_goroutine(row).and_then(|i| a.goroutines.get(i)) else { continue };
+        let uf = app
+            .user_frame(g)
+            .map(|u| user_frame_text(&u))
+            .unwrap_or_else(|| g.frames.first().map(|fr| print_name(&fr.function).into_owned()).unwrap_or_default());
+        let text = match row {
+            Row::Group(k) => {
+                let count = app.groups.get(*k).map_or(0, |g| g.members.len());
+                format!("{count:>8}  {:<10} {:<22} {:<8} {uf}", g.id, g.status.to_string(), wait_text(g))
+            }
+            Row::Goroutine(_) => format!("{:>10}  {:<22} {:<8} {uf}", g.id, g.status.to_string(), wait_text(g)),
+        };
+        lines.push(if n == app.sel { Line::styled(text, selected()) } else { Line::from(text) });
+    }
+    f.render_widget(Paragraph::new(lines).block(block(title)), area);
+}
+
+fn stack(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
+    let Some(g) = app.stack_of.and_then(|i| a.goroutines.get(i)) else {
+        f.render_widget(
+            Paragraph::new("no goroutine selected: Enter on one in 1 Overview or 2 Goroutines")
+                .block(block("stack".into())),
+            area,
+        );
+        return;
+    };
+    let [list, side] = Layout::vertical([Constraint::Min(3), Constraint::Length(6)]).areas(area);
+    let height = list.height.saturating_sub(2) as usize;
+    let rows = g.frames.len() + 1;
+    let per = 2;
+    let first = (app.frame_sel * per + per).saturating_sub(height) / per;
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for (i, fr) in g.frames.iter().enumerate().skip(first) {
+        if lines.len() + per > height {
+            break;
+        }
+        let name = format!("{}{}({})", if fr.inlined { "  inlined " } else { "" }, print_name(&fr.function), fr.args);
+        let pos = format!(
+            "      {}:{}{}",
+            fr.file,
+            fr.line,
+            if fr.inlined { String::new() } else { format!(" +{:#x}", fr.offset()) }
+        );
+        if i == app.frame_sel {
+            lines.push(Line::styled(name, selected()));
+        } else if fr.system_stack {
+            lines.push(Line::styled(name, Style::new().add_modifier(Modifier::DIM)));
+        } else {
+            lines.push(Line::from(name));
+        }
+        lines.push(Line::styled(pos, Style::new().add_modifier(Modifier::DIM)));
+    }
+    if lines.len() < height {
+        let created = match &g.created_by {
+            Some(c) => format!(
+                "created by {}{} at {}:{} (Enter opens it)",
+                print_name(&c.function),
+                if c.goroutine != 0 { format!(" in goroutine {}", c.goroutine) } else { String::new() },
+                c.file,
+                c.line
+            ),
+            None => "created by: not recorded".into(),
+        };
+        lines.push(if app.frame_sel == rows - 1 { Line::styled(created, selected()) } else { Line::from(created) });
+    }
+    let title = format!(
+        "goroutine {} [{}] — {} frames",
+        g.id,
+        crate::report::traceback::status_with_suffixes(g),
+        g.frames.len()
+    );
+    f.render_widget(Paragraph::new(lines).block(block(title)), list);
+    // The selected frame's map iterators and the map names its frame holds.
+    let mut side_lines: Vec<Line<'static>> = Vec::new();
+    for it in a.iterators.iter().filter(|it| it.goroutine == g.id && it.frame == app.frame_sel) {
+        side_lines.push(Line::from(format!(
+            "iterator at {} over map {}: {}, {}",
+            it.address,
+            it.map,
+            plain(&it.state),
+            plain(&it.liveness)
+        )));
+    }
+    if let Some(fr) = g.frames.get(app.frame_sel) {
+        for h in &a.maps {
+            for n in
+                h.names.iter().filter(|n| n.goroutine == Some(g.id) && n.function.as_deref() == Some(&*fr.function))
+            {
+                side_lines.push(Line::from(format!(
+                    "map variable {} ({}): {}, {} entries, at {}",
+                    n.name,
+                    plain(&n.kind),
+                    h.type_name.as_deref().unwrap_or("map"),
+                    h.len,
+                    h.address
+                )));
+            }
+        }
+    }
+    if side_lines.is_empty() {
+        side_lines.push(Line::styled(
+            "no map iterator or map variable in this frame",
+            Style::new().add_modifier(Modifier::DIM),
+        ));
+    }
+    f.render_widget(Paragraph::new(side_lines).block(block("selected frame".into())), side);
+}
+
+fn plain<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
+fn maps(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
+    let [list, detail] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+    let height = list.height.saturating_sub(2) as usize;
+    let total = a.maps.len() + a.iterators.len();
+    let first = (app.map_sel + 1).saturating_sub(height);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for i in (first..total).take(height) {
+        let (text, stale) = if let Some(h) = a.maps.get(i) {
+            let names: Vec<&str> = h.names.iter().map(|n| n.name.as_str()).collect();
+            (
+                format!(
+                    "map {} {} len {} {}{}",
+                    h.address,
+                    h.type_name.as_deref().unwrap_or("?"),
+                    h.len,
+                    h.layout,
+                    if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) }
+                ),
+                h.writing,
+            )
+        } else if let Some(it) = a.iterators.get(i - a.maps.len()) {
+            let by = it.held_by.clone().unwrap_or_else(|| format!("goroutine {}", it.goroutine));
+            (format!("iterator {} {by}: {} over {}", it.address, plain(&it.state), it.map), it.state.is_stale())
+        } else {
+            continue;
+        };
+        let style = match (i == app.map_sel, stale) {
+            (true, _) => selected(),
+            (false, true) => Style::new().fg(Color::Yellow),
+            _ => Style::new(),
+        };
+        lines.push(Line::styled(text, style));
+    }
+    if total == 0 {
+        let why = match a.maps_analysis {
+            crate::model::MapsAnalysis::Skipped => "maps were not analyzed (--no-maps)",
+            crate::model::MapsAnalysis::Unavailable => "maps could not be analyzed (see the warnings)",
+            crate::model::MapsAnalysis::Done => "no map is on any stack",
+        };
+        lines.push(Line::from(why));
+    }
+    f.render_widget(
+        Paragraph::new(lines).block(block(format!("{} maps, {} iterators", a.maps.len(), a.iterators.len()))),
+        list,
+    );
+    let mut d: Vec<Line<'static>> = Vec::new();
+    if let Some(h) = a.maps.get(app.map_sel) {
+        d.push(Line::from(format!("map header at {}", h.address)));
+        d.push(Line::from(format!("type {}", h.type_name.as_deref().unwrap_or("?"))));
+        d.push(Line::from(format!("len {}, layout {}, writing {}", h.len, h.layout, h.writing)));
+        if let (Some(b), Some(bk)) = (h.b, h.buckets) {
+            d.push(Line::from(format!(
+                "B {b}, buckets {bk}, oldbuckets {}",
+                h.oldbuckets.map(|o| o.to_string()).unwrap_or_default()
+            )));
+        }
+        if let Some(dl) = h.dir_len {
+            d.push(Line::from(format!(
+                "directory {} of {dl}, global depth {}",
+                h.dir_ptr.map(|p| p.to_string()).unwrap_or_default(),
+                h.global_depth.unwrap_or(0)
+            )));
+        }
+        for n in &h.names {
+            d.push(Line::from(format!("name {} ({})", n.name, plain(&n.kind))));
+        }
+    } else if let Some(it) = a.iterators.get(app.map_sel.saturating_sub(a.maps.len())) {
+        d.push(Line::from(format!("iterator at {} in {}", it.address, it.function)));
+        d.push(Line::from(format!("state {}, {}", plain(&it.state), plain(&it.liveness))));
+        for e in &it.evidence {
+            d.push(Line::from(format!("- {e}")));
+        }
+        if let Some(h) = a.maps.iter().find(|h| h.address == it.map) {
+            d.push(Line::from(""));
+            d.push(Line::from(format!(
+                "its map: {} len {}, writing {}",
+                h.type_name.as_deref().unwrap_or("?"),
+                h.len,
+                h.writing
+            )));
+            if let (Some(b), Some(bk)) = (h.b, h.buckets) {
+                d.push(Line::from(format!(
+                    "h.B {b}, h.buckets {bk}, h.oldbuckets {}",
+                    h.oldbuckets.map(|o| o.to_string()).unwrap_or_default()
+                )));
+            }
+            if let Some(gd) = h.global_depth {
+                d.push(Line::from(format!("globalDepth {gd}, dirLen {}", h.dir_len.unwrap_or(0))));
+            }
+        }
+    }
+    f.render_widget(Paragraph::new(d).block(block("detail".into())).wrap(Wrap { trim: false }), detail);
+}
+
+fn memory(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let text = if app.from_report {
+        "A saved report holds no memory: open the core (gotopsy tui CORE) to read runtime structures."
+    } else {
+        "The memory view (decoded runtime structures with a hex view) is not in this version of gotopsy yet; `gotopsy inspect CORE ADDR` says what an address is."
+    };
+    f.render_widget(Paragraph::new(text).block(block("memory".into())).wrap(Wrap { trim: false }), area);
+}
+
+fn trace(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
+    let Some(t) = &a.trace else {
+        f.render_widget(
+            Paragraph::new("no trace: open with --trace FILE or --trace-from-core").block(block("trace".into())),
+            area,
+        );
+        return;
+    };
+    let g = app.stack_of.and_then(|i| a.goroutines.get(i)).or_else(|| a.crashing_goroutine());
+    let mut lines: Vec<Line<'static>> = vec![Line::from(format!(
+        "trace {}: {} of the core's goroutines and {} threads appear in it",
+        t.trace_version, t.matched_goroutines, t.matched_threads
+    ))];
+    match g.and_then(|g| t.goroutines.get(&g.id).map(|tg| (g, tg))) {
+        None => lines.push(Line::from("the selected goroutine is not in the trace")),
+        Some((g, tg)) => {
+            let ms = |ns: u64| ns as f64 / 1e6;
+            lines.push(Line::from(format!(
+                "goroutine {}: last {:?}, {} transitions",
+                g.id, tg.state_at_end, tg.transitions
+            )));
+            lines.push(Line::from(format!(
+                "running {:.3} ms, runnable {:.3} ms, blocked {:.3} ms, in syscalls {:.3} ms",
+                ms(tg.running_ns),
+                ms(tg.runnable_ns),
+                ms(tg.blocked_ns),
+                ms(tg.syscall_ns)
+            )));
+            for (why, ns) in &tg.blocked_by_reason {
+                lines.push(Line::from(format!("  blocked on {why}: {:.3} ms", ms(*ns))));
+            }
+            for e in &tg.last_events {
+                lines.push(Line::from(format!("  {:.3} ms {:?} -> {:?}", ms(e.time_ns), e.from, e.to)));
+            }
+        }
+    }
+    f.render_widget(Paragraph::new(lines).block(block("trace".into())), area);
+}
+
+/// Every key, in the help overlay.
+pub const HELP: &[(&str, &str)] = &[
+    ("1-6", "Overview, Goroutines, Stack, Maps, Memory, Trace"),
+    ("Tab / Shift-Tab", "next / previous view"),
+    ("j k ↑ ↓", "move"),
+    ("g G Home End", "first / last"),
+    ("Ctrl-d Ctrl-u PgDn PgUp", "half page / page"),
+    ("Enter", "open a goroutine, or the parent (created by)"),
+    ("Esc", "back, or clear the filter"),
+    ("/", "filter as you type: text, id:N, state:S, fn:F"),
+    ("b", "goroutines grouped by stack or flat"),
+    ("s", "sort by id, state, wait"),
+    ("y", "copy the stack in the runtime's format (OSC 52)"),
+    ("w", "save the analysis as JSON"),
+    ("?", "this help"),
+    ("q Ctrl-c", "quit"),
+];
+
+fn help(f: &mut Frame<'_>, area: Rect) {
+    let w = area.width.min(76);
+    let h = (HELP.len() as u16 + 2).min(area.height);
+    let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let lines: Vec<Line<'static>> = HELP
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!("{k:<24}"), Style::new().add_modifier(Modifier::BOLD)),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(lines).block(block("keys (any key closes)".into())), r);
+}

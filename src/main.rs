@@ -239,6 +239,26 @@ fn open(args: &CoreArgs) -> Result<Process> {
     )?)
 }
 
+/// The analysis the flags ask for.
+fn analyze_options(
+    all: bool,
+    no_maps: bool,
+    show_values: bool,
+    trace: Option<PathBuf>,
+    trace_from_core: bool,
+) -> AnalyzeOptions {
+    AnalyzeOptions {
+        include_dead: all,
+        no_maps,
+        show_values,
+        trace: match (trace, trace_from_core) {
+            (Some(f), _) => Some(TraceSource::File(f)),
+            (None, true) => Some(TraceSource::FromCore),
+            (None, false) => None,
+        },
+    }
+}
+
 /// Prints the report of `a` as `show` asks; true when a `--fail-on` gate tripped.
 fn render(out: &mut dyn Write, a: &Analysis, show: &ShowArgs) -> Result<bool> {
     match show.format {
@@ -271,16 +291,7 @@ fn run(cli: Cli) -> Result<i32> {
             let progress = CliProgress::start();
             let p = open(&core)?;
             progress.mark("open");
-            let opts = AnalyzeOptions {
-                include_dead: all,
-                no_maps,
-                show_values,
-                trace: match (trace, trace_from_core) {
-                    (Some(f), _) => Some(TraceSource::File(f)),
-                    (None, true) => Some(TraceSource::FromCore),
-                    (None, false) => None,
-                },
-            };
+            let opts = analyze_options(all, no_maps, show_values, trace, trace_from_core);
             let a = gotopsy::analyze(&p, &opts, &progress)?;
             progress.finish("analysis");
             for w in &a.warnings {
@@ -325,16 +336,7 @@ fn run(cli: Cli) -> Result<i32> {
                     if core != std::path::Path::new("-") && !core.exists() {
                         anyhow::bail!("{}: no such file; give the core dump's path", core.display());
                     }
-                    let analyze = AnalyzeOptions {
-                        include_dead: all,
-                        no_maps,
-                        show_values,
-                        trace: match (trace, trace_from_core) {
-                            (Some(f), _) => Some(TraceSource::File(f)),
-                            (None, true) => Some(TraceSource::FromCore),
-                            (None, false) => None,
-                        },
-                    };
+                    let analyze = analyze_options(all, no_maps, show_values, trace, trace_from_core);
                     let open = OpenOptions { exe, force, ignore_dwarf: false };
                     (gotopsy::tui::Source::Core { core: core.clone(), open, analyze }, core)
                 }

@@ -71,13 +71,7 @@ impl CliProgress {
 impl Progress for CliProgress {
     fn phase(&self, phase: Phase) {
         self.mark(&format!("until {phase:?}"));
-        let text = match phase {
-            Phase::Goroutines => "reading goroutines and their stacks",
-            Phase::Crash => "working out how the process died",
-            Phase::Maps => "analyzing maps and iterators",
-            Phase::Trace => "reading the trace",
-            Phase::Model => "assembling the report",
-        };
+        let text = phase.describe();
         if let Ok(mut st) = self.0.lock() {
             st.phase = text.into();
             if let Some(bar) = &st.bar {

@@ -49,6 +49,19 @@ pub enum Phase {
     Model,
 }
 
+impl Phase {
+    /// What the phase does, for a progress line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Phase::Goroutines => "reading goroutines and their stacks",
+            Phase::Crash => "working out how the process died",
+            Phase::Maps => "analyzing maps and iterators",
+            Phase::Trace => "reading the trace",
+            Phase::Model => "assembling the report",
+        }
+    }
+}
+
 /// Told as the analysis moves on (a progress line, a TUI's status bar).
 pub trait Progress: Sync {
     /// A phase begins.

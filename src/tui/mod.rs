@@ -50,13 +50,7 @@ struct ChannelProgress(std::sync::Mutex<mpsc::Sender<Msg>>);
 
 impl Progress for ChannelProgress {
     fn phase(&self, phase: Phase) {
-        let text = match phase {
-            Phase::Goroutines => "reading goroutines and their stacks",
-            Phase::Crash => "working out how the process died",
-            Phase::Maps => "analyzing maps and iterators",
-            Phase::Trace => "reading the trace",
-            Phase::Model => "assembling the report",
-        };
+        let text = phase.describe();
         if let Ok(tx) = self.0.lock() {
             let _ = tx.send(Msg::Phase(text));
         }

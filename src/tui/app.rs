@@ -126,6 +126,12 @@ pub struct App {
     pub map_sel: usize,
     /// Rows of the list views the last draw showed (for page moves).
     pub page: usize,
+    /// Goroutine indices in each order, computed once (a key must not sort a million rows).
+    orders: Vec<(Sort, Vec<usize>)>,
+    /// The stack group of each goroutine.
+    group_of: Vec<u32>,
+    /// Goroutine counts by status, most first (the overview draws them every frame).
+    pub state_counts: Vec<(String, usize)>,
 }
 
 impl Default for App {
@@ -151,6 +157,9 @@ impl Default for App {
             back: Vec::new(),
             map_sel: 0,
             page: 20,
+            orders: Vec::new(),
+            group_of: Vec::new(),
+            state_counts: Vec::new(),
         }
     }
 }
@@ -187,8 +196,51 @@ impl App {
     /// The analysis is done: build what the views need once.
     pub fn set_analysis(&mut self, a: Arc<Analysis>) {
         self.groups = a.stack_groups(|_| true);
+        self.group_of = vec![0; a.goroutines.len()];
+        for (k, g) in self.groups.iter().enumerate() {
+            for &i in &g.members {
+                if let Some(slot) = self.group_of.get_mut(i) {
+                    *slot = k as u32;
+                }
+            }
+        }
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for g in &self.groups {
+            let Some(first) = g.members.first().and_then(|&i| a.goroutines.get(i)) else { continue };
+            match counts.iter_mut().find(|(s, _)| **s == *first.status) {
+                Some((_, n)) => *n += g.members.len(),
+                None => counts.push((first.status.to_string(), g.members.len())),
+            }
+        }
+        counts.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        self.state_counts = counts;
+        self.orders.clear();
+        // The flat list's default order, ready before the first key (allgs
+        // is usually in id order already: then nothing is sorted).
+        let _ = self.order(&a, Sort::Id);
         self.analysis = Some(a);
         self.refilter();
+    }
+
+    /// Goroutine indices in `sort` order, computed the first time it is asked for.
+    fn order(&mut self, a: &Analysis, sort: Sort) -> &[usize] {
+        if !self.orders.iter().any(|(s, _)| *s == sort) {
+            let mut v: Vec<usize> = (0..a.goroutines.len()).collect();
+            let gs = &a.goroutines;
+            match sort {
+                Sort::Id if gs.is_sorted_by_key(|g| g.id) => {}
+                Sort::Id => v.sort_by_key(|&i| gs.get(i).map(|g| g.id)),
+                Sort::State => v.sort_by(|&x, &y| {
+                    let (gx, gy) = (gs.get(x), gs.get(y));
+                    gx.map(|g| &g.status).cmp(&gy.map(|g| &g.status)).then(gx.map(|g| g.id).cmp(&gy.map(|g| g.id)))
+                }),
+                Sort::Wait => {
+                    v.sort_by_key(|&i| std::cmp::Reverse(gs.get(i).and_then(|g| g.wait_minutes).unwrap_or(-1)))
+                }
+            }
+            self.orders.push((sort, v));
+        }
+        self.orders.iter().find(|(s, _)| *s == sort).map_or(&[], |(_, v)| v.as_slice())
     }
 
     /// The analysis' goroutine at index `i`.
@@ -246,29 +298,29 @@ impl App {
             }
             self.rows = rows.into_iter().map(Row::Group).collect();
         } else {
-            let mut keep: Vec<bool> = vec![f.is_empty() || by_id; a.goroutines.len()];
-            if !f.is_empty() && !by_id {
-                for grp in &self.groups {
-                    let hit = grp.members.first().and_then(|&i| a.goroutines.get(i)).is_some_and(|g| matches(g, &f));
-                    for &i in &grp.members {
-                        if let Some(k) = keep.get_mut(i) {
-                            *k = hit;
-                        }
-                    }
-                }
-            }
-            let mut rows: Vec<usize> = (0..a.goroutines.len())
-                .filter(|&i| keep.get(i).copied().unwrap_or(false))
-                .filter(|&i| !by_id || a.goroutines.get(i).is_some_and(|g| matches(g, &f)))
+            // Decide per stack group (identical stacks share status and
+            // functions), then walk the goroutines in the order asked for.
+            let hit: Vec<bool> = self
+                .groups
+                .iter()
+                .map(|grp| {
+                    f.is_empty()
+                        || by_id
+                        || grp.members.first().and_then(|&i| a.goroutines.get(i)).is_some_and(|g| matches(g, &f))
+                })
                 .collect();
-            match self.sort {
-                Sort::Id => rows.sort_by_key(|&i| a.goroutines.get(i).map(|g| g.id)),
-                Sort::State => rows.sort_by_key(|&i| a.goroutines.get(i).map(|g| g.status.clone())),
-                Sort::Wait => rows.sort_by_key(|&i| {
-                    std::cmp::Reverse(a.goroutines.get(i).and_then(|g| g.wait_minutes).unwrap_or(-1))
-                }),
-            }
-            self.rows = rows.into_iter().map(Row::Goroutine).collect();
+            let group_of = std::mem::take(&mut self.group_of);
+            let sort = self.sort;
+            let rows: Vec<Row> = self
+                .order(&a, sort)
+                .iter()
+                .copied()
+                .filter(|&i| group_of.get(i).and_then(|&k| hit.get(k as usize)).copied().unwrap_or(false))
+                .filter(|&i| !by_id || a.goroutines.get(i).is_some_and(|g| matches(g, &f)))
+                .map(Row::Goroutine)
+                .collect();
+            self.group_of = group_of;
+            self.rows = rows;
         }
         self.sel = self.sel.min(self.rows.len().saturating_sub(1));
         self.offset = self.offset.min(self.sel);

@@ -94,6 +94,29 @@ pub fn run(source: Source, o: &TuiOptions) -> Result<(), String> {
     result
 }
 
+/// With `GOTOPSY_TUI_STATS=FILE`, the UI writes its timings there on exit
+/// (for `benches/tui.sh`): when the overview was up, the slowest frame, the
+/// slowest key.
+#[derive(Default)]
+struct Stats {
+    start: Option<std::time::Instant>,
+    ready_s: f64,
+    max_draw_ms: f64,
+    max_key_ms: f64,
+    frames: u64,
+}
+
+impl Stats {
+    fn write(&self) {
+        let Some(path) = std::env::var_os("GOTOPSY_TUI_STATS") else { return };
+        let text = format!(
+            "ready_s {:.3}\nmax_draw_ms {:.2}\nmax_key_ms {:.2}\nframes {}\n",
+            self.ready_s, self.max_draw_ms, self.max_key_ms, self.frames
+        );
+        let _ = std::fs::write(path, text);
+    }
+}
+
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
@@ -101,23 +124,51 @@ fn event_loop(
     stop: &AtomicBool,
     o: &TuiOptions,
 ) -> Result<(), String> {
+    let mut stats = Stats { start: Some(std::time::Instant::now()), ..Default::default() };
+    let r = event_loop_timed(terminal, app, rx, stop, o, &mut stats);
+    stats.write();
+    r
+}
+
+fn event_loop_timed(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    rx: &mpsc::Receiver<Msg>,
+    stop: &AtomicBool,
+    o: &TuiOptions,
+    stats: &mut Stats,
+) -> Result<(), String> {
+    let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     loop {
         while let Ok(m) = rx.try_recv() {
             match m {
                 Msg::Phase(p) => app.progress = p.into(),
-                Msg::Done(Ok(a)) => app.set_analysis(Arc::new(*a)),
+                Msg::Done(Ok(a)) => {
+                    app.set_analysis(Arc::new(*a));
+                    stats.ready_s = stats.start.map_or(0.0, |s| s.elapsed().as_secs_f64());
+                }
                 Msg::Done(Err(e)) => return Err(e),
             }
         }
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
+        let t = std::time::Instant::now();
         terminal.draw(|f| ui::draw(f, app)).map_err(|e| format!("drawing: {e}"))?;
+        if app.analysis.is_some() {
+            stats.max_draw_ms = stats.max_draw_ms.max(ms(t));
+            stats.frames += 1;
+        }
         if !event::poll(Duration::from_millis(100)).map_err(|e| format!("reading the terminal: {e}"))? {
             continue;
         }
         let action = match event::read().map_err(|e| format!("reading the terminal: {e}"))? {
-            Event::Key(k) if k.kind != KeyEventKind::Release => app.key(k),
+            Event::Key(k) if k.kind != KeyEventKind::Release => {
+                let t = std::time::Instant::now();
+                let a = app.key(k);
+                stats.max_key_ms = stats.max_key_ms.max(ms(t));
+                a
+            }
             Event::Mouse(m) => {
                 app.mouse(m);
                 Action::None

@@ -66,19 +66,6 @@ fn block(title: String) -> Block<'static> {
     Block::new().borders(Borders::ALL).title(title)
 }
 
-/// The counts of goroutines by status, most first.
-fn states(a: &Analysis) -> String {
-    let mut counts: Vec<(String, usize)> = Vec::new();
-    for g in &a.goroutines {
-        match counts.iter_mut().find(|(s, _)| **s == *g.status) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((g.status.to_string(), 1)),
-        }
-    }
-    counts.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-    counts.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ")
-}
-
 fn overview(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
     let mut lines: Vec<Line<'static>> = Vec::new();
     let c = &a.crash;
@@ -106,7 +93,8 @@ fn overview(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
         t.goexperiment.as_deref().map(|e| format!(", GOEXPERIMENT={e}")).unwrap_or_default(),
         t.go_build_id.as_deref().unwrap_or("?")
     )));
-    lines.push(Line::from(format!("goroutines {}: {}", a.goroutines.len(), states(a))));
+    let states: Vec<String> = app.state_counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    lines.push(Line::from(format!("goroutines {}: {}", a.goroutines.len(), states.join(", "))));
     for w in &a.warnings {
         lines.push(Line::styled(format!("warning: {w}"), Style::new().fg(Color::Yellow)));
     }

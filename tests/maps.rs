@@ -22,9 +22,9 @@ fn run(variant: &str, scenario: &str, check: impl FnOnce(&MapAnalysis, Option<u6
         &OpenOptions { exe: Some(common::exe(variant)), force: false, ignore_dwarf: false },
     )
     .unwrap_or_else(|e| panic!("{variant}/{scenario}: {e}"));
-    let mut gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+    let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
     let c = crash::detect(&p, &gs);
-    let m = analyze(&p, &mut gs, &c);
+    let m = analyze(&p, &gs, &c);
     let swiss = m.maps.first().is_some_and(|h| h.layout == "swiss");
     check(&m, c.goroutine, swiss);
 }
@@ -189,9 +189,9 @@ fn with_entries(variant: &str, scenario: &str, limit: usize) -> MapAnalysis {
         &OpenOptions { exe: Some(common::exe(variant)), force: false, ignore_dwarf: false },
     )
     .unwrap();
-    let mut gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+    let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
     let c = crash::detect(&p, &gs);
-    let mut m = analyze(&p, &mut gs, &c);
+    let mut m = analyze(&p, &gs, &c);
     gotopsy::analysis::maps::attach_entries(&p, &mut m, limit);
     m
 }
@@ -251,9 +251,9 @@ fn iterators_of_range_over_func_and_iter_pull_coroutines_are_found() {
             &OpenOptions { exe: Some(common::exe_for(v, "iterfuncs")), force: false, ignore_dwarf: false },
         )
         .unwrap();
-        let mut gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+        let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
         let c = crash::detect(&p, &gs);
-        let m = analyze(&p, &mut gs, &c);
+        let m = analyze(&p, &gs, &c);
         let status = |id: u64| gs.list.iter().find(|g| g.id == id).map(|g| g.status.clone()).unwrap_or_default();
         assert_eq!(m.iterators.len(), 6, "{v}: {:?}", m.iterators);
         // reflect.MapIters held only by frames: one on the stack (it did not escape),
@@ -366,9 +366,9 @@ fn likely_writers_stand_on_the_caught_writers_statement() {
         )
         .unwrap_or_else(|e| panic!("{v}: {e}"));
         let minor = Some(p.go_major_minor().1);
-        let mut gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+        let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
         let c = crash::detect(&p, &gs);
-        let mut m = analyze(&p, &mut gs, &c);
+        let mut m = analyze(&p, &gs, &c);
         let f = &mut m.findings[0];
         f.goroutines.truncate(1);
         name_likely_writers(&gs.list, std::slice::from_mut(f), minor);

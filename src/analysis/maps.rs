@@ -339,32 +339,39 @@ pub fn model(p: &Process) -> Result<MapModel, String> {
     p.dwarf().and_then(MapModel::from_dwarf).map(|m| m.resolve(p))
 }
 
-/// Runs the map analysis. When the goroutines were read with iterator
-/// scanning on (see [`ReadOptions::iterators`](crate::runtime::goroutines::ReadOptions)),
-/// their iterators are used; else the stacks are scanned now.
-pub fn analyze(p: &Process, all: &mut Goroutines, crash: &Crash) -> MapAnalysis {
-    let scan = all.iterator_scan.take();
+/// Runs the map analysis, scanning the stacks for iterators now (see
+/// [`analyze_with`] to use a scan made while the goroutines were read).
+pub fn analyze(p: &Process, all: &Goroutines, crash: &Crash) -> MapAnalysis {
+    match model(p) {
+        Ok(m) => analyze_with(p, all, crash, &m, None),
+        Err(e) => MapAnalysis { warnings: vec![format!("maps not analyzed: {e}")], ..Default::default() },
+    }
+}
+
+/// Runs the map analysis with the process's map model, and the iterators an
+/// [`IteratorVisitor`](crate::runtime::maps::iterators::IteratorVisitor) found
+/// while the goroutines were read (else the stacks are scanned now).
+pub fn analyze_with(
+    p: &Process,
+    all: &Goroutines,
+    crash: &Crash,
+    model: &MapModel,
+    scan: Option<crate::runtime::maps::iterators::IteratorScan>,
+) -> MapAnalysis {
     let mut out = MapAnalysis::default();
     let gs = &all.list[..];
-    let model = match model(p) {
-        Ok(m) => m,
-        Err(e) => {
-            out.warnings.push(format!("maps not analyzed: {e}"));
-            return out;
-        }
-    };
     let mut maps: HashMap<Addr, MapHeader> = HashMap::new();
     let (iterators, dead) = match scan {
         Some(scan) => {
             maps = scan.maps;
             (scan.iterators, scan.dead)
         }
-        None => find_iterators(p, &model, gs, &mut maps),
+        None => find_iterators(p, model, gs, &mut maps),
     };
     out.dead_iterator_slots = dead;
     let mut iterators = iterators;
-    iterators.extend(crate::runtime::maps::iterators::reflect_iterators(p, &model, &mut maps));
-    let in_frames = crate::runtime::maps::iterators::reflect_iterators_in_frames(p, &model, gs, &mut maps);
+    iterators.extend(crate::runtime::maps::iterators::reflect_iterators(p, model, &mut maps));
+    let in_frames = crate::runtime::maps::iterators::reflect_iterators_in_frames(p, model, gs, &mut maps);
     let known: std::collections::HashSet<Addr> = iterators.iter().map(|i| i.address).collect();
     iterators.extend(in_frames.into_iter().filter(|f| !known.contains(&f.address)));
     let calls: Vec<MapCall> = {
@@ -373,7 +380,7 @@ pub fn analyze(p: &Process, all: &mut Goroutines, crash: &Crash) -> MapAnalysis 
             .par_chunks(4096)
             .map(|chunk| {
                 let mut local = HashMap::new();
-                let calls = chunk.iter().filter_map(|g| map_call(p, &model, g, &mut local)).collect();
+                let calls = chunk.iter().filter_map(|g| map_call(p, model, g, &mut local)).collect();
                 (calls, local)
             })
             .collect();
@@ -601,9 +608,15 @@ pub fn analyze(p: &Process, all: &mut Goroutines, crash: &Crash) -> MapAnalysis 
 /// Reads the entries of every map in the analysis (at most `limit` each).
 /// Only on request: cores hold secrets.
 pub fn attach_entries(p: &Process, a: &mut MapAnalysis, limit: usize) {
-    let Ok(model) = model(p) else { return };
+    if let Ok(model) = model(p) {
+        attach_entries_with(p, a, &model, limit);
+    }
+}
+
+/// [`attach_entries`] with the process's map model.
+pub fn attach_entries_with(p: &Process, a: &mut MapAnalysis, model: &MapModel, limit: usize) {
     for h in &mut a.maps {
-        match crate::runtime::maps::entries::entries(p, &model, h, limit) {
+        match crate::runtime::maps::entries::entries(p, model, h, limit) {
             Ok((e, more)) => {
                 if more {
                     h.entries_note = Some(format!("first {limit} of {} entries shown", h.len));

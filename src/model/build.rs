@@ -5,7 +5,8 @@ use super::goroutine::Goroutine;
 use super::{Analysis, MapsAnalysis, Target, SCHEMA_VERSION};
 use crate::analysis::{self, maps::MapAnalysis};
 use crate::intern::Interner;
-use crate::runtime::goroutines::{read_goroutines, ReadOptions};
+use crate::runtime::goroutines::{read_goroutines, read_goroutines_with, ReadOptions};
+use crate::runtime::maps::iterators::{IteratorScan, IteratorVisitor};
 use crate::runtime::{crash, Process};
 use std::path::PathBuf;
 
@@ -78,24 +79,38 @@ impl Progress for NoProgress {}
 /// whose goroutines cannot be listed at all is an error.
 pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crate::Result<Analysis> {
     progress.phase(Phase::Goroutines);
-    let model = if o.no_maps { None } else { analysis::maps::model(p).ok() };
-    let mut gs = read_goroutines(p, ReadOptions { include_dead: o.include_dead, iterators: model.as_ref() })?;
+    // The map model is built once: the iterator scan, the map analysis and
+    // the entries share it.
+    let model = if o.no_maps { None } else { Some(analysis::maps::model(p)) };
+    let read = ReadOptions { include_dead: o.include_dead };
+    let (mut gs, scan) = match model.as_ref().and_then(|m| m.as_ref().ok()) {
+        Some(m) => {
+            let (gs, parts) = read_goroutines_with(p, read, &IteratorVisitor { p, model: m })?;
+            (gs, Some(IteratorScan::merge(parts)))
+        }
+        None => (read_goroutines(p, read)?, None),
+    };
     progress.phase(Phase::Crash);
     let mut c = crash::detect(p, &gs);
     progress.phase(Phase::Maps);
-    let mut m = if o.no_maps { MapAnalysis::default() } else { analysis::maps::analyze(p, &mut gs, &c) };
-    if !o.no_maps {
-        let minor = Some(p.go_major_minor().1);
-        analysis::likely_writer::name_likely_writers(&gs.list, &mut m.findings, minor);
-        analysis::map_names::attach(p, &gs, &mut m);
-    }
-    if o.show_values {
-        analysis::maps::attach_entries(p, &mut m, ENTRIES_PER_MAP);
-    }
-    let maps_analysis = match (o.no_maps, model.is_some()) {
-        (true, _) => MapsAnalysis::Skipped,
-        (false, true) => MapsAnalysis::Done,
-        (false, false) => MapsAnalysis::Unavailable,
+    let mut m = match &model {
+        None => MapAnalysis::default(),
+        Some(Err(e)) => MapAnalysis { warnings: vec![format!("maps not analyzed: {e}")], ..Default::default() },
+        Some(Ok(model)) => {
+            let mut m = analysis::maps::analyze_with(p, &gs, &c, model, scan);
+            let minor = Some(p.go_major_minor().1);
+            analysis::likely_writer::name_likely_writers(&gs.list, &mut m.findings, minor);
+            analysis::map_names::attach(p, &gs, &mut m);
+            if o.show_values {
+                analysis::maps::attach_entries_with(p, &mut m, model, ENTRIES_PER_MAP);
+            }
+            m
+        }
+    };
+    let maps_analysis = match &model {
+        None => MapsAnalysis::Skipped,
+        Some(Ok(_)) => MapsAnalysis::Done,
+        Some(Err(_)) => MapsAnalysis::Unavailable,
     };
     let mut warnings = p.warnings.clone();
     warnings.append(&mut gs.warnings);

@@ -220,8 +220,7 @@ fn panic_message(p: &Process, gp: Addr) -> Option<String> {
 
 /// The name of a runtime type descriptor, with offsets from DWARF.
 fn type_name(p: &Process, ty: Addr) -> Option<String> {
-    let model = crate::runtime::maps::MapModel::from_dwarf(p.dwarf().ok()?).ok()?.resolve(p);
-    p.type_name(&model.types, model.types_base?, ty)
+    crate::runtime::types::RuntimeTypes::of(p).ok()?.name(p, ty)
 }
 
 fn fault(p: &Process, g: &Goroutine) -> Option<Fault> {

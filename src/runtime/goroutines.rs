@@ -2,8 +2,6 @@
 //! unwinds its stack from where the runtime would (syscall state, `g.sched`,
 //! or the registers of the thread running it).
 
-use super::maps::iterators::{IterScanner, MapIterator};
-use super::maps::{MapHeader, MapModel};
 use super::process::Process;
 use super::symbolize::{Frame, Symbolizer};
 use super::unwind::{unwind, CachedFuncs, CurG, PclntabFuncs, Start};
@@ -128,28 +126,41 @@ pub struct Goroutines {
     pub clock_ns: i64,
     /// Problems reading the goroutine list.
     pub warnings: Vec<String>,
-    /// Iterators, when [`ReadOptions::iterators`] asked for them.
-    pub iterator_scan: Option<IteratorScan>,
 }
 
 /// Options for [`read_goroutines`].
 #[derive(Copy, Clone, Debug, Default)]
-pub struct ReadOptions<'m> {
+pub struct ReadOptions {
     /// Keep `_Gdead` goroutines.
     pub include_dead: bool,
-    /// Find map iterators on each stack while its pages are being read.
-    pub iterators: Option<&'m MapModel>,
 }
 
-/// Iterators found during [`read_goroutines`].
-#[derive(Debug, Default)]
-pub struct IteratorScan {
-    /// Live (or possibly live) iterators.
-    pub iterators: Vec<MapIterator>,
-    /// Maps they iterate.
-    pub maps: std::collections::HashMap<Addr, MapHeader>,
-    /// Dead iterator slots seen.
-    pub dead: usize,
+/// Sees every goroutine right after it is read, on the worker thread that
+/// read its chunk, while that chunk's stack pages are resident (the map
+/// iterator scan plugs in here; progress can count here). Each chunk gets
+/// its own state; what each chunk found is returned in order.
+pub trait StackVisitor: Sync {
+    /// Per-chunk state (caches; need not be `Send`).
+    type State;
+    /// What a chunk found.
+    type Out: Send;
+    /// A chunk begins.
+    fn start(&self) -> Self::State;
+    /// One goroutine of the chunk, with its stack.
+    fn visit(&self, state: &mut Self::State, g: &Goroutine);
+    /// The chunk is done.
+    fn finish(&self, state: Self::State) -> Self::Out;
+}
+
+/// A visitor that does nothing.
+pub struct NoVisitor;
+
+impl StackVisitor for NoVisitor {
+    type State = ();
+    type Out = ();
+    fn start(&self) {}
+    fn visit(&self, _: &mut (), _: &Goroutine) {}
+    fn finish(&self, _: ()) {}
 }
 
 struct RawG {
@@ -265,7 +276,17 @@ impl Process {
 }
 
 /// Reads all goroutines and unwinds their stacks.
-pub fn read_goroutines(p: &Process, opts: ReadOptions<'_>) -> Result<Goroutines, crate::Error> {
+pub fn read_goroutines(p: &Process, opts: ReadOptions) -> Result<Goroutines, crate::Error> {
+    read_goroutines_with(p, opts, &NoVisitor).map(|(gs, _)| gs)
+}
+
+/// [`read_goroutines`], showing each goroutine to `visitor` as it is read;
+/// also returns what the visitor found in each chunk, in order.
+pub fn read_goroutines_with<V: StackVisitor>(
+    p: &Process,
+    opts: ReadOptions,
+    visitor: &V,
+) -> Result<(Goroutines, Vec<V::Out>), crate::Error> {
     let truncated = p.core.truncated;
     let rt = |what: String| crate::Error::Runtime {
         path: p.core.path.clone(),
@@ -294,15 +315,13 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions<'_>) -> Result<Goroutines,
     let funcs = PclntabFuncs::new(&p.pclntab);
     let ctx = Shared { p, threads: &threads, ms_by_addr: &ms_by_addr, funcs: &funcs, include_dead: opts.include_dead };
     // Chunks run on rayon's threads, each with its own caches; order is kept.
-    type Chunk = (Vec<Goroutine>, Vec<String>, Option<IteratorScan>);
-    let chunks: Vec<Chunk> = ptrs
+    let chunks: Vec<(Vec<Goroutine>, Vec<String>, V::Out)> = ptrs
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(ci, chunk)| {
             let mut sym = Symbolizer::new();
             let cached = CachedFuncs::new(ctx.funcs);
-            let mut scanner = opts.iterators.map(|m| IterScanner::new(p, m));
-            let mut its = Vec::new();
+            let mut state = visitor.start();
             let mut out = Vec::with_capacity(chunk.len());
             let mut warn = Vec::new();
             for (j, &gp) in chunk.iter().enumerate() {
@@ -312,9 +331,7 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions<'_>) -> Result<Goroutines,
                 match read_g(p, gp) {
                     Ok(g) => {
                         if let Some(g) = ctx.build(&g, &mut sym, &cached) {
-                            if let Some(sc) = scanner.as_mut() {
-                                its.extend(sc.scan(&g));
-                            }
+                            visitor.visit(&mut state, &g);
                             out.push(g);
                         }
                     }
@@ -324,26 +341,15 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions<'_>) -> Result<Goroutines,
             if ci % RELEASE_EVERY_CHUNKS == RELEASE_EVERY_CHUNKS - 1 {
                 p.release_core_pages();
             }
-            let scan = scanner.map(|sc| IteratorScan { iterators: its, maps: sc.maps, dead: sc.dead });
-            (out, warn, scan)
+            (out, warn, visitor.finish(state))
         })
         .collect();
     let mut list: Vec<Goroutine> = Vec::with_capacity(ptrs.len());
-    let mut iterator_scan = opts.iterators.map(|_| IteratorScan::default());
-    if let Some(all) = iterator_scan.as_mut() {
-        // One allocation each, not a rehash per chunk merged.
-        let scans = || chunks.iter().filter_map(|c| c.2.as_ref());
-        all.maps.reserve(scans().map(|s| s.maps.len()).sum());
-        all.iterators.reserve(scans().map(|s| s.iterators.len()).sum());
-    }
-    for (gs, w, scan) in chunks {
+    let mut found = Vec::with_capacity(chunks.len());
+    for (gs, w, out) in chunks {
         list.extend(gs);
         warnings.extend(w);
-        if let (Some(all), Some(s)) = (iterator_scan.as_mut(), scan) {
-            all.iterators.extend(s.iterators);
-            all.maps.extend(s.maps);
-            all.dead += s.dead;
-        }
+        found.push(out);
     }
 
     // The core holds no clock reading at death: measure waits against the
@@ -362,7 +368,7 @@ pub fn read_goroutines(p: &Process, opts: ReadOptions<'_>) -> Result<Goroutines,
             g.wait_minutes = Some((clock_ns - g.wait_since_ns) / 60_000_000_000);
         }
     }
-    Ok(Goroutines { list, ms, clock_ns, warnings, iterator_scan })
+    Ok((Goroutines { list, ms, clock_ns, warnings }, found))
 }
 
 /// What every chunk of goroutines shares.

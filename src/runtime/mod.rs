@@ -11,6 +11,7 @@ pub mod maps;
 pub mod process;
 pub mod symbolize;
 pub mod tracebufs;
+pub mod types;
 pub mod unwind;
 pub mod user_code;
 

@@ -194,8 +194,8 @@ fn entry(p: &Process, model: &MapModel, sh: &Shape, k: Addr, v: Addr) -> Entry {
 /// them, strings as their text (the bool says it is one), anything else as
 /// its bytes in hex.
 pub fn format_value(mem: &dyn Memory, model: &MapModel, ty: Addr, a: Addr) -> (String, bool) {
-    let size = mem.read_u64(ty.add(model.types.size)).unwrap_or(0);
-    let kind = mem.read_u8(ty.add(model.types.kind)).map(|k| k & super::KIND_MASK).unwrap_or(0);
+    let size = mem.read_u64(ty.add(model.types.abi.size)).unwrap_or(0);
+    let kind = mem.read_u8(ty.add(model.types.abi.kind)).map(|k| k & super::KIND_MASK).unwrap_or(0);
     let int = |signed: bool| -> Option<String> {
         let raw = mem.read_uint(a, size).ok()?;
         Some(if signed {

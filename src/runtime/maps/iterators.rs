@@ -155,6 +155,57 @@ type LocalsBitmap = (i64, u32, Vec<u8>);
 
 /// Scans goroutines for iterators, one chunk of goroutines at a time (one
 /// scanner per thread), caching per-function and per-pc facts.
+/// Iterators found while the goroutines were read (see [`IteratorVisitor`]).
+#[derive(Debug, Default)]
+pub struct IteratorScan {
+    /// Live (or possibly live) iterators.
+    pub iterators: Vec<MapIterator>,
+    /// Maps they iterate.
+    pub maps: HashMap<Addr, MapHeader>,
+    /// Dead iterator slots seen.
+    pub dead: usize,
+}
+
+impl IteratorScan {
+    /// Merges the chunks' scans, in order.
+    pub fn merge(parts: Vec<IteratorScan>) -> IteratorScan {
+        let mut all = IteratorScan::default();
+        // One allocation each, not a rehash per chunk merged.
+        all.maps.reserve(parts.iter().map(|s| s.maps.len()).sum());
+        all.iterators.reserve(parts.iter().map(|s| s.iterators.len()).sum());
+        for s in parts {
+            all.iterators.extend(s.iterators);
+            all.maps.extend(s.maps);
+            all.dead += s.dead;
+        }
+        all
+    }
+}
+
+/// Finds map iterators on each stack while the goroutine pass reads it
+/// (a [`StackVisitor`](crate::runtime::goroutines::StackVisitor)).
+pub struct IteratorVisitor<'a> {
+    /// The process.
+    pub p: &'a Process,
+    /// Its map model.
+    pub model: &'a MapModel,
+}
+
+impl<'a> crate::runtime::goroutines::StackVisitor for IteratorVisitor<'a> {
+    type State = (IterScanner<'a>, Vec<MapIterator>);
+    type Out = IteratorScan;
+    fn start(&self) -> Self::State {
+        (IterScanner::new(self.p, self.model), Vec::new())
+    }
+    fn visit(&self, (sc, its): &mut Self::State, g: &Goroutine) {
+        its.extend(sc.scan(g));
+    }
+    fn finish(&self, (sc, its): Self::State) -> IteratorScan {
+        IteratorScan { iterators: its, maps: sc.maps, dead: sc.dead }
+    }
+}
+
+/// Scans stacks for iterators, with caches shared across one chunk's goroutines.
 pub struct IterScanner<'a> {
     p: &'a Process,
     model: &'a MapModel,

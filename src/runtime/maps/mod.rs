@@ -74,29 +74,21 @@ pub enum MapLayout {
     Swiss(SwissLayout),
 }
 
-/// Offsets in runtime type descriptors (`internal/abi.Type`, the map type).
+/// Offsets in runtime type descriptors: every type's (`internal/abi.Type`),
+/// and the map type's key and element.
 #[derive(Clone, Debug)]
 pub struct TypeLayout {
-    /// `Size_`.
-    pub size: u64,
-    /// `Kind_`.
-    pub kind: u64,
-    /// `TFlag`.
-    pub tflag: u64,
-    /// `Str` (a name offset from `moduledata.types`).
-    pub str_off: u64,
+    /// `internal/abi.Type`.
+    pub abi: crate::runtime::types::TypeOffsets,
     /// The map type's `Key`.
     pub key: u64,
     /// The map type's `Elem`.
     pub elem: u64,
-    /// `moduledata.types`.
-    pub moduledata_types: u64,
 }
 
 /// `abi.Map` kind.
 pub const KIND_MAP: u8 = 21;
-/// Mask of the kind bits in `Kind_`.
-pub const KIND_MASK: u8 = 0x1f;
+pub use crate::runtime::types::KIND_MASK;
 
 /// Everything needed to decode maps.
 #[derive(Clone, Debug)]
@@ -216,18 +208,9 @@ impl MapModel {
         } else {
             return Err("DWARF has neither runtime.hmap nor internal/runtime/maps.Map".into());
         };
-        let ty = "internal/abi.Type";
         Ok(MapModel {
             layout,
-            types: TypeLayout {
-                size: f(d, ty, "Size_")?,
-                kind: f(d, ty, "Kind_")?,
-                tflag: f(d, ty, "TFlag")?,
-                str_off: f(d, ty, "Str")?,
-                key,
-                elem,
-                moduledata_types: f(d, "runtime.moduledata", "types")?,
-            },
+            types: TypeLayout { abi: crate::runtime::types::TypeOffsets::from_dwarf(d)?, key, elem },
             iter_ptrdata,
             types_base: None,
         })
@@ -236,7 +219,7 @@ impl MapModel {
     /// Resolves what depends on the process (the base of type names).
     pub fn resolve(mut self, p: &Process) -> Self {
         let md = p.global("runtime.firstmoduledata");
-        self.types_base = md.and_then(|md| p.mem().read_ptr(md.add(self.types.moduledata_types)).ok());
+        self.types_base = md.and_then(|md| p.mem().read_ptr(md.add(self.types.abi.moduledata_types)).ok());
         self
     }
 
@@ -258,7 +241,7 @@ impl MapModel {
 
     /// True when `t` points at a map type descriptor.
     pub fn is_map_type(&self, mem: &dyn Memory, t: Addr) -> bool {
-        !t.is_null() && mem.read_u8(t.add(self.types.kind)).is_ok_and(|k| k & KIND_MASK == KIND_MAP)
+        !t.is_null() && mem.read_u8(t.add(self.types.abi.kind)).is_ok_and(|k| k & KIND_MASK == KIND_MAP)
     }
 }
 
@@ -328,28 +311,9 @@ pub struct MapHeader {
 }
 
 impl Process {
-    /// The name of a runtime type descriptor: `abi.Type.Str` is a name offset
-    /// from `moduledata.types` (`types`, see [`MapModel::resolve`]).
+    /// The name of a runtime type descriptor (see [`crate::runtime::types::type_name`]).
     pub fn type_name(&self, tl: &TypeLayout, types: Addr, ty: Addr) -> Option<String> {
-        let mem = self.mem();
-        let tflag = mem.read_u8(ty.add(tl.tflag)).ok()?;
-        let str_off = mem.read_i32(ty.add(tl.str_off)).ok()?;
-        let name = types.offset(str_off as i64);
-        // A name is a flags byte, a varint length, then the bytes.
-        let mut len = 0u64;
-        let mut at = name.add(1);
-        for shift in (0..35).step_by(7) {
-            let b = mem.read_u8(at).ok()?;
-            at = at.add(1);
-            len |= ((b & 0x7f) as u64) << shift;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        let bytes = mem.read_vec(at, len, 4096).ok()?;
-        let s = String::from_utf8(bytes).ok()?;
-        // tflagExtraStar: the stored name has a leading '*'.
-        Some(if tflag & 2 != 0 { s.strip_prefix('*').unwrap_or(&s).to_string() } else { s })
+        crate::runtime::types::type_name(self, &tl.abi, types, ty)
     }
 
     /// Reads the map header at `h`; `t` is its type descriptor if known.

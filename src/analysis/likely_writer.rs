@@ -93,6 +93,8 @@ mod tests {
             wait_minutes: None,
             locked_to_thread: false,
             m: None,
+            mp: None,
+            leaked: false,
             thread: None,
             created_by: None,
             frames,

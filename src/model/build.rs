@@ -4,7 +4,6 @@
 use super::goroutine::Goroutine;
 use super::{Analysis, MapsAnalysis, Target, SCHEMA_VERSION};
 use crate::analysis::{self, maps::MapAnalysis};
-use crate::intern::Interner;
 use crate::runtime::goroutines::{read_goroutines, read_goroutines_with, ReadOptions};
 use crate::runtime::maps::iterators::{IteratorScan, IteratorVisitor};
 use crate::runtime::{crash, Process};
@@ -135,15 +134,7 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
         }
     };
     progress.phase(Phase::Model);
-    let leaked = p.layout.status.leaked;
-    let goroutines: Vec<Goroutine> = {
-        use rayon::prelude::*;
-        gs.list
-            .into_par_iter()
-            .with_min_len(4096)
-            .map_init(Interner::default, |names, g| Goroutine::from_runtime(g, leaked, names))
-            .collect()
-    };
+    let goroutines: Vec<Goroutine> = gs.list;
     let target = Target::of(p);
     let minor = target.go_minor();
     let mut a = Analysis {

@@ -72,46 +72,68 @@ pub enum UnwindSource {
     Vdso,
 }
 
-/// A goroutine of the dead process.
-#[derive(Clone, Debug)]
+/// A goroutine of the dead process. Its serialized form is the report's
+/// goroutine (`docs/json.md`), fields in that order; the frames are written
+/// by the report's own writer and read by serde; what the report does not
+/// carry (the raw status, `waitsince`, the stack bounds) reads back as zero.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Goroutine {
     /// `g.goid`.
     pub id: u64,
-    /// Address of the `g`.
-    pub address: Addr,
-    /// Raw `atomicstatus`.
-    pub status_raw: u32,
     /// Status as the runtime prints it in brackets, without suffixes
     /// (the wait reason for waiting goroutines: `chan receive`).
     pub status: String,
-    /// The `_Gscan` bit was set.
-    pub scan: bool,
     /// The wait reason, for waiting goroutines.
     pub wait_reason: Option<String>,
-    /// `g.waitsince` (a nanotime reading; 0 when unknown).
-    pub wait_since_ns: i64,
     /// Estimated minutes waited (see [`Goroutines::clock_ns`]).
     pub wait_minutes: Option<i64>,
     /// `g.lockedm != 0`.
     pub locked_to_thread: bool,
-    /// The M it was on, if any.
-    pub m: Option<MInfo>,
+    /// Where it was created (none for goroutine 1, which the runtime's
+    /// bootstrap starts: the runtime prints no `created by` for it).
+    pub created_by: Option<CreatedBy>,
+    /// Address of the `g`.
+    pub address: Addr,
+    /// The `_Gscan` bit was set.
+    pub scan: bool,
+    /// Id of the M it was on, if any.
+    pub m: Option<i64>,
     /// OS thread id of that M, when it was running.
     pub thread: Option<u64>,
-    /// Where it was created.
-    pub created_by: Option<CreatedBy>,
-    /// Its stack, innermost first, inlined calls expanded.
-    pub frames: Vec<Frame>,
     /// Where unwinding started.
     pub unwound_from: UnwindSource,
     /// Why the stack is incomplete, if it is.
     pub stack_error: Option<String>,
-    /// Stack bounds.
-    pub stack: (Addr, Addr),
-    /// Synctest bubble id (Go 1.25+), if in one.
-    pub bubble: Option<u64>,
     /// Remarks (e.g. a running goroutine's state may have moved on after the printout).
     pub notes: Vec<String>,
+    /// Address of its M (`mp=` in the runtime's header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mp: Option<Addr>,
+    /// A leaked goroutine (Go 1.26+'s `_Gleaked`): the runtime prints `(leaked)`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leaked: bool,
+    /// Synctest bubble id (Go 1.25+), if in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bubble: Option<u64>,
+    /// Its stack, innermost first, inlined calls expanded.
+    #[serde(skip_serializing, default)]
+    pub frames: Vec<Frame>,
+    /// Raw `atomicstatus` (not in the report).
+    #[serde(skip)]
+    pub status_raw: u32,
+    /// `g.waitsince` (a nanotime reading; 0 when unknown; not in the report).
+    #[serde(skip)]
+    pub wait_since_ns: i64,
+    /// Stack bounds (not in the report).
+    #[serde(skip)]
+    pub stack: (Addr, Addr),
+}
+
+impl Goroutine {
+    /// The first frame in the user's code (see [`crate::runtime::user_code`]).
+    pub fn user_frame(&self, go_minor: Option<u32>) -> Option<crate::runtime::user_code::UserFrame> {
+        crate::runtime::user_code::user_frame(&self.frames, go_minor)
+    }
 }
 
 /// All goroutines of a process plus the facts used to read them.
@@ -477,8 +499,10 @@ impl<'p> Shared<'_, 'p> {
             wait_minutes: None,
             locked_to_thread: g.lockedm != 0,
             thread: if base_status == st.running { thread.or(m.as_ref().map(|m| m.procid)) } else { thread },
-            m,
-            created_by,
+            m: m.as_ref().map(|m| m.id),
+            mp: m.as_ref().map(|m| m.address),
+            leaked: Some(g.status) == st.leaked,
+            created_by: created_by.filter(|_| g.id != 1),
             frames,
             unwound_from: source,
             stack_error,

@@ -247,3 +247,25 @@ fn goroutine_one_has_no_creator() {
         assert!(a.goroutines.iter().filter(|g| g.id != 1).any(|g| g.created_by.is_some()), "{v}");
     }
 }
+
+/// An iterator whose goroutine is still inside `mapiterinit` /
+/// `mapIterStart` (which runs the first `Next`) is `starting`, not
+/// `finished`: its nil key means no entry yet.
+#[test]
+fn an_iterator_inside_its_first_next_is_starting() {
+    let mut starting = 0;
+    for v in common::variants().into_iter().filter(|v| common::has(v, "mapiterwrite")) {
+        let a = analysis(&v, "mapiterwrite", &AnalyzeOptions::default());
+        for it in a.iterators.iter().filter(|it| it.goroutine != 0) {
+            let g = a.goroutine(it.goroutine).unwrap();
+            let inside_start = g.frames[..it.frame]
+                .iter()
+                .any(|f| matches!(&*f.function, "runtime.mapiterinit" | "runtime.mapIterStart"));
+            if inside_start {
+                assert_ne!(it.state, gotopsy::runtime::maps::iterators::IterState::Finished, "{v}: {it:?}");
+                starting += usize::from(it.state == gotopsy::runtime::maps::iterators::IterState::Starting);
+            }
+        }
+    }
+    assert!(starting >= 3, "{starting} starting iterators");
+}

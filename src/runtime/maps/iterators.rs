@@ -49,12 +49,16 @@ pub enum IterState {
     SmallMapGrew,
     /// The iteration has ended (`key == nil`).
     Finished,
+    /// The iteration has not produced its first entry yet: `key == nil` while
+    /// the goroutine is still inside `mapiterinit` / `mapIterStart` (which
+    /// runs the first `Next`).
+    Starting,
 }
 
 impl IterState {
     /// True when the map changed shape under the iterator.
     pub fn is_stale(self) -> bool {
-        !matches!(self, IterState::Current | IterState::StartedMidGrow | IterState::Finished)
+        !matches!(self, IterState::Current | IterState::StartedMidGrow | IterState::Finished | IterState::Starting)
     }
 }
 
@@ -345,9 +349,20 @@ fn read_iterator(
     maps: &mut HashMap<Addr, MapHeader>,
     names: &mut super::TypeNames,
 ) -> Option<MapIterator> {
-    let it = read_iterator_at(p, model, at, maps, names)?;
+    let mut it = read_iterator_at(p, model, at, maps, names)?;
+    // A nil key inside the functions that start an iteration is not its end.
+    let starting = g.frames.get(..fi).unwrap_or_default().iter().find(|f| ITER_START.contains(&&*f.function));
+    if let (IterState::Finished, Some(f)) = (it.state, starting) {
+        it.state = IterState::Starting;
+        it.evidence =
+            vec![format!("key is nil and the goroutine is inside {}: the first entry is not produced yet", f.function)];
+    }
     Some(MapIterator { goroutine: g.id, frame: fi, function: g.frames[fi].function.to_string(), ..it })
 }
+
+/// The functions that start an iteration (and run its first `Next`).
+const ITER_START: &[&str] =
+    &["runtime.mapiterinit", "runtime.mapIterStart", "internal/runtime/maps.(*Iter).Init", "reflect.mapiterinit"];
 
 /// Reads and validates an iterator at `at` wherever it lives (stack or heap);
 /// the caller fills in where it was found.

@@ -64,21 +64,19 @@ mod tests {
     use super::*;
     use crate::addr::Addr;
     use crate::runtime::goroutines::UnwindSource;
-    use crate::runtime::symbolize::Frame;
+    use crate::runtime::symbolize::{Frame, FrameSite};
 
     fn frame(function: &str, line: i32) -> Frame {
-        Frame {
+        let site = FrameSite {
             function: function.into(),
             file: if function.starts_with("main.") { "app/main.go".into() } else { "runtime/x.go".into() },
             line,
             pc: Addr(0x1000),
-            sp: Addr(0),
-            fp: Addr(0),
             entry: Addr(0x1000),
             inlined: false,
-            args: String::new(),
             system_stack: false,
-        }
+        };
+        Frame { site: site.into(), sp: Addr(0), fp: Addr(0), args: "".into() }
     }
 
     fn g(id: u64, frames: Vec<Frame>) -> Goroutine {

@@ -91,6 +91,7 @@ impl Analysis {
         }
         let r = serde_json::from_slice(bytes).map_err(|e| ReportError::NotAReport(e.to_string()));
         crate::intern::forget_shared();
+        crate::runtime::symbolize::forget_shared_sites();
         r
     }
 }
@@ -253,18 +254,16 @@ mod tests {
             ("runtime.gopanic", "runtime/panic.go", "...", 0),
             ("main.F[go.shape.int]", "we\"ird\\path\n.go", "", -1),
         ] {
-            let f = Frame {
+            let site = crate::runtime::symbolize::FrameSite {
                 function: function.into(),
                 file: file.into(),
                 line,
                 pc: Addr(0x401010),
-                sp: Addr(0xc000010000),
-                fp: Addr(0xc000010040),
                 entry: Addr(0x400ff0),
                 inlined: args == "...",
-                args: args.to_string(),
                 system_stack: function == "runtime.gopanic",
             };
+            let f = Frame { site: site.into(), sp: Addr(0xc000010000), fp: Addr(0xc000010040), args: args.into() };
             let mut b = Vec::new();
             write_frame(&mut b, &f);
             let v: serde_json::Value = serde_json::from_slice(&b).expect("valid JSON");
@@ -272,7 +271,8 @@ mod tests {
             let back: Frame = serde_json::from_slice(&b).expect("reads back");
             if f.inlined {
                 assert!(v.get("offset").is_none());
-                assert_eq!(back, Frame { entry: f.pc, ..f });
+                let site = crate::runtime::symbolize::FrameSite { entry: f.pc, ..(*f.site).clone() };
+                assert_eq!(back, Frame { site: site.into(), ..f });
             } else {
                 assert_eq!(v["offset"], 0x20);
                 assert_eq!(back, f);

@@ -11,11 +11,11 @@ use rustc_hash::FxHashMap as HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-/// A frame as the runtime prints it. Names are interned (shared by every
-/// frame that names them), so frames own their data.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(from = "FrameJson")]
-pub struct Frame {
+/// What a frame shares with the same frame of every goroutine stopped at the
+/// same place: function, file, line, pc. Stored once (`Arc`), however many
+/// goroutines stand there.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FrameSite {
     /// Symbol name (`runtime.gopanic`, `main.F[go.shape.int]`).
     pub function: Arc<str>,
     /// Source file as recorded in the binary.
@@ -24,19 +24,36 @@ pub struct Frame {
     pub line: i32,
     /// Program counter of the physical frame.
     pub pc: Addr,
-    /// Stack pointer.
-    pub sp: Addr,
-    /// Caller's stack pointer.
-    pub fp: Addr,
     /// Function entry of the physical frame (`pc − entry` is the `+0x…` the runtime prints).
     pub entry: Addr,
     /// True for a call inlined into the next frame.
     pub inlined: bool,
-    /// Argument words as the runtime prints them, without parentheses
-    /// (`0x1, {0x2, 0x3}`); `...` for inlined frames.
-    pub args: String,
     /// True when the frame is on a system stack (g0 or gsignal), not the goroutine's.
     pub system_stack: bool,
+}
+
+/// A frame as the runtime prints it: its shared [`FrameSite`] (whose fields
+/// read through: `frame.function`), and what is this goroutine's own — the
+/// stack addresses and the argument words. Frames own their data.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "FrameJson")]
+pub struct Frame {
+    /// Function, file, line, pc, entry, inlined, system stack.
+    pub site: Arc<FrameSite>,
+    /// Stack pointer.
+    pub sp: Addr,
+    /// Caller's stack pointer.
+    pub fp: Addr,
+    /// Argument words as the runtime prints them, without parentheses
+    /// (`0x1, {0x2, 0x3}`); `...` for inlined frames (interned).
+    pub args: Arc<str>,
+}
+
+impl std::ops::Deref for Frame {
+    type Target = FrameSite;
+    fn deref(&self) -> &FrameSite {
+        &self.site
+    }
 }
 
 /// A frame as the report's JSON holds it (`print_name` is derived, not read;
@@ -59,19 +76,40 @@ struct FrameJson {
 
 impl From<FrameJson> for Frame {
     fn from(j: FrameJson) -> Frame {
-        Frame {
+        let site = FrameSite {
             function: crate::intern::shared(&j.function),
             file: crate::intern::shared(&j.file),
             line: j.line,
             pc: j.pc,
-            sp: j.sp,
-            fp: j.fp,
             entry: Addr(j.pc.0.wrapping_sub(j.offset)),
             inlined: j.inlined,
-            args: j.args,
             system_stack: j.system_stack,
-        }
+        };
+        Frame { site: shared_site(site), sp: j.sp, fp: j.fp, args: crate::intern::shared(&j.args) }
     }
+}
+
+thread_local! {
+    /// Frame sites shared while a saved report is read.
+    static SITES: std::cell::RefCell<rustc_hash::FxHashSet<Arc<FrameSite>>> = Default::default();
+}
+
+/// The shared copy of a frame site (while a report is read).
+fn shared_site(s: FrameSite) -> Arc<FrameSite> {
+    SITES.with(|set| {
+        let mut set = set.borrow_mut();
+        if let Some(a) = set.get(&s) {
+            return a.clone();
+        }
+        let a = Arc::new(s);
+        set.insert(a.clone());
+        a
+    })
+}
+
+/// Forgets the sites shared while the reading thread read a report.
+pub fn forget_shared_sites() {
+    SITES.with(|s| s.borrow_mut().clear());
 }
 
 impl Frame {
@@ -165,8 +203,13 @@ pub struct Symbolizer<'a> {
     by_pc: HashMap<(Addr, bool), Resolved<'a>>,
     arg_info: HashMap<Addr, Option<Rc<ArgInfo>>>,
     created: HashMap<Addr, Option<CreationSite>>,
+    /// The sites of a physical frame (pc, trapped, on a system stack): one per logical frame.
+    sites: HashMap<SiteKey, Rc<[Arc<FrameSite>]>>,
     names: Interner,
 }
+
+/// A physical frame's pc, whether it trapped, whether it is on a system stack.
+type SiteKey = (Addr, bool, bool);
 
 /// Function, file, line and entry offset of a `go` statement's pc.
 pub type CreationSite = (Arc<str>, Arc<str>, i32, u64);
@@ -308,22 +351,33 @@ impl<'a> Symbolizer<'a> {
                     v
                 }
             };
-            let outer_args = Self::format_args(r.args.as_deref(), r.live_idx, mem, p.fp);
-            let f_entry = r.func.entry;
-            let logical = r.logical;
-            for l in logical.iter() {
-                out.push(Frame {
-                    function: l.function.clone(),
-                    file: l.file.clone(),
-                    line: l.line,
-                    pc: p.pc,
-                    sp: p.sp,
-                    fp: p.fp,
-                    entry: f_entry,
-                    inlined: l.inlined,
-                    args: if l.inlined { "...".to_string() } else { outer_args.clone() },
-                    system_stack: p.system_stack,
-                });
+            let outer_args = self.names.name(&Self::format_args(r.args.as_deref(), r.live_idx, mem, p.fp));
+            let key = (p.pc, p.trap, p.system_stack);
+            let sites = match self.sites.get(&key) {
+                Some(s) => s.clone(),
+                None => {
+                    let s: Rc<[Arc<FrameSite>]> = r
+                        .logical
+                        .iter()
+                        .map(|l| {
+                            Arc::new(FrameSite {
+                                function: l.function.clone(),
+                                file: l.file.clone(),
+                                line: l.line,
+                                pc: p.pc,
+                                entry: r.func.entry,
+                                inlined: l.inlined,
+                                system_stack: p.system_stack,
+                            })
+                        })
+                        .collect();
+                    self.sites.insert(key, s.clone());
+                    s
+                }
+            };
+            for site in sites.iter() {
+                let args = if site.inlined { self.names.name("...") } else { outer_args.clone() };
+                out.push(Frame { site: site.clone(), sp: p.sp, fp: p.fp, args });
             }
         }
         out

@@ -50,7 +50,15 @@ impl CliProgress {
     pub fn mark(&self, what: &str) {
         if let Ok(mut st) = self.0.lock() {
             if let Some(t) = st.timing {
-                eprintln!("timing: {what}: {:.3} s", t.elapsed().as_secs_f64());
+                let rss = std::fs::read_to_string("/proc/self/status")
+                    .ok()
+                    .and_then(|s| {
+                        s.lines()
+                            .find(|l| l.starts_with("RssAnon:"))
+                            .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string())
+                    })
+                    .unwrap_or_else(|| "?".into());
+                eprintln!("timing: {what}: {:.3} s (anonymous RSS {rss} KB)", t.elapsed().as_secs_f64());
                 st.timing = Some(Instant::now());
             }
         }

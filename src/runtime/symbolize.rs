@@ -334,7 +334,7 @@ impl<'a> Symbolizer<'a> {
 
     /// Expands physical frames into logical ones.
     pub fn frames(&mut self, tab: &'a Pclntab, mem: &dyn Memory, phys: &[PhysFrame]) -> Vec<Frame> {
-        let mut out = Vec::with_capacity(phys.len() + 4);
+        let mut out = Vec::with_capacity(phys.len());
         for p in phys {
             let r = match self.by_pc.get(&(p.pc, p.trap)) {
                 Some(v) => v.clone(),
@@ -380,6 +380,8 @@ impl<'a> Symbolizer<'a> {
                 out.push(Frame { site: site.clone(), sp: p.sp, fp: p.fp, args });
             }
         }
+        // Inlined calls may have grown it past its length: a million stacks keep no slack.
+        out.shrink_to_fit();
         out
     }
 

@@ -370,8 +370,10 @@ pub fn read_goroutines_with<V: StackVisitor>(
             (warn, visitor.finish(state))
         })
         .collect();
-    // `Option<Goroutine>` has the size of `Goroutine`: this compacts in place.
-    let mut list: Vec<Goroutine> = slots.into_iter().flatten().collect();
+    // `Option<Goroutine>` has the size of `Goroutine`, and `filter_map` over
+    // a vector's own `IntoIter` collects in place: no second list.
+    #[allow(clippy::filter_map_identity)] // `flatten` does not collect in place
+    let mut list: Vec<Goroutine> = slots.into_iter().filter_map(|g| g).collect();
     let mut found = Vec::with_capacity(chunks.len());
     for (w, out) in chunks {
         warnings.extend(w);

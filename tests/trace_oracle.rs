@@ -410,3 +410,33 @@ fn last_thread_and_p_agree_with_gos_parser() {
     assert!(checked > 100, "compared only {checked} goroutines");
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Each goroutine's creator is the goroutine of its creation event in Go's
+/// parse (`G=` of the `NotExist->` transition); `G=-1` (created outside any
+/// goroutine: timers, runtime workers) is a null `created_by.goroutine`, never
+/// a goroutine 0.
+#[test]
+fn creators_agree_with_gos_parser() {
+    let mut checked = 0;
+    for (v, mode) in traces() {
+        let t = trace::read(&load(&v, &mode, "trace")).unwrap();
+        let parsed = String::from_utf8_lossy(&load(&v, &mode, "parsed")).into_owned();
+        let mut creator: HashMap<u64, Option<u64>> = HashMap::new();
+        for line in parsed.lines().filter(|l| l.starts_with("M=") && l.contains(" NotExist->")) {
+            let field = |name: &str| line.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_string);
+            let (Some(g), Some(id)) = (field("G="), field("GoID=").and_then(|x| x.parse::<u64>().ok())) else {
+                continue;
+            };
+            creator.entry(id).or_insert(g.parse::<u64>().ok());
+        }
+        for g in &t.goroutines {
+            let Some(c) = &g.created_by else { continue };
+            assert_ne!(c.goroutine, Some(0), "{v}/{mode}: goroutine {} reads as created by goroutine 0", g.id);
+            if let Some(want) = creator.get(&g.id) {
+                assert_eq!(c.goroutine, *want, "{v}/{mode}: creator of goroutine {}", g.id);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "{checked} creators compared");
+}

@@ -10,6 +10,7 @@ pub mod goroutine;
 pub mod group;
 
 mod json;
+pub mod secrets;
 
 pub use build::{analyze, AnalyzeOptions, NoProgress, Phase, Progress, TraceSource};
 pub use filter::GoroutineFilter;
@@ -55,7 +56,8 @@ pub struct Target {
     pub gnu_build_id: Option<String>,
     /// Process id at death.
     pub pid: Option<u32>,
-    /// Command line at death (at most 80 bytes, as the kernel keeps it).
+    /// Command line at death (at most 80 bytes, as the kernel keeps it), the
+    /// values of secret-looking arguments masked (see [`secrets`]).
     pub command: Option<String>,
     /// Number of threads in the core.
     pub threads: usize,
@@ -77,7 +79,7 @@ impl Target {
             go_build_id: p.exe.go_build_id.clone(),
             gnu_build_id: p.exe.gnu_build_id.clone(),
             pid: p.core.process.as_ref().map(|i| i.pid),
-            command: p.core.process.as_ref().map(|i| i.psargs.clone()),
+            command: p.core.process.as_ref().map(|i| secrets::mask_command(&i.psargs)),
             threads: p.core.threads.len(),
         }
     }

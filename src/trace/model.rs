@@ -92,8 +92,9 @@ pub struct TraceGoroutine {
 /// The creator of a goroutine.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct CreatedBy {
-    /// Parent goroutine id (0 when created outside any goroutine).
-    pub goroutine: u64,
+    /// Parent goroutine id; null when the runtime created it outside any
+    /// goroutine (timers, the runtime's own workers: Go's `G=-1`).
+    pub goroutine: Option<u64>,
     /// Creation stack.
     pub stack: Vec<TraceFrame>,
 }

@@ -228,7 +228,8 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<rustc_hash::FxHashSet<u64>>>)
                         transition(&mut gs, g, ts, Undetermined, Runnable, None, 0, None);
                         let acc = gs.get(g);
                         acc.pending_start = Some(start);
-                        acc.created_by = Some(super::model::CreatedBy { goroutine: cur, stack: Vec::new() });
+                        acc.created_by =
+                            Some(super::model::CreatedBy { goroutine: (cur != 0).then_some(cur), stack: Vec::new() });
                         acc.pending_creation_stack = Some(stk);
                     }
                 }

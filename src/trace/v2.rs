@@ -505,7 +505,7 @@ fn events<const LOG: bool>(
                     mask.add(new_g);
                 }
                 a.start_function = start.first().map(|f| f.function.clone());
-                a.created_by = Some(CreatedBy { goroutine: cur, stack: t.stack(args[3]) });
+                a.created_by = Some(CreatedBy { goroutine: (cur != 0).then_some(cur), stack: t.stack(args[3]) });
             }
             0x0f => {
                 // GoCreateSyscall: a cgo callback's goroutine appears in a syscall on this M.

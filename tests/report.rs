@@ -269,3 +269,33 @@ fn an_iterator_inside_its_first_next_is_starting() {
     }
     assert!(starting >= 3, "{starting} starting iterators");
 }
+
+/// Signatures (`gosig/1`): one per bug — equal across every Go build of the
+/// same scenario, equal between a core and the crash log the runtime printed
+/// as it died, different between scenarios.
+#[test]
+fn signatures_cluster_by_bug() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut by_scenario: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for v in common::variants() {
+        for s in common::scenarios(&v) {
+            let a = analysis(&v, &s, &AnalyzeOptions::default());
+            let core = a.signature();
+            let log = gotopsy::analysis::signature::of_crash_log(&gotopsy::crashlog::parse(&common::printed(&v, &s)));
+            assert_eq!(core, log, "{v}/{s}: the core and its crash log");
+            assert!(core.signature.len() <= 255 && core.signature_hash.len() == 16, "{v}/{s}");
+            by_scenario.entry(s.clone()).or_default().insert(core.signature.clone());
+        }
+    }
+    for (s, sigs) in &by_scenario {
+        assert_eq!(sigs.len(), 1, "{s}: one signature across builds: {sigs:?}");
+    }
+    let fatal = by_scenario["fatal"].iter().next().unwrap();
+    assert_eq!(fatal, "concurrent-map-writes | main.concurrentMapWrites.func*");
+    assert!(by_scenario["nilderef"].iter().next().unwrap().starts_with("nil-deref | main.nilDeref"));
+    let distinct: BTreeSet<&String> = ["fatal", "mapiterwrite", "mapreadwrite", "panic", "nilderef", "zoo", "mapstale"]
+        .iter()
+        .filter_map(|s| by_scenario.get(*s).and_then(|x| x.iter().next()))
+        .collect();
+    assert_eq!(distinct.len(), 7, "different bugs, different signatures: {distinct:?}");
+}

@@ -3,6 +3,7 @@
 pub mod likely_writer;
 pub mod map_names;
 pub mod maps;
+pub mod signature;
 pub mod trace_join;
 
 use crate::addr::Addr;

@@ -142,6 +142,22 @@ impl Analysis {
         self.goroutines.iter().find(|g| g.id == id)
     }
 
+    /// The crash's signature (`gosig/1`, `docs/signatures.md`): the same for
+    /// this core's crash log, and across Go versions and rebuilds.
+    pub fn signature(&self) -> crate::analysis::signature::Signature {
+        use crate::analysis::signature::{signature, CrashText};
+        use crate::runtime::crash::CrashKind;
+        let c = &self.crash;
+        let text = match (c.kind, c.message.as_deref(), &c.signal) {
+            (CrashKind::FatalError, Some(m), _) => CrashText::Fatal(m),
+            (CrashKind::Panic, Some(m), _) => CrashText::Panic(m),
+            (CrashKind::Signal, _, Some(s)) => CrashText::Signal(&s.name),
+            _ => CrashText::Unknown,
+        };
+        let stack = self.crashing_goroutine().map(|g| g.frames.as_slice()).unwrap_or_default();
+        signature(text, stack)
+    }
+
     /// The crashing goroutine, when the crash names one.
     pub fn crashing_goroutine(&self) -> Option<&Goroutine> {
         self.crash.goroutine.and_then(|id| self.goroutine(id))

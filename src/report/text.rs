@@ -132,6 +132,7 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
         writeln!(w, "fault    {} code={:#x} addr={} pc={}", f.signal.name, f.code, f.addr, f.pc)?;
     }
     writeln!(w, "goroutines {}, threads {}", a.goroutines.len(), t.threads)?;
+    writeln!(w, "signature {}", a.signature().signature)?;
     if !a.warnings.is_empty() {
         writeln!(w, "\n{}", paint.heading("== warnings =="))?;
         for x in &a.warnings {

@@ -456,19 +456,18 @@ impl DwarfIndex {
         }
     }
 
+    /// Every global variable with a stated address and a decodable type.
+    fn typed_globals(&self) -> impl Iterator<Item = (&String, Addr, TypeInfo)> + '_ {
+        self.names.iter().filter(|(_, es)| es.iter().any(|e| e.tag == dw::DW_TAG_variable)).filter_map(|(name, _)| {
+            let (addr, ty) = self.global(name)?;
+            Some((name, addr, self.type_info(ty?)?))
+        })
+    }
+
     /// Global variables whose type name satisfies `want`: (name, stated address, type name).
     pub fn globals_with_type(&self, want: impl Fn(&str) -> bool) -> Vec<(String, Addr, String)> {
-        let mut out = Vec::new();
-        for (name, entries) in &self.names {
-            if !entries.iter().any(|e| e.tag == dw::DW_TAG_variable) {
-                continue;
-            }
-            let Some((addr, Some(ty))) = self.global(name) else { continue };
-            let Some(info) = self.type_info(ty) else { continue };
-            if want(&info.name) {
-                out.push((name.clone(), addr, info.name));
-            }
-        }
+        let mut out: Vec<(String, Addr, String)> =
+            self.typed_globals().filter(|(_, _, i)| want(&i.name)).map(|(n, a, i)| (n.clone(), a, i.name)).collect();
         out.sort();
         out
     }
@@ -480,12 +479,7 @@ impl DwarfIndex {
     pub fn map_globals(&self) -> Vec<(String, Addr)> {
         let is_map = |t: Option<TypeRef>| t.and_then(|t| self.type_info(t)).is_some_and(|i| i.name.starts_with("map["));
         let mut out = Vec::new();
-        for (name, entries) in &self.names {
-            if !entries.iter().any(|e| e.tag == dw::DW_TAG_variable) {
-                continue;
-            }
-            let Some((addr, Some(ty))) = self.global(name) else { continue };
-            let Some(info) = self.type_info(ty) else { continue };
+        for (name, addr, info) in self.typed_globals() {
             if info.name.starts_with("map[") {
                 out.push((name.clone(), addr));
             } else if info.tag == dw::DW_TAG_structure_type {

@@ -19,6 +19,7 @@ pub mod report;
 pub mod runtime;
 pub mod trace;
 pub mod tui;
+pub mod warning;
 
 pub use addr::Addr;
 pub use error::{Error, Result};

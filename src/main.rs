@@ -294,7 +294,7 @@ fn run(cli: Cli) -> Result<i32> {
             let opts = analyze_options(all, no_maps, show_values, trace, trace_from_core);
             let a = gotopsy::analyze(&p, &opts, &progress)?;
             progress.finish("analysis");
-            for w in &a.warnings {
+            for w in a.warnings.iter().filter(|w| w.kind.matters()) {
                 eprintln!("gotopsy: warning: {w}");
             }
             let tripped = render(&mut out, &a, &show)?;

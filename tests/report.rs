@@ -299,3 +299,27 @@ fn signatures_cluster_by_bug() {
         .collect();
     assert_eq!(distinct.len(), 7, "different bugs, different signatures: {distinct:?}");
 }
+
+/// Warnings are typed: a forced mismatch and a cut core are the kinds that
+/// matter, and the kinds survive a saved report.
+#[test]
+fn warnings_are_typed_and_their_kinds_are_saved() {
+    use gotopsy::warning::WarningKind;
+    // The same Go version, another build: the core opens, and says what it is.
+    let opts = OpenOptions { exe: Some(common::exe("go1.24.11-noswissmap")), force: true, ..Default::default() };
+    let p = Process::open(&common::core("go1.24.11", "zoo"), &opts).expect("forced open");
+    let a = gotopsy::analyze(&p, &AnalyzeOptions::default(), &NoProgress).expect("analyzes");
+    let w = a.warnings.iter().find(|w| w.kind == WarningKind::ExecutableMismatch).expect("the mismatch is a warning");
+    assert!(w.kind.matters() && w.contains("the stacks may be wrong"), "{w}");
+    let back = Analysis::from_json(&json(&a)).expect("reads back");
+    assert_eq!(back.warnings, a.warnings, "kinds and texts survive");
+    assert!(text(&back).find("the stacks may be wrong").unwrap() < text(&back).find("== other goroutines").unwrap());
+
+    let dir = tempfile::tempdir().unwrap();
+    let full = std::fs::read(common::core("go1.27.3", "panic")).unwrap();
+    let cut = dir.path().join("cut.core");
+    std::fs::write(&cut, &full[..full.len() * 9 / 10]).unwrap();
+    let p = Process::open(&cut, &OpenOptions { exe: Some(common::exe("go1.27.3")), ..Default::default() }).unwrap();
+    let a = gotopsy::analyze(&p, &AnalyzeOptions::default(), &NoProgress).expect("a cut core still analyzes");
+    assert!(a.warnings.iter().any(|w| w.kind == WarningKind::TruncatedCore), "{:?}", a.warnings);
+}

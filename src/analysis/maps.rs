@@ -20,6 +20,7 @@ use crate::runtime::goroutines::{Goroutine, Goroutines};
 use crate::runtime::maps::iterators::{find_iterators, Liveness, MapIterator};
 use crate::runtime::maps::{MapHeader, MapModel};
 use crate::runtime::process::Process;
+use crate::warning::{Warning, WarningKind};
 use std::collections::HashMap;
 
 /// What a map function does to its map.
@@ -94,7 +95,7 @@ pub struct MapAnalysis {
     /// Iterator-shaped stack slots that are dead at their frame's pc (not listed).
     pub dead_iterator_slots: usize,
     /// Why the analysis could not run, or what it could not read.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// A goroutine inside a map function.
@@ -344,7 +345,10 @@ pub fn model(p: &Process) -> Result<MapModel, String> {
 pub fn analyze(p: &Process, all: &Goroutines, crash: &Crash) -> MapAnalysis {
     match model(p) {
         Ok(m) => analyze_with(p, all, crash, &m, None),
-        Err(e) => MapAnalysis { warnings: vec![format!("maps not analyzed: {e}")], ..Default::default() },
+        Err(e) => MapAnalysis {
+            warnings: vec![Warning::new(WarningKind::Maps, format!("maps not analyzed: {e}"))],
+            ..Default::default()
+        },
     }
 }
 
@@ -592,7 +596,10 @@ pub fn analyze_with(
                 }
             }
         }
-        Err(e) => out.warnings.push(format!("heap model unavailable, freed-bucket references not checked: {e}")),
+        Err(e) => out.warnings.push(Warning::new(
+            WarningKind::Maps,
+            format!("heap model unavailable, freed-bucket references not checked: {e}"),
+        )),
     }
     for (i, f) in findings.iter_mut().enumerate() {
         f.id = format!("F{}", i + 1);

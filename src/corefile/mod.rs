@@ -8,6 +8,7 @@ pub use notes::{FileMapping, ProcessInfo, Regs, ThreadState};
 
 use crate::addr::{Addr, AddrRange};
 use crate::error::{Error, Result};
+use crate::warning::{Warning, WarningKind};
 use goblin::elf::{header, program_header, Elf, ProgramHeader};
 use memmap2::Mmap;
 use std::path::{Path, PathBuf};
@@ -46,7 +47,7 @@ pub struct CoreFile {
     /// Process name and arguments.
     pub process: Option<ProcessInfo>,
     /// Things that were wrong with the core but did not stop reading it.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
     /// The file ends before its segments do (cut short by a full disk, a
     /// ulimit, or a compressed stream that broke off).
     pub truncated: bool,
@@ -63,7 +64,10 @@ impl CoreFile {
         let mut core = Self::parse(path, Arc::new(input.map), input.compression)?;
         if let Some(why) = input.cut {
             core.truncated = true;
-            core.warnings.insert(0, format!("{why}: the core is read as far as it decompressed"));
+            core.warnings.insert(
+                0,
+                Warning::new(WarningKind::TruncatedCore, format!("{why}: the core is read as far as it decompressed")),
+            );
         }
         Ok(core)
     }
@@ -122,9 +126,12 @@ impl CoreFile {
                     let avail = flen.saturating_sub(ph.p_offset).min(ph.p_filesz);
                     if avail < ph.p_filesz {
                         core.truncated = true;
-                        core.warnings.push(format!(
-                            "segment at {:#x} is cut short: {} of {} bytes in the file (truncated core)",
-                            ph.p_vaddr, avail, ph.p_filesz
+                        core.warnings.push(Warning::new(
+                            WarningKind::TruncatedCore,
+                            format!(
+                                "segment at {:#x} is cut short: {} of {} bytes in the file (truncated core)",
+                                ph.p_vaddr, avail, ph.p_filesz
+                            ),
                         ));
                     }
                     core.segments.push(CoreSegment {
@@ -146,7 +153,7 @@ impl CoreFile {
             return Err(bad("no memory segments".into()));
         }
         if core.threads.is_empty() {
-            core.warnings.push("no thread registers (NT_PRSTATUS) in the core".into());
+            core.warnings.push(Warning::new(WarningKind::CoreFile, "no thread registers (NT_PRSTATUS) in the core"));
         }
         Ok(core)
     }
@@ -154,7 +161,7 @@ impl CoreFile {
     fn read_notes(&mut self, seg: &[u8]) {
         let (list, err) = notes::parse_notes(seg);
         if let Some(e) = err {
-            self.warnings.push(e);
+            self.warnings.push(Warning::new(WarningKind::CoreFile, e));
         }
         for n in list {
             if n.name != b"CORE" {
@@ -163,7 +170,7 @@ impl CoreFile {
             match n.kind {
                 notes::NT_PRSTATUS => match notes::parse_prstatus(n.desc) {
                     Some(t) => self.threads.push(t),
-                    None => self.warnings.push("short NT_PRSTATUS note skipped".into()),
+                    None => self.warnings.push(Warning::new(WarningKind::CoreFile, "short NT_PRSTATUS note skipped")),
                 },
                 notes::NT_PRPSINFO => self.process = notes::parse_prpsinfo(n.desc),
                 notes::NT_AUXV => self.auxv = notes::parse_auxv(n.desc),

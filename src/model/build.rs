@@ -7,6 +7,7 @@ use crate::analysis::{self, maps::MapAnalysis};
 use crate::runtime::goroutines::{read_goroutines, read_goroutines_with, ReadOptions};
 use crate::runtime::maps::iterators::{IteratorScan, IteratorVisitor};
 use crate::runtime::{crash, Process};
+use crate::warning::{Warning, WarningKind};
 use std::path::PathBuf;
 
 /// Where a trace to join comes from.
@@ -94,7 +95,10 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
     progress.phase(Phase::Maps);
     let mut m = match &model {
         None => MapAnalysis::default(),
-        Some(Err(e)) => MapAnalysis { warnings: vec![format!("maps not analyzed: {e}")], ..Default::default() },
+        Some(Err(e)) => MapAnalysis {
+            warnings: vec![Warning::new(WarningKind::Maps, format!("maps not analyzed: {e}"))],
+            ..Default::default()
+        },
         Some(Ok(model)) => {
             let mut m = analysis::maps::analyze_with(p, &gs, &c, model, scan);
             let minor = Some(p.go_major_minor().1);
@@ -123,11 +127,11 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
             match read_trace(p, source, &watch) {
                 Ok(t) => {
                     let j = analysis::trace_join::join(p, &gs, &t, &mut m.findings);
-                    warnings.extend(j.warnings.iter().cloned());
+                    warnings.extend(j.warnings.iter().map(|w| Warning::new(WarningKind::Trace, w.clone())));
                     Some(j)
                 }
                 Err(e) => {
-                    warnings.push(format!("trace not joined: {e}"));
+                    warnings.push(Warning::new(WarningKind::Trace, format!("trace not joined: {e}")));
                     None
                 }
             }

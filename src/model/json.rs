@@ -52,6 +52,8 @@ impl Analysis {
             field(w, false, "trace", t)?;
         }
         field(w, false, "warnings", &self.warnings)?;
+        let kinds: Vec<crate::warning::WarningKind> = self.warnings.iter().map(|w| w.kind).collect();
+        field(w, false, "warning_kinds", &kinds)?;
         w.write_all(b"}\n")
     }
 
@@ -78,8 +80,11 @@ impl Analysis {
             schema_version: Option<String>,
             tool_version: Option<String>,
             target: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            warning_kinds: Vec<crate::warning::WarningKind>,
         }
         let head: Head = serde_json::from_slice(bytes).map_err(|e| ReportError::NotAReport(e.to_string()))?;
+        let kinds = head.warning_kinds;
         let (Some(version), Some(_), Some(_)) = (head.schema_version, head.tool_version, head.target) else {
             return Err(ReportError::NotAReport("no schema_version, tool_version and target".into()));
         };
@@ -89,7 +94,16 @@ impl Analysis {
             (None, _) => return Err(ReportError::NotAReport(format!("schema_version {version:?}"))),
             _ => {}
         }
-        let r = serde_json::from_slice(bytes).map_err(|e| ReportError::NotAReport(e.to_string()));
+        let r = serde_json::from_slice::<Analysis>(bytes).map_err(|e| ReportError::NotAReport(e.to_string())).map(
+            |mut a| {
+                if kinds.len() == a.warnings.len() {
+                    for (w, k) in a.warnings.iter_mut().zip(kinds) {
+                        w.kind = k;
+                    }
+                }
+                a
+            },
+        );
         crate::intern::forget_shared();
         crate::runtime::symbolize::forget_shared_sites();
         r

@@ -132,8 +132,9 @@ pub struct Analysis {
     /// The execution trace joined with the core (`--trace`).
     #[serde(default)]
     pub trace: Option<TraceJoin>,
-    /// Problems that did not stop the analysis.
-    pub warnings: Vec<String>,
+    /// Problems that did not stop the analysis, typed (in JSON: `warnings[]`
+    /// their texts, `warning_kinds[]` their kinds, in the same order).
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 impl Analysis {

@@ -133,9 +133,12 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
     }
     writeln!(w, "goroutines {}, threads {}", a.goroutines.len(), t.threads)?;
     writeln!(w, "signature {}", a.signature().signature)?;
-    if !a.warnings.is_empty() {
+    // The warnings a person must see before trusting the report come first;
+    // the rest close the report.
+    let (matter, rest_warnings): (Vec<_>, Vec<_>) = a.warnings.iter().partition(|x| x.kind.matters());
+    if !matter.is_empty() {
         writeln!(w, "\n{}", paint.heading("== warnings =="))?;
-        for x in &a.warnings {
+        for x in &matter {
             writeln!(w, "- {x}")?;
         }
     }
@@ -261,6 +264,12 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
         write_goroutine(w, first, style)?;
         for n in &first.notes {
             writeln!(w, "\t(note: {n})")?;
+        }
+    }
+    if !rest_warnings.is_empty() {
+        writeln!(w, "\n{}", paint.heading("== other warnings =="))?;
+        for x in &rest_warnings {
+            writeln!(w, "- {x}")?;
         }
     }
     Ok(())

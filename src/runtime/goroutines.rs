@@ -8,6 +8,7 @@ use super::unwind::{unwind, CachedFuncs, CurG, PclntabFuncs, Start};
 use crate::addr::{Addr, AddrRange};
 use crate::corefile::ThreadState;
 use crate::memory::{MemError, ReadExt};
+use crate::warning::{Warning, WarningKind};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
@@ -147,7 +148,7 @@ pub struct Goroutines {
     /// reading at death, so waits are estimates against this.
     pub clock_ns: i64,
     /// Problems reading the goroutine list.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// Options for [`read_goroutines`].
@@ -247,16 +248,19 @@ fn read_m(p: &Process, addr: Addr) -> Result<MInfo, MemError> {
 }
 
 /// Reads every M on `runtime.allm`.
-pub fn read_ms(p: &Process, warnings: &mut Vec<String>) -> Vec<MInfo> {
+pub fn read_ms(p: &Process, warnings: &mut Vec<Warning>) -> Vec<MInfo> {
     let mut out = Vec::new();
     let (Some(allm), Some(link)) = (p.global("runtime.allm"), p.layout.m.alllink) else {
-        warnings.push("runtime.allm not found: running goroutines cannot be matched to threads".into());
+        warnings.push(Warning::new(
+            WarningKind::MissingRuntimeData,
+            "runtime.allm not found: running goroutines cannot be matched to threads",
+        ));
         return out;
     };
     let mut at = match p.mem().read_ptr(allm) {
         Ok(a) => a,
         Err(e) => {
-            warnings.push(format!("runtime.allm unreadable: {e}"));
+            warnings.push(Warning::new(WarningKind::Unreadable, format!("runtime.allm unreadable: {e}")));
             return out;
         }
     };
@@ -264,7 +268,7 @@ pub fn read_ms(p: &Process, warnings: &mut Vec<String>) -> Vec<MInfo> {
         match read_m(p, at) {
             Ok(m) => out.push(m),
             Err(e) => {
-                warnings.push(format!("m at {at} unreadable: {e}"));
+                warnings.push(Warning::new(WarningKind::Unreadable, format!("m at {at} unreadable: {e}")));
                 break;
             }
         }
@@ -341,7 +345,7 @@ pub fn read_goroutines_with<V: StackVisitor>(
     // copy of a million goroutines while chunks are merged); order is kept.
     let mut slots: Vec<Option<Goroutine>> = Vec::new();
     slots.resize_with(ptrs.len(), || None);
-    let chunks: Vec<(Vec<String>, V::Out)> = slots
+    let chunks: Vec<(Vec<Warning>, V::Out)> = slots
         .par_chunks_mut(CHUNK)
         .zip(ptrs.par_chunks(CHUNK))
         .enumerate()
@@ -361,7 +365,10 @@ pub fn read_goroutines_with<V: StackVisitor>(
                             *slot = Some(g);
                         }
                     }
-                    Err(e) => warn.push(format!("g at {gp} (allgs[{}]) unreadable: {e}", ci * CHUNK + j)),
+                    Err(e) => warn.push(Warning::new(
+                        WarningKind::Unreadable,
+                        format!("g at {gp} (allgs[{}]) unreadable: {e}", ci * CHUNK + j),
+                    )),
                 }
             }
             if ci % RELEASE_EVERY_CHUNKS == RELEASE_EVERY_CHUNKS - 1 {

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::exe::pclntab::Pclntab;
 use crate::exe::Executable;
 use crate::memory::{Backing, Memory, ProcessImage, ReadExt, RegionSource};
+use crate::warning::{Warning, WarningKind};
 use std::path::{Path, PathBuf};
 
 /// Options for [`Process::open`].
@@ -42,7 +43,7 @@ pub struct Process {
     /// `runtime.waitReasonStrings`.
     pub wait_reason_strings: Vec<String>,
     /// Problems that did not stop the analysis.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
     /// Layouts and globals come from DWARF (false: fallback tables and symbols).
     pub uses_dwarf: bool,
 }
@@ -82,7 +83,12 @@ impl Process {
             if !force {
                 return Err(Error::Mismatch { core: core.path.clone(), exe: exe.path.clone(), reason });
             }
-            warnings.push(format!("core and executable do not match ({reason}); analyzing anyway (--force)"));
+            warnings.push(Warning::new(
+                WarningKind::ExecutableMismatch,
+                format!(
+                    "core and executable do not match ({reason}): analyzing anyway (--force); the stacks may be wrong"
+                ),
+            ));
         }
         let rt_err = |what: String| Error::Runtime { path: exe.path.clone(), what };
         let dwarf = if opts.ignore_dwarf { Err("ignored (--no-dwarf)".to_string()) } else { exe.dwarf() };
@@ -97,10 +103,10 @@ impl Process {
                         exe.go_version().unwrap_or("this Go version")
                     ))
                 })?;
-                warnings.push(format!(
+                warnings.push(Warning::new(WarningKind::MissingRuntimeData, format!(
                     "no DWARF ({why}): runtime layouts from gotopsy's built-in table for {}; maps, heap and crash details need DWARF",
                     exe.go_version().unwrap_or("?")
-                ));
+                )));
                 layout
             }
         };
@@ -127,7 +133,10 @@ impl Process {
         let status_strings = strings("runtime.gStatusStrings");
         let wait_reason_strings = strings("runtime.waitReasonStrings");
         if wait_reason_strings.is_empty() {
-            warnings.push("runtime.waitReasonStrings not found: wait reasons shown as numbers".into());
+            warnings.push(Warning::new(
+                WarningKind::MissingRuntimeData,
+                "runtime.waitReasonStrings not found: wait reasons shown as numbers",
+            ));
         }
         Ok(Process {
             core,

@@ -95,8 +95,15 @@ fn overview(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
     )));
     let states: Vec<String> = app.state_counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
     lines.push(Line::from(format!("goroutines {}: {}", a.goroutines.len(), states.join(", "))));
-    for w in &a.warnings {
+    for w in a.warnings.iter().filter(|w| w.kind.matters()) {
         lines.push(Line::styled(format!("warning: {w}"), Style::new().fg(Color::Yellow)));
+    }
+    let minor = a.warnings.iter().filter(|w| !w.kind.matters()).count();
+    if minor > 0 {
+        lines.push(Line::styled(
+            format!("{minor} other warning(s): see `gotopsy analyze`"),
+            Style::new().add_modifier(Modifier::DIM),
+        ));
     }
     lines.push(Line::from(""));
     let links = app.overview_links();

@@ -6,6 +6,29 @@
 
 #![warn(missing_docs)]
 
+/// `as_str`, `Display` and comparison with `&str` by the name the JSON
+/// report uses, for a unit enum (defined before the modules that use it).
+macro_rules! json_named {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            /// The name the JSON report uses.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
 pub mod addr;
 pub mod analysis;
 pub mod corefile;

@@ -540,7 +540,7 @@ pub fn analyze_with(
         let mut evidence = it.evidence.clone();
         evidence.extend(others.iter().map(|c| format!("goroutine {}: {}", c.goroutine, c.reason)));
         evidence.push(format!("iterator at {} is {:?} at the frame's pc", it.address, it.liveness));
-        let state = serde_json::to_value(it.state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let state = it.state.as_str();
         findings.push(Finding {
             map_names: Vec::new(),
             id: String::new(),

@@ -87,28 +87,6 @@ pub enum FindingKind {
     FreedBucketReference,
 }
 
-/// `Display` and comparison with the JSON name of a serde unit enum.
-macro_rules! json_named {
-    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
-        impl $t {
-            /// The name the JSON report uses.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $s),* }
-            }
-        }
-        impl std::fmt::Display for $t {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl PartialEq<&str> for $t {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
-    };
-}
-
 json_named!(Severity { Info => "info", Warning => "warning", Critical => "critical" });
 json_named!(Role {
     Iterator => "iterator",
@@ -155,4 +133,57 @@ pub struct Finding {
     /// variables of the frames of the goroutines this finding names.
     #[serde(default)]
     pub map_names: Vec<crate::runtime::maps::names::MapName>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::maps::iterators::{IterState, Liveness};
+    use crate::runtime::maps::names::MapNameKind;
+
+    fn same<T: serde::Serialize + std::fmt::Display>(v: T) {
+        assert_eq!(serde_json::to_value(&v).unwrap(), serde_json::Value::String(v.to_string()));
+    }
+
+    #[test]
+    fn display_names_are_the_json_names() {
+        for v in [Severity::Info, Severity::Warning, Severity::Critical] {
+            same(v);
+        }
+        for v in [Role::Iterator, Role::Writer, Role::Reader, Role::Cloner, Role::PossibleWriter, Role::LikelyWriter] {
+            same(v);
+        }
+        for v in [
+            FindingKind::ConcurrentMapIterationAndWrite,
+            FindingKind::ConcurrentMapWrites,
+            FindingKind::ConcurrentMapReadAndWrite,
+            FindingKind::ConcurrentMapCloneAndWrite,
+            FindingKind::StaleIterator,
+            FindingKind::FreedBucketReference,
+        ] {
+            same(v);
+        }
+        for v in [
+            IterState::Current,
+            IterState::StartedMidGrow,
+            IterState::MapGrewSinceStart,
+            IterState::Orphaned,
+            IterState::Cleared,
+            IterState::TableReplaced,
+            IterState::DirectoryGrew,
+            IterState::SmallMapGrew,
+            IterState::Finished,
+            IterState::Starting,
+        ] {
+            same(v);
+        }
+        for v in [Liveness::Live, Liveness::Dead, Liveness::Unknown] {
+            same(v);
+        }
+        for v in
+            [MapNameKind::Global, MapNameKind::Field, MapNameKind::Local, MapNameKind::Parameter, MapNameKind::Closure]
+        {
+            same(v);
+        }
+    }
 }

@@ -206,14 +206,7 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
                 .and_then(|i| a.maps.get(i))
                 .and_then(|h| h.type_name.as_deref().map(|t| format!(" ({t}, {} entries)", h.len)))
                 .unwrap_or_default();
-            writeln!(
-                w,
-                "{holder}: iterator at {} over map {}{ty}: {}, {}",
-                it.address,
-                it.map,
-                serde_plain(&it.state),
-                serde_plain(&it.liveness)
-            )?;
+            writeln!(w, "{holder}: iterator at {} over map {}{ty}: {}, {}", it.address, it.map, it.state, it.liveness)?;
         }
     }
 
@@ -273,8 +266,4 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
         }
     }
     Ok(())
-}
-
-fn serde_plain<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }

@@ -240,13 +240,8 @@ fn stack(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
     // The selected frame's map iterators and the map names its frame holds.
     let mut side_lines: Vec<Line<'static>> = Vec::new();
     for it in a.iterators.iter().filter(|it| it.goroutine == g.id && it.frame == app.frame_sel) {
-        side_lines.push(Line::from(format!(
-            "iterator at {} over map {}: {}, {}",
-            it.address,
-            it.map,
-            plain(&it.state),
-            plain(&it.liveness)
-        )));
+        side_lines
+            .push(Line::from(format!("iterator at {} over map {}: {}, {}", it.address, it.map, it.state, it.liveness)));
     }
     if let Some(fr) = g.frames.get(app.frame_sel) {
         for h in &a.maps {
@@ -256,7 +251,7 @@ fn stack(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
                 side_lines.push(Line::from(format!(
                     "map variable {} ({}): {}, {} entries, at {}",
                     n.name,
-                    plain(&n.kind),
+                    n.kind,
                     h.type_name.as_deref().unwrap_or("map"),
                     h.len,
                     h.address
@@ -271,10 +266,6 @@ fn stack(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
         ));
     }
     f.render_widget(Paragraph::new(side_lines).block(block("selected frame".into())), side);
-}
-
-fn plain<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
 fn maps(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
@@ -299,7 +290,7 @@ fn maps(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
             )
         } else if let Some(it) = a.iterators.get(i - a.maps.len()) {
             let by = it.held_by.clone().unwrap_or_else(|| format!("goroutine {}", it.goroutine));
-            (format!("iterator {} {by}: {} over {}", it.address, plain(&it.state), it.map), it.state.is_stale())
+            (format!("iterator {} {by}: {} over {}", it.address, it.state, it.map), it.state.is_stale())
         } else {
             continue;
         };
@@ -341,11 +332,11 @@ fn maps(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
             )));
         }
         for n in &h.names {
-            d.push(Line::from(format!("name {} ({})", n.name, plain(&n.kind))));
+            d.push(Line::from(format!("name {} ({})", n.name, n.kind)));
         }
     } else if let Some(it) = a.iterators.get(app.map_sel.saturating_sub(a.maps.len())) {
         d.push(Line::from(format!("iterator at {} in {}", it.address, it.function)));
-        d.push(Line::from(format!("state {}, {}", plain(&it.state), plain(&it.liveness))));
+        d.push(Line::from(format!("state {}, {}", it.state, it.liveness)));
         for e in &it.evidence {
             d.push(Line::from(format!("- {e}")));
         }

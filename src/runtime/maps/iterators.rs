@@ -27,6 +27,20 @@ pub enum Liveness {
     Unknown,
 }
 
+json_named!(Liveness { Live => "live", Dead => "dead", Unknown => "unknown" });
+json_named!(IterState {
+    Current => "current",
+    StartedMidGrow => "started-mid-grow",
+    MapGrewSinceStart => "map-grew-since-start",
+    Orphaned => "orphaned",
+    Cleared => "cleared",
+    TableReplaced => "table-replaced",
+    DirectoryGrew => "directory-grew",
+    SmallMapGrew => "small-map-grew",
+    Finished => "finished",
+    Starting => "starting",
+});
+
 /// An iterator's view of its map compared with the map now.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]

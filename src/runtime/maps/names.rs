@@ -26,6 +26,14 @@ pub enum MapNameKind {
     Closure,
 }
 
+json_named!(MapNameKind {
+    Global => "global",
+    Field => "field",
+    Local => "local",
+    Parameter => "parameter",
+    Closure => "closure",
+});
+
 /// A name the program has for a map.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MapName {

@@ -214,6 +214,9 @@ enum Command {
         /// No mouse capture (lets the terminal select text).
         #[arg(long)]
         no_mouse: bool,
+        /// A checkout to find the build's source files in (repeatable).
+        #[arg(long = "source-root", value_name = "DIR")]
+        source_roots: Vec<PathBuf>,
     },
     /// Print a shell completion script.
     Completions {
@@ -324,7 +327,19 @@ fn run(cli: Cli) -> Result<i32> {
             out.flush()?;
             std::process::exit(0);
         }
-        Command::Tui { core, report, exe, force, all, no_maps, show_values, trace, trace_from_core, no_mouse } => {
+        Command::Tui {
+            core,
+            report,
+            exe,
+            force,
+            all,
+            no_maps,
+            show_values,
+            trace,
+            trace_from_core,
+            no_mouse,
+            source_roots,
+        } => {
             // A saved report is read before the terminal is taken: a bad one is one line.
             let (source, stem) = match (report, core) {
                 (Some(file), _) => {
@@ -344,7 +359,7 @@ fn run(cli: Cli) -> Result<i32> {
             };
             let name = stem.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "core".into());
             let save_to = PathBuf::from(format!("gotopsy-{}.json", name.trim_end_matches(".json")));
-            let o = gotopsy::tui::TuiOptions { mouse: !no_mouse, save_to };
+            let o = gotopsy::tui::TuiOptions { mouse: !no_mouse, save_to, source_roots };
             gotopsy::tui::run(source, &o).map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         Command::Completions { shell } => {

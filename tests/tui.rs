@@ -204,3 +204,37 @@ fn tmux_end_to_end() {
     assert!(!after.contains("1 Overview"), "the terminal is restored: {after}");
     tmux(&["kill-server"]);
 }
+
+/// `--source-root` finds the build's files (`-trimpath` paths are
+/// `module/dir/file.go`; absolute build paths lose their leading
+/// directories), the stack view shows the lines around the frame's, and `e`
+/// asks for `$EDITOR` at that file and line.
+#[test]
+fn source_lines_and_the_editor() {
+    let a = analysis("go1.27.3", "fatal");
+    let mut app = App::with_analysis(a.clone());
+    app.source_roots = vec![common::fixtures_dir().join("programs")];
+    let want = common::fixtures_dir().join("programs/crashzoo/main.go");
+    assert_eq!(app.source_of("crashzoo/main.go").as_deref(), Some(want.as_path()));
+    assert_eq!(app.source_of("/home/builder/src/crashzoo/main.go").as_deref(), Some(want.as_path()));
+    assert_eq!(app.source_of("runtime/panic.go"), None);
+    // The writer's stack, its user frame selected.
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Enter);
+    let g = app.stack_of.and_then(|i| app.goroutine(i)).unwrap().clone();
+    let uf = g.frames.iter().position(|f| &*f.function == "main.concurrentMapWrites.func1").unwrap();
+    app.frame_sel = uf;
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("  213 \t\t\t\tm[j%1000] = i") || s.contains("  213                 m[j%1000] = i"), "{s}");
+    match key(&mut app, KeyCode::Char('e')) {
+        Action::Edit(path, line) => {
+            assert_eq!(path, want);
+            assert_eq!(line, 213);
+        }
+        other => panic!("e gave {other:?}"),
+    }
+    // A frame whose file is not there says so.
+    app.frame_sel = 0;
+    assert_eq!(key(&mut app, KeyCode::Char('e')), Action::None);
+    assert!(app.status.as_deref().unwrap_or("").contains("not found locally"));
+}

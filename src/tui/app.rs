@@ -66,6 +66,8 @@ pub enum Action {
     Save,
     /// Copy this text to the clipboard (OSC 52).
     Copy(String),
+    /// Open `$EDITOR` at this file and line.
+    Edit(std::path::PathBuf, i32),
 }
 
 /// One row of the goroutine list: a goroutine, or a group of identical stacks.
@@ -132,6 +134,10 @@ pub struct App {
     group_of: Vec<u32>,
     /// Goroutine counts by status, most first (the overview draws them every frame).
     pub state_counts: Vec<(String, usize)>,
+    /// Checkouts the build's source paths are looked up in (`--source-root`).
+    pub source_roots: Vec<std::path::PathBuf>,
+    /// Source files found (or not) for the build's paths.
+    sources: std::collections::HashMap<String, Option<std::path::PathBuf>>,
 }
 
 impl Default for App {
@@ -160,6 +166,8 @@ impl Default for App {
             orders: Vec::new(),
             group_of: Vec::new(),
             state_counts: Vec::new(),
+            source_roots: Vec::new(),
+            sources: std::collections::HashMap::new(),
         }
     }
 }
@@ -241,6 +249,23 @@ impl App {
             self.orders.push((sort, v));
         }
         self.orders.iter().find(|(s, _)| *s == sort).map_or(&[], |(_, v)| v.as_slice())
+    }
+
+    /// The local file for a path as the build recorded it: under each
+    /// `--source-root`, the path itself, then with its leading directories
+    /// dropped one by one (`-trimpath` builds record `module/dir/file.go`;
+    /// others the build machine's absolute path). Remembered.
+    pub fn source_of(&mut self, file: &str) -> Option<std::path::PathBuf> {
+        if let Some(found) = self.sources.get(file) {
+            return found.clone();
+        }
+        let parts: Vec<&str> = file.trim_start_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+        let found = self
+            .source_roots
+            .iter()
+            .find_map(|root| (0..parts.len()).map(|k| root.join(parts[k..].join("/"))).find(|p| p.is_file()));
+        self.sources.insert(file.to_string(), found.clone());
+        found
     }
 
     /// The analysis' goroutine at index `i`.
@@ -465,6 +490,19 @@ impl App {
                     if crate::report::traceback::write_goroutine(&mut b, g, style).is_ok() {
                         self.status = Some(format!("goroutine {} copied (OSC 52)", g.id));
                         return Action::Copy(String::from_utf8_lossy(&b).into_owned());
+                    }
+                }
+            }
+            KeyCode::Char('e') if self.view == View::Stack => {
+                let at = self
+                    .stack_of
+                    .and_then(|i| self.goroutine(i))
+                    .and_then(|g| g.frames.get(self.frame_sel))
+                    .map(|f| (f.file.to_string(), f.line));
+                if let Some((file, line)) = at {
+                    match self.source_of(&file) {
+                        Some(path) => return Action::Edit(path, line),
+                        None => self.status = Some(format!("{file}: not found locally (give --source-root DIR)")),
                     }
                 }
             }

@@ -39,6 +39,8 @@ pub struct TuiOptions {
     pub mouse: bool,
     /// Where `w` saves the analysis.
     pub save_to: PathBuf,
+    /// Checkouts the build's source paths are looked up in.
+    pub source_roots: Vec<PathBuf>,
 }
 
 enum Msg {
@@ -62,6 +64,7 @@ impl Progress for ChannelProgress {
 pub fn run(source: Source, o: &TuiOptions) -> Result<(), String> {
     let (tx, rx) = mpsc::channel();
     let mut app = App::default();
+    app.source_roots = o.source_roots.clone();
     match source {
         Source::Report(a) => {
             app.from_report = true;
@@ -179,12 +182,39 @@ fn event_loop_timed(
             Action::None => {}
             Action::Quit => return Ok(()),
             Action::Save => app.status = Some(save(app, &o.save_to)),
+            Action::Edit(path, line) => {
+                app.status = Some(edit(terminal, &path, line, o.mouse));
+            }
             Action::Copy(text) => {
                 let mut out = io::stdout();
                 let _ = write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()));
                 let _ = out.flush();
             }
         }
+    }
+}
+
+/// Gives the terminal to `$EDITOR` (`vi` when unset) at `path:line`, then takes it back.
+fn edit(terminal: &mut ratatui::DefaultTerminal, path: &Path, line: i32, mouse: bool) -> String {
+    let editor = std::env::var("EDITOR").ok().filter(|e| !e.trim().is_empty()).unwrap_or_else(|| "vi".into());
+    let mut words = editor.split_whitespace();
+    let Some(program) = words.next() else { return "EDITOR is empty".into() };
+    if mouse {
+        let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
+    }
+    ratatui::restore();
+    let status = std::process::Command::new(program).args(words).arg(format!("+{line}")).arg(path).status();
+    if let Ok(t) = ratatui::try_init() {
+        *terminal = t;
+    }
+    if mouse {
+        let _ = crossterm::execute!(io::stdout(), crossterm::event::EnableMouseCapture);
+    }
+    let _ = terminal.clear();
+    match status {
+        Ok(s) if s.success() => format!("back from {program}"),
+        Ok(s) => format!("{program} exited with {s}"),
+        Err(e) => format!("cannot run {program}: {e}"),
     }
 }
 

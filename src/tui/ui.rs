@@ -191,7 +191,7 @@ fn stack(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
         );
         return;
     };
-    let [list, side] = Layout::vertical([Constraint::Min(3), Constraint::Length(6)]).areas(area);
+    let [list, side] = Layout::vertical([Constraint::Min(3), Constraint::Length(9)]).areas(area);
     let height = list.height.saturating_sub(2) as usize;
     let rows = g.frames.len() + 1;
     let per = 2;
@@ -259,9 +259,25 @@ fn stack(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
             }
         }
     }
+    // The source around the selected frame's line, when the file is found locally.
+    if let Some(fr) = g.frames.get(app.frame_sel) {
+        let (file, line) = (fr.file.to_string(), fr.line);
+        if let Some(text) = app.source_of(&file).and_then(|p| std::fs::read_to_string(p).ok()) {
+            let first = usize::try_from(line).unwrap_or(1).saturating_sub(2).max(1);
+            for (n, l) in text.lines().enumerate().skip(first - 1).take(5) {
+                let n = n + 1;
+                let l = format!("{n:>5} {}", l.replace('\t', "    "));
+                side_lines.push(if i64::try_from(n).ok() == Some(i64::from(line)) {
+                    Line::styled(l, Style::new().add_modifier(Modifier::BOLD))
+                } else {
+                    Line::styled(l, Style::new().add_modifier(Modifier::DIM))
+                });
+            }
+        }
+    }
     if side_lines.is_empty() {
         side_lines.push(Line::styled(
-            "no map iterator or map variable in this frame",
+            "no map iterator or map variable in this frame; no source found (--source-root DIR)",
             Style::new().add_modifier(Modifier::DIM),
         ));
     }
@@ -423,6 +439,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("b", "goroutines grouped by stack or flat"),
     ("s", "sort by id, state, wait"),
     ("y", "copy the stack in the runtime's format (OSC 52)"),
+    ("e", "open $EDITOR at the frame's file and line"),
     ("w", "save the analysis as JSON"),
     ("?", "this help"),
     ("q Ctrl-c", "quit"),

@@ -238,3 +238,34 @@ fn source_lines_and_the_editor() {
     assert_eq!(key(&mut app, KeyCode::Char('e')), Action::None);
     assert!(app.status.as_deref().unwrap_or("").contains("not found locally"));
 }
+
+/// The mouse: a click on a tab opens that view, a click on a goroutine row
+/// selects it and a second click opens its stack; the wheel scrolls.
+#[test]
+fn mouse_clicks_and_wheel() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let click = |column: u16, row: u16| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let a = analysis("go1.27.3", "zoo");
+    let mut app = App::with_analysis(a);
+    let s = screen(&mut app, 120, 36);
+    let tabs = s.lines().next().unwrap();
+    let col = |title: &str| u16::try_from(tabs.find(title).unwrap()).unwrap();
+    app.mouse(click(col("4 Maps"), 0));
+    assert_eq!(app.view, View::Maps);
+    app.mouse(click(col("2 Goroutines"), 0));
+    assert_eq!(app.view, View::Goroutines);
+    screen(&mut app, 120, 36);
+    let top = app.rows_top;
+    app.mouse(click(10, top + 2));
+    assert_eq!(app.sel, 2);
+    app.mouse(click(10, top + 2));
+    assert_eq!(app.view, View::Stack, "a second click opens the goroutine");
+    app.mouse(click(col("2 Goroutines"), 0));
+    app.mouse(MouseEvent { kind: MouseEventKind::ScrollDown, column: 5, row: 5, modifiers: KeyModifiers::NONE });
+    assert_eq!(app.sel, 5);
+}

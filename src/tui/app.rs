@@ -128,6 +128,8 @@ pub struct App {
     pub map_sel: usize,
     /// Rows of the list views the last draw showed (for page moves).
     pub page: usize,
+    /// The screen row of the goroutine list's first row (set when drawn; for clicks).
+    pub rows_top: u16,
     /// Goroutine indices in each order, computed once (a key must not sort a million rows).
     orders: Vec<(Sort, Vec<usize>)>,
     /// The stack group of each goroutine.
@@ -163,6 +165,7 @@ impl Default for App {
             back: Vec::new(),
             map_sel: 0,
             page: 20,
+            rows_top: u16::MAX,
             orders: Vec::new(),
             group_of: Vec::new(),
             state_counts: Vec::new(),
@@ -413,12 +416,43 @@ impl App {
     }
 
     /// Handles a mouse event: the wheel scrolls the list shown.
+    /// The wheel scrolls the list shown; a click on the tab bar opens that
+    /// view, a click on a goroutine row selects it (a second click opens it).
     pub fn mouse(&mut self, m: MouseEvent) {
         match m.kind {
             MouseEventKind::ScrollDown => self.move_by(3),
             MouseEventKind::ScrollUp => self.move_by(-3),
+            MouseEventKind::Down(crossterm::event::MouseButton::Left) => {
+                if m.row == 0 {
+                    if let Some(v) = self.tab_at(m.column) {
+                        self.view = v;
+                    }
+                } else if self.view == View::Goroutines && m.row >= self.rows_top {
+                    let at = self.offset + usize::from(m.row - self.rows_top);
+                    if at < self.rows.len() {
+                        if at == self.sel {
+                            self.enter();
+                        } else {
+                            self.sel = at;
+                        }
+                    }
+                }
+            }
             _ => {}
         }
+    }
+
+    /// The view whose tab title is drawn at `column` (titles and `|` dividers, one space around each).
+    fn tab_at(&self, column: u16) -> Option<View> {
+        let mut x = 0u16;
+        for v in VIEWS {
+            let w = u16::try_from(v.title().chars().count()).unwrap_or(0) + 2;
+            if column < x + w {
+                return Some(v);
+            }
+            x += w + 1;
+        }
+        None
     }
 
     /// Handles one key.

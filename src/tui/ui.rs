@@ -143,6 +143,8 @@ fn wait_text(g: &Goroutine) -> String {
 
 fn goroutines(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
     let height = area.height.saturating_sub(3) as usize;
+    // Below the border and the column headings.
+    app.rows_top = area.y + 2;
     if app.sel < app.offset {
         app.offset = app.sel;
     } else if height > 0 && app.sel >= app.offset + height {

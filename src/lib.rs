@@ -40,6 +40,7 @@ pub mod memory;
 pub mod model;
 pub mod report;
 pub mod runtime;
+pub mod scan;
 pub mod trace;
 pub mod tui;
 pub mod warning;

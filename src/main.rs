@@ -50,6 +50,22 @@ enum FailOn {
     Warning,
 }
 
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+enum ScanFormat {
+    Table,
+    Text,
+    Json,
+    Ndjson,
+}
+
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+enum ScanGate {
+    Critical,
+    Warning,
+    New,
+    Any,
+}
+
 #[derive(clap::Args)]
 struct CoreArgs {
     /// The core dump (plain, zstd or gzip).
@@ -218,6 +234,34 @@ enum Command {
         #[arg(long = "source-root", value_name = "DIR")]
         source_roots: Vec<PathBuf>,
     },
+    /// Triage many crash dumps and crash logs: one record per crash, clustered by signature.
+    Scan {
+        /// Files and folders (walked, following symlinks).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The executable of every core.
+        #[arg(long, conflicts_with = "exe_dirs")]
+        exe: Option<PathBuf>,
+        /// A folder of candidate executables, matched to each core by build (repeatable).
+        #[arg(long = "exe-dir", value_name = "DIR")]
+        exe_dirs: Vec<PathBuf>,
+        /// Inputs analyzed at once (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ScanFormat,
+        /// Write the output here instead of standard output.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// An earlier scan's JSON or NDJSON: clusters not in it are new.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// Exit with status 3 when: a finding of that severity (critical, warning),
+        /// a cluster not in the baseline (new), or any crash (any) exists.
+        #[arg(long, value_enum)]
+        fail_on: Option<ScanGate>,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -362,6 +406,36 @@ fn run(cli: Cli) -> Result<i32> {
             let o = gotopsy::tui::TuiOptions { mouse: !no_mouse, save_to, source_roots };
             gotopsy::tui::run(source, &o).map_err(|e| anyhow::anyhow!("{e}"))?;
         }
+        Command::Scan { paths, exe, exe_dirs, jobs, format, output, baseline, fail_on } => {
+            let baseline = match &baseline {
+                Some(f) => Some(read_baseline(f)?),
+                None => None,
+            };
+            let o = gotopsy::scan::ScanOptions { exe, exe_dirs, baseline };
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
+            let r = pool.install(|| gotopsy::scan::scan(&paths, &o));
+            let mut sink: Box<dyn Write> = match &output {
+                Some(f) => Box::new(BufWriter::new(
+                    std::fs::File::create(f).with_context(|| format!("{}: cannot write", f.display()))?,
+                )),
+                None => Box::new(&mut out),
+            };
+            write_scan(&mut sink, &r, format)?;
+            sink.flush()?;
+            drop(sink);
+            let worst = r.cores.iter().flat_map(|c| c.findings.iter().map(|f| f.severity)).max();
+            let tripped = match fail_on {
+                None => false,
+                Some(ScanGate::Critical) => worst >= Some(Severity::Critical),
+                Some(ScanGate::Warning) => worst >= Some(Severity::Warning),
+                Some(ScanGate::New) => r.clusters.iter().any(|c| c.new),
+                Some(ScanGate::Any) => r.cores.iter().any(|c| c.signature.is_some()),
+            };
+            if tripped {
+                out.flush()?;
+                return Ok(EXIT_GATE);
+            }
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "gotopsy", &mut out);
         }
@@ -463,6 +537,82 @@ fn run(cli: Cli) -> Result<i32> {
     }
     out.flush()?;
     Ok(0)
+}
+
+/// The signatures of an earlier scan's clusters (its JSON, or NDJSON lines).
+fn read_baseline(f: &std::path::Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read the baseline", f.display()))?;
+    let docs: Vec<serde_json::Value> = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) => vec![v],
+        Err(_) => text.lines().filter(|l| !l.trim().is_empty()).filter_map(|l| serde_json::from_str(l).ok()).collect(),
+    };
+    let sigs: Vec<String> = docs
+        .iter()
+        .filter_map(|d| d.get("clusters").and_then(|c| c.as_array()))
+        .flatten()
+        .filter_map(|c| c.get("signature").and_then(|s| s.as_str()).map(String::from))
+        .collect();
+    if sigs.is_empty() && !docs.iter().any(|d| d.get("clusters").is_some()) {
+        anyhow::bail!(
+            "{}: not a gotopsy scan (no clusters); give the JSON or NDJSON an earlier scan wrote",
+            f.display()
+        );
+    }
+    Ok(sigs)
+}
+
+/// Writes a scan's result.
+fn write_scan(w: &mut dyn Write, r: &gotopsy::scan::ScanResult, format: ScanFormat) -> Result<()> {
+    match format {
+        ScanFormat::Json => {
+            serde_json::to_writer(&mut *w, r)?;
+            writeln!(w)?;
+        }
+        ScanFormat::Ndjson => {
+            let header =
+                serde_json::json!({"record": "header", "schema_version": r.schema_version, "skipped": r.skipped});
+            writeln!(w, "{header}")?;
+            for c in &r.cores {
+                let mut v = serde_json::to_value(c)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("record".into(), "input".into());
+                }
+                writeln!(w, "{v}")?;
+            }
+            writeln!(w, "{}", serde_json::json!({"record": "clusters", "clusters": r.clusters}))?;
+        }
+        ScanFormat::Table | ScanFormat::Text => {
+            let total: usize = r.clusters.iter().map(|c| c.count).sum();
+            let errors = r.cores.iter().filter(|c| c.error.is_some()).count();
+            writeln!(
+                w,
+                "{} crashes in {} clusters ({} inputs could not be read, {} files skipped)",
+                total,
+                r.clusters.len(),
+                errors,
+                r.skipped
+            )?;
+            writeln!(w, "{:>4} {:>6} {:>5}  {:<70} {:<24} example", "rank", "count", "%", "signature", "go versions")?;
+            for (i, c) in r.clusters.iter().enumerate() {
+                let pct = if total > 0 { 100.0 * c.count as f64 / total as f64 } else { 0.0 };
+                let new = if c.new && r.baseline { " (new)" } else { "" };
+                writeln!(
+                    w,
+                    "{:>4} {:>6} {:>4.0}%  {:<70} {:<24} {}{new}",
+                    i + 1,
+                    c.count,
+                    pct,
+                    c.signature,
+                    c.go_versions.join(","),
+                    c.examples.first().map(String::as_str).unwrap_or("")
+                )?;
+            }
+            for c in r.cores.iter().filter(|c| c.error.is_some()) {
+                writeln!(w, "error  {}: {}", c.path, c.error.as_deref().unwrap_or(""))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads a saved report, refusing what cannot be one by its size.

@@ -1,0 +1,71 @@
+//! What an input is: a core (an ELF core, plain or compressed) or a crash
+//! log (text holding a Go runtime crash, plain or compressed), by content.
+
+use std::io::Read;
+use std::path::Path;
+
+/// A scan input's kind.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputKind {
+    /// A core dump.
+    Core,
+    /// A crash log.
+    Log,
+}
+
+/// Most bytes of a log read (a log is text about a crash, not a dump).
+const MAX_LOG: u64 = 256 << 20;
+
+/// A reader of the file's decompressed bytes.
+fn open(path: &Path) -> Result<Box<dyn Read>, String> {
+    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut magic = [0u8; 6];
+    let n = f.read(&mut magic).map_err(|e| e.to_string())?;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let m = magic.get(..n).unwrap_or_default();
+    let r = std::io::BufReader::new(f);
+    Ok(if m.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::with_buffer(r).map_err(|e| e.to_string())?)
+    } else if m.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(r))
+    } else if m.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Box::new(xz2::bufread::XzDecoder::new_multi_decoder(r))
+    } else if m.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+        Box::new(lz4_flex::frame::FrameDecoder::new(r))
+    } else {
+        Box::new(r)
+    })
+}
+
+/// A core, a log, or neither (`None`).
+pub fn kind(path: &Path) -> Result<Option<InputKind>, String> {
+    let mut head = Vec::with_capacity(1 << 16);
+    open(path)?.take(1 << 16).read_to_end(&mut head).map_err(|e| format!("reading: {e}"))?;
+    if head.len() >= 18 && head.starts_with(b"\x7fELF") {
+        // e_type at 16: ET_CORE.
+        return Ok((u16::from_le_bytes([head[16], head[17]]) == 4).then_some(InputKind::Core));
+    }
+    if head.contains(&0) {
+        return Ok(None);
+    }
+    // A log holds a crash when some line starts a goroutine stack; the whole
+    // text is searched for the header when it is read.
+    let text = String::from_utf8_lossy(&head);
+    let crash = text.contains("goroutine ")
+        && (text.contains("panic: ") || text.contains("fatal error: ") || text.contains("SIG"));
+    Ok((crash || looks_like_log_tail(path)?).then_some(InputKind::Log))
+}
+
+/// For a long log whose crash is past its first 64 KiB.
+fn looks_like_log_tail(path: &Path) -> Result<bool, String> {
+    let t = read_text(path)?;
+    Ok(!super::logs::crashes(&t).is_empty())
+}
+
+/// The whole log as text (at most 256 MiB).
+pub fn read_text(path: &Path) -> Result<String, String> {
+    let mut b = Vec::new();
+    open(path)?.take(MAX_LOG).read_to_end(&mut b).map_err(|e| format!("reading: {e}"))?;
+    Ok(String::from_utf8_lossy(&b).into_owned())
+}

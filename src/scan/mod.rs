@@ -1,0 +1,366 @@
+//! `gotopsy scan`: many crash dumps and crash logs at once, one record per
+//! crash, clustered by signature (`gosig/1`). Each core is analyzed with the
+//! one analysis and unmapped before the next; a record keeps the findings,
+//! not the goroutines. A bad input is a record with an error, never the end
+//! of the scan.
+
+mod detect;
+mod logs;
+mod walk;
+
+use crate::analysis::signature::{self, Signature};
+use crate::analysis::Finding;
+use crate::model::{AnalyzeOptions, NoProgress, SCHEMA_VERSION};
+use crate::runtime::crash::Crash;
+use crate::runtime::user_code::UserFrame;
+use crate::runtime::{OpenOptions, Process};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use detect::InputKind;
+
+/// What a scan does.
+#[derive(Clone, Debug, Default)]
+pub struct ScanOptions {
+    /// The executable of every core (`--exe`).
+    pub exe: Option<PathBuf>,
+    /// Folders holding candidate executables (`--exe-dir`).
+    pub exe_dirs: Vec<PathBuf>,
+    /// Signatures of an earlier scan (`--baseline`): clusters not among them are new.
+    pub baseline: Option<Vec<String>>,
+}
+
+/// The executable a core was analyzed with.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ExeRecord {
+    /// Its path.
+    pub path: String,
+    /// Its Go build ID.
+    pub go_build_id: Option<String>,
+    /// Its GNU build ID.
+    pub gnu_build_id: Option<String>,
+}
+
+/// One crash: a core, or one crash of a log (a log may hold several).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    /// The input's path, as walked.
+    pub path: String,
+    /// For logs: the line the crash starts on (1-based).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// `core` or `log`.
+    pub kind: InputKind,
+    /// The input's size in bytes.
+    pub size: u64,
+    /// Go version (cores: from the executable; logs: unknown).
+    pub go_version: Option<String>,
+    /// The executable a core was analyzed with, or null.
+    pub executable: Option<ExeRecord>,
+    /// Why no executable was used, when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executable_error: Option<String>,
+    /// How it died (cores: the analysis' crash; logs: what the log printed).
+    pub crash: Option<RecordCrash>,
+    /// The signature (`gosig/1`).
+    pub signature: Option<String>,
+    /// Its hash.
+    pub signature_hash: Option<String>,
+    /// Class and top frame.
+    pub signature_top: Option<String>,
+    /// The findings of the analysis (cores).
+    pub findings: Vec<Finding>,
+    /// Goroutines in the core or the log.
+    pub goroutines: usize,
+    /// Goroutines by state.
+    pub states: BTreeMap<String, usize>,
+    /// Problems that did not stop the analysis.
+    pub warnings: Vec<String>,
+    /// Why the input could not be read, when it could not.
+    pub error: Option<String>,
+}
+
+/// How a crash died, in a record.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RecordCrash {
+    /// `panic`, `fatal error` or `signal`.
+    pub kind: String,
+    /// The panic or fatal error text.
+    pub message: Option<String>,
+    /// The signal that wrote the core.
+    pub signal: Option<String>,
+    /// The crashing goroutine.
+    pub goroutine: Option<u64>,
+    /// Its first frame in the user's code.
+    pub user_frame: Option<UserFrame>,
+}
+
+/// Crashes that share a signature.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Cluster {
+    /// The signature.
+    pub signature: String,
+    /// Its hash.
+    pub signature_hash: String,
+    /// Inputs with it.
+    pub count: usize,
+    /// How many were cores.
+    pub cores: usize,
+    /// How many were logs.
+    pub logs: usize,
+    /// Go versions seen.
+    pub go_versions: Vec<String>,
+    /// Executables seen (Go build IDs).
+    pub executables: Vec<String>,
+    /// Up to five example paths.
+    pub examples: Vec<String>,
+    /// The kinds of the findings among its cores.
+    pub finding_kinds: Vec<String>,
+    /// Not in the baseline (true when no baseline was given).
+    pub new: bool,
+}
+
+/// A scan's result.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ScanResult {
+    /// Schema version of this document.
+    pub schema_version: String,
+    /// One record per crash (logs too, `kind: "log"`).
+    pub cores: Vec<Record>,
+    /// Records grouped by signature, largest first.
+    pub clusters: Vec<Cluster>,
+    /// Files that were neither cores nor crash logs.
+    pub skipped: usize,
+    /// A baseline was given (clusters' `new` compares with it).
+    pub baseline: bool,
+}
+
+fn crash_of(c: &Crash) -> RecordCrash {
+    RecordCrash {
+        kind: c.kind.to_string(),
+        message: c.message.clone(),
+        signal: c.signal.as_ref().map(|s| s.name.clone()),
+        goroutine: c.goroutine,
+        user_frame: c.user_frame.clone(),
+    }
+}
+
+fn empty(path: &Path, kind: InputKind, size: u64) -> Record {
+    Record {
+        path: path.display().to_string(),
+        line: None,
+        kind,
+        size,
+        go_version: None,
+        executable: None,
+        executable_error: None,
+        crash: None,
+        signature: None,
+        signature_hash: None,
+        signature_top: None,
+        findings: Vec::new(),
+        goroutines: 0,
+        states: BTreeMap::new(),
+        warnings: Vec::new(),
+        error: None,
+    }
+}
+
+fn set_signature(r: &mut Record, s: Signature) {
+    r.signature = Some(s.signature);
+    r.signature_hash = Some(s.signature_hash);
+    r.signature_top = Some(s.signature_top);
+}
+
+/// A candidate executable under an `--exe-dir`, indexed once.
+struct Candidate {
+    path: PathBuf,
+    /// Stated entry point (a non-PIE core's `AT_ENTRY` equals it).
+    entry: u64,
+    pie: bool,
+}
+
+/// The Go executables under the `--exe-dir`s (other files are left out).
+fn index(dirs: &[PathBuf]) -> Vec<Candidate> {
+    walk::walk(dirs)
+        .par_iter()
+        .filter_map(|p| {
+            let e = crate::exe::Executable::open(p).ok()?;
+            Some(Candidate { path: p.clone(), entry: e.entry, pie: e.is_pie })
+        })
+        .collect()
+}
+
+/// Candidate executables: `--exe`, else the path the core records, else the
+/// `--exe-dir` executables whose entry point the core's process entered at
+/// (PIE ones always), each checked by build as the core is opened.
+fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process, (String, Option<String>)> {
+    if let Some(exe) = &o.exe {
+        return Process::open(path, &OpenOptions { exe: Some(exe.clone()), ..Default::default() })
+            .map_err(|e| (e.to_string(), None));
+    }
+    let mut tried = Vec::new();
+    match Process::open(path, &OpenOptions::default()) {
+        Ok(p) => return Ok(p),
+        Err(e) => tried.push(format!("the recorded executable: {e}")),
+    }
+    let entered = crate::corefile::CoreFile::open(path).ok().and_then(|c| c.auxv(crate::corefile::notes::AT_ENTRY));
+    for exe in exes.iter().filter(|c| c.pie || entered.is_none_or(|e| e == c.entry)) {
+        if let Ok(p) = Process::open(path, &OpenOptions { exe: Some(exe.path.clone()), ..Default::default() }) {
+            return Ok(p);
+        }
+    }
+    if !exes.is_empty() {
+        tried.push(format!("{} files under --exe-dir: none has this core's build", exes.len()));
+    }
+    Err(("no executable matches".into(), Some(tried.join("; "))))
+}
+
+fn scan_core(path: &Path, size: u64, o: &ScanOptions, exes: &[Candidate]) -> Record {
+    let mut r = empty(path, InputKind::Core, size);
+    let p = match open_core(path, o, exes) {
+        Ok(p) => p,
+        Err((e, tried)) => {
+            r.error = Some(e);
+            r.executable_error = tried;
+            return r;
+        }
+    };
+    let a = match crate::model::analyze(&p, &AnalyzeOptions::default(), &NoProgress) {
+        Ok(a) => a,
+        Err(e) => {
+            r.error = Some(e.to_string());
+            return r;
+        }
+    };
+    r.go_version = Some(a.target.go_version.clone());
+    r.executable = Some(ExeRecord {
+        path: a.target.executable.clone(),
+        go_build_id: a.target.go_build_id.clone(),
+        gnu_build_id: a.target.gnu_build_id.clone(),
+    });
+    r.crash = Some(crash_of(&a.crash));
+    set_signature(&mut r, a.signature());
+    r.goroutines = a.goroutines.len();
+    for g in &a.goroutines {
+        *r.states.entry(g.status.clone()).or_default() += 1;
+    }
+    r.warnings = a.warnings.iter().map(|w| w.text.clone()).collect();
+    r.findings = a.findings;
+    r
+}
+
+fn scan_log(path: &Path, size: u64) -> Vec<Record> {
+    let text = match detect::read_text(path) {
+        Ok(t) => t,
+        Err(e) => {
+            let mut r = empty(path, InputKind::Log, size);
+            r.error = Some(e);
+            return vec![r];
+        }
+    };
+    logs::crashes(&text)
+        .into_iter()
+        .map(|(line, crash)| {
+            let mut r = empty(path, InputKind::Log, size);
+            r.line = Some(line);
+            let t = crate::crashlog::parse(&crash);
+            set_signature(&mut r, signature::of_crash_log(&t));
+            let first = t.goroutines.iter().find(|g| !g.frames.is_empty());
+            r.crash = Some(RecordCrash {
+                kind: if t.fatal_error.is_some() { "fatal error" } else { "panic" }.into(),
+                message: t.fatal_error.clone().or(t.panic.clone()),
+                signal: None,
+                goroutine: first.map(|g| g.id),
+                user_frame: first.and_then(|g| crate::runtime::user_code::user_frame(&g.frames, None)),
+            });
+            r.goroutines = t.goroutines.len();
+            for g in &t.goroutines {
+                *r.states.entry(g.status()).or_default() += 1;
+            }
+            r
+        })
+        .collect()
+}
+
+/// Scans `paths` (files and folders, walked following symlinks).
+pub fn scan(paths: &[PathBuf], o: &ScanOptions) -> ScanResult {
+    let files = walk::walk(paths);
+    let exes = index(&o.exe_dirs);
+    let per_file: Vec<(Vec<Record>, bool)> = files
+        .par_iter()
+        .map(|f| {
+            let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+            match detect::kind(f) {
+                Ok(Some(InputKind::Core)) => (vec![scan_core(f, size, o, &exes)], false),
+                Ok(Some(InputKind::Log)) => (scan_log(f, size), false),
+                Ok(None) => (Vec::new(), true),
+                Err(e) => {
+                    let mut r = empty(f, InputKind::Core, size);
+                    r.error = Some(e);
+                    (vec![r], false)
+                }
+            }
+        })
+        .collect();
+    let skipped = per_file.iter().filter(|(_, s)| *s).count();
+    let records: Vec<Record> = per_file.into_iter().flat_map(|(r, _)| r).collect();
+    let clusters = clusters(&records, o.baseline.as_deref());
+    ScanResult {
+        schema_version: SCHEMA_VERSION.into(),
+        cores: records,
+        clusters,
+        skipped,
+        baseline: o.baseline.is_some(),
+    }
+}
+
+fn clusters(records: &[Record], baseline: Option<&[String]>) -> Vec<Cluster> {
+    let mut by: BTreeMap<&str, Cluster> = BTreeMap::new();
+    for r in records {
+        let Some(sig) = r.signature.as_deref() else { continue };
+        let c = by.entry(sig).or_insert_with(|| Cluster {
+            signature: sig.to_string(),
+            signature_hash: r.signature_hash.clone().unwrap_or_default(),
+            count: 0,
+            cores: 0,
+            logs: 0,
+            go_versions: Vec::new(),
+            executables: Vec::new(),
+            examples: Vec::new(),
+            finding_kinds: Vec::new(),
+            new: baseline.is_none_or(|b| !b.iter().any(|s| s == sig)),
+        });
+        c.count += 1;
+        match r.kind {
+            InputKind::Core => c.cores += 1,
+            InputKind::Log => c.logs += 1,
+        }
+        let add = |v: &mut Vec<String>, s: &str| {
+            if !v.iter().any(|x| x == s) {
+                v.push(s.to_string());
+                v.sort();
+            }
+        };
+        if let Some(v) = &r.go_version {
+            add(&mut c.go_versions, v);
+        }
+        if let Some(id) = r.executable.as_ref().and_then(|e| e.go_build_id.as_deref()) {
+            add(&mut c.executables, id);
+        }
+        for f in &r.findings {
+            add(&mut c.finding_kinds, f.kind.as_str());
+        }
+        if c.examples.len() < 5 {
+            let ex = match r.line {
+                Some(l) => format!("{}:{l}", r.path),
+                None => r.path.clone(),
+            };
+            c.examples.push(ex);
+        }
+    }
+    let mut out: Vec<Cluster> = by.into_values().collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.signature.cmp(&b.signature)));
+    out
+}

@@ -1,0 +1,159 @@
+//! `gotopsy scan` over a folder of real cores and their crash logs (plain,
+//! journald-prefixed with two crashes, Kubernetes CRI), damaged and unrelated
+//! files, with the executables under other names in another folder.
+
+mod common;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn gotopsy(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gotopsy")).args(args).output().expect("runs")
+}
+
+const BUILDS: &[&str] = &["go1.21.13", "go1.24.11", "go1.27.3"];
+const SCENARIOS: &[&str] = &["fatal", "mapiterwrite", "panic", "nilderef"];
+
+fn fleet(dir: &Path, exes: &Path) {
+    for v in BUILDS {
+        std::fs::copy(common::exe(v), exes.join(format!("service-{v}"))).unwrap();
+        for s in SCENARIOS {
+            std::os::unix::fs::symlink(common::core_zst(v, s), dir.join(format!("core.svc.{v}.{s}.zst"))).unwrap();
+            std::fs::write(dir.join(format!("{v}-{s}.log")), format!("starting\n{}", common::printed(v, s))).unwrap();
+        }
+    }
+    // A journald log of a service that crashed twice, and a CRI node log.
+    let mut j = String::new();
+    for s in ["fatal", "panic"] {
+        j.push_str("Dec 01 03:12:40 host svc[99]: listening\n");
+        for l in common::printed("go1.27.3", s).lines() {
+            j.push_str(&format!("Dec 01 03:12:44 host svc[123]: {l}\n"));
+        }
+    }
+    std::fs::write(dir.join("journal.txt"), j).unwrap();
+    let cri: String = common::printed("go1.24.11", "mapiterwrite")
+        .lines()
+        .map(|l| format!("2026-12-01T03:12:44.1Z stderr F {l}\n"))
+        .collect();
+    std::fs::write(dir.join("0.log"), cri).unwrap();
+    // Damaged and unrelated inputs.
+    let core = std::fs::read(common::core("go1.27.3", "zoo")).unwrap();
+    std::fs::write(dir.join("cut.core"), &core[..core.len() / 10]).unwrap();
+    std::fs::write(dir.join("empty"), b"").unwrap();
+    std::fs::write(dir.join("notes.txt"), "nothing crashed here\n").unwrap();
+    std::fs::write(
+        dir.join("random.bin"),
+        (0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    // A loop: the folder links to itself.
+    std::os::unix::fs::symlink(dir, dir.join("loop")).unwrap();
+}
+
+#[test]
+fn a_fleet_scans_into_clusters_by_bug() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, exes) = (tmp.path().join("dumps"), tmp.path().join("bin"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&exes).unwrap();
+    fleet(&dir, &exes);
+    let out = gotopsy(&["scan", dir.to_str().unwrap(), "--exe-dir", exes.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(r["schema_version"], gotopsy::report::SCHEMA_VERSION);
+    let cores = r["cores"].as_array().unwrap();
+    // Every path once, as walked (the loop is walked once).
+    let kinds = |k: &str| cores.iter().filter(|c| c["kind"] == k).count();
+    assert_eq!(kinds("core"), BUILDS.len() * SCENARIOS.len() + 1, "the fixture cores and the cut one");
+    assert_eq!(
+        kinds("log"),
+        BUILDS.len() * SCENARIOS.len() + 2 + 1,
+        "the logs, the journal's two crashes, the CRI log"
+    );
+    for c in cores.iter().filter(|c| c["kind"] == "core" && !c["path"].as_str().unwrap().ends_with("cut.core")) {
+        assert!(c["error"].is_null(), "{c}");
+        assert!(
+            c["executable"]["path"].as_str().unwrap().contains("service-"),
+            "matched by build under another name: {c}"
+        );
+        assert!(c["signature"].is_string() && !c["crash"].is_null() && c["go_version"].is_string());
+    }
+    // The map crashes carry both sides.
+    let fatal = cores.iter().find(|c| c["path"].as_str().unwrap().ends_with("go1.27.3.fatal.zst")).unwrap();
+    assert_eq!(fatal["findings"][0]["kind"], "concurrent-map-writes");
+    assert!(fatal["findings"][0]["goroutines"].as_array().unwrap().len() >= 2);
+    // The journal's two crashes, each with its line.
+    let journal: Vec<&Value> = cores.iter().filter(|c| c["path"].as_str().unwrap().ends_with("journal.txt")).collect();
+    assert_eq!(journal.len(), 2);
+    assert!(journal.iter().all(|c| c["line"].as_u64().unwrap() > 1));
+    // The cut core is a record, with an error or warnings; unrelated files are skipped.
+    let cut = cores.iter().find(|c| c["path"].as_str().unwrap().ends_with("cut.core")).unwrap();
+    assert!(!cut["error"].is_null() || !cut["warnings"].as_array().unwrap().is_empty(), "{cut}");
+    assert_eq!(r["skipped"], 3, "empty, notes.txt, random.bin");
+    // One cluster per bug, cores and logs together, across builds.
+    let clusters = r["clusters"].as_array().unwrap();
+    for s in SCENARIOS {
+        let sig = cores.iter().find(|c| c["path"].as_str().unwrap().ends_with(&format!("go1.21.13.{s}.zst"))).unwrap()
+            ["signature"]
+            .clone();
+        let c = clusters.iter().find(|c| c["signature"] == sig).unwrap_or_else(|| panic!("{s}: cluster"));
+        let extra = match *s {
+            "fatal" | "panic" => 1, // the journal
+            "mapiterwrite" => 1,    // the CRI log
+            _ => 0,
+        };
+        assert_eq!(c["count"].as_u64().unwrap() as usize, 2 * BUILDS.len() + extra, "{s}: {c}");
+        assert_eq!(c["cores"].as_u64().unwrap() as usize, BUILDS.len(), "{s}");
+        assert_eq!(c["go_versions"].as_array().unwrap().len(), BUILDS.len(), "{s}");
+    }
+    // A baseline of this scan: nothing is new, the `new` gate passes; without
+    // one cluster in it, that cluster is new and the gate trips (exit 3).
+    let base = tmp.path().join("base.json");
+    std::fs::write(&base, &out.stdout).unwrap();
+    let again = gotopsy(&[
+        "scan",
+        dir.to_str().unwrap(),
+        "--exe-dir",
+        exes.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        "--baseline",
+        base.to_str().unwrap(),
+        "--fail-on",
+        "new",
+    ]);
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&again.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.first().unwrap()["record"], "header");
+    assert_eq!(lines.last().unwrap()["record"], "clusters");
+    assert_eq!(lines.iter().filter(|l| l["record"] == "input").count(), cores.len());
+    assert!(lines.last().unwrap()["clusters"].as_array().unwrap().iter().all(|c| c["new"] == false));
+    let mut fewer = r.clone();
+    fewer["clusters"].as_array_mut().unwrap().remove(0);
+    std::fs::write(&base, serde_json::to_vec(&fewer).unwrap()).unwrap();
+    let gate = gotopsy(&[
+        "scan",
+        dir.to_str().unwrap(),
+        "--exe-dir",
+        exes.to_str().unwrap(),
+        "--baseline",
+        base.to_str().unwrap(),
+        "--fail-on",
+        "new",
+    ]);
+    assert_eq!(gate.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&gate.stdout).contains("(new)"), "the table marks the new cluster");
+    let crit = gotopsy(&[
+        "scan",
+        dir.to_str().unwrap(),
+        "--exe-dir",
+        exes.to_str().unwrap(),
+        "--fail-on",
+        "critical",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(crit.status.code(), Some(3), "the map crashes are critical findings");
+}

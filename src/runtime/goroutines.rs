@@ -104,7 +104,7 @@ pub struct Goroutine {
     /// Where unwinding started.
     pub unwound_from: UnwindSource,
     /// Why the stack is incomplete, if it is.
-    pub stack_error: Option<String>,
+    pub stack_error: Option<super::unwind::StackError>,
     /// Remarks (e.g. a running goroutine's state may have moved on after the printout).
     pub notes: Vec<String>,
     /// Address of its M (`mp=` in the runtime's header).

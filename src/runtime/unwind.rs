@@ -5,6 +5,7 @@
 
 use crate::addr::{Addr, AddrRange};
 use crate::exe::pclntab::{funcflag, Pclntab};
+use crate::memory::MemError;
 use crate::memory::{Memory, ReadExt};
 
 /// What the unwinder needs to know about the function at a pc.
@@ -151,13 +152,82 @@ pub struct PhysFrame {
     pub system_stack: bool,
 }
 
+/// Why a stack could not be unwound to its top.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StackError {
+    /// A stack word could not be read.
+    StackUnreadable(MemError),
+    /// No function covers the pc.
+    UnknownPc(Addr),
+    /// No function covers `g.sched.pc` after a `morestack` switch.
+    UnknownPcAfterMorestack(Addr),
+    /// The function's pcsp table has no value at the pc.
+    NoFrameSize {
+        /// The function's entry.
+        entry: Addr,
+        /// The pc.
+        pc: Addr,
+    },
+    /// The pcsp table gives a negative frame size.
+    NegativeFrameSize {
+        /// The function's entry.
+        entry: Addr,
+        /// The pc.
+        pc: Addr,
+    },
+    /// The kernel's signal frame could not be read.
+    SignalContextUnreadable(MemError),
+    /// The walk did not move (a loop in the stack).
+    Stuck {
+        /// Where it stood.
+        pc: Addr,
+        /// Its stack pointer.
+        sp: Addr,
+    },
+    /// More frames than gotopsy follows.
+    TooDeep(usize),
+    /// Read from a saved report: the reason as it was written.
+    Other(String),
+}
+
+impl std::fmt::Display for StackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StackError::StackUnreadable(e) => write!(f, "stack unreadable: {e}"),
+            StackError::UnknownPc(pc) => write!(f, "unknown pc {pc}"),
+            StackError::UnknownPcAfterMorestack(pc) => write!(f, "unknown pc {pc} in g.sched after morestack"),
+            StackError::NoFrameSize { entry, pc } => write!(f, "no frame size for the function at {entry} (pc {pc})"),
+            StackError::NegativeFrameSize { entry, pc } => {
+                write!(f, "negative frame size for the function at {entry} (pc {pc})")
+            }
+            StackError::SignalContextUnreadable(e) => write!(f, "signal context unreadable: {e}"),
+            StackError::Stuck { pc, sp } => write!(f, "traceback stuck at pc={pc} sp={sp}"),
+            StackError::TooDeep(max) => write!(f, "stopped after {max} frames"),
+            StackError::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// In JSON a stack error is its text (`stack_error`).
+impl serde::Serialize for StackError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StackError {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(StackError::Other(String::deserialize(d)?))
+    }
+}
+
 /// Result of unwinding: the frames found, and why unwinding stopped early if it did.
 #[derive(Clone, Debug, Default)]
 pub struct Unwound {
     /// Frames, innermost first.
     pub frames: Vec<PhysFrame>,
     /// Why the walk stopped before the top of the stack, if it did.
-    pub error: Option<String>,
+    pub error: Option<StackError>,
 }
 
 /// Offsets in the kernel's signal frame: `ucontext` is at the handler's entry SP + 8;
@@ -181,7 +251,7 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
                 sp = sp.add(8);
             }
             Err(e) => {
-                out.error = Some(format!("stack unreadable: {e}"));
+                out.error = Some(StackError::StackUnreadable(e));
                 return out;
             }
         }
@@ -190,7 +260,7 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
     let mut signal_frames = 0;
     while out.frames.len() < max {
         let Some(mut f) = funcs.lookup(pc) else {
-            out.error = Some(format!("unknown pc {pc}"));
+            out.error = Some(StackError::UnknownPc(pc));
             return out;
         };
         let mut special = f.special;
@@ -205,7 +275,7 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
                     match funcs.lookup(pc) {
                         Some(ff) => f = ff,
                         None => {
-                            out.error = Some(format!("unknown pc {pc} in g.sched after morestack"));
+                            out.error = Some(StackError::UnknownPcAfterMorestack(pc));
                             return out;
                         }
                     }
@@ -220,11 +290,11 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
             }
         }
         let Some(delta) = f.sp_delta else {
-            out.error = Some(format!("no frame size for the function at {} (pc {pc})", f.entry));
+            out.error = Some(StackError::NoFrameSize { entry: f.entry, pc });
             return out;
         };
         let Ok(delta) = u64::try_from(delta) else {
-            out.error = Some(format!("negative frame size for the function at {} (pc {pc})", f.entry));
+            out.error = Some(StackError::NegativeFrameSize { entry: f.entry, pc });
             return out;
         };
         let fp = sp.add(delta + 8);
@@ -247,7 +317,7 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
                     continue;
                 }
                 (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-                    out.error = Some(format!("signal context unreadable: {e}"));
+                    out.error = Some(StackError::SignalContextUnreadable(e));
                     return out;
                 }
             }
@@ -258,7 +328,7 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
         let lr = match mem.read_ptr(fp.offset(-8)) {
             Ok(lr) => lr,
             Err(e) => {
-                out.error = Some(format!("stack unreadable: {e}"));
+                out.error = Some(StackError::StackUnreadable(e));
                 return out;
             }
         };
@@ -266,7 +336,7 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
             return out;
         }
         if lr == pc && fp == sp {
-            out.error = Some(format!("traceback stuck at pc={pc} sp={sp}"));
+            out.error = Some(StackError::Stuck { pc, sp });
             return out;
         }
         trap = special == Special::Injected;
@@ -274,7 +344,7 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
         pc = lr;
         sp = fp;
     }
-    out.error = Some(format!("stopped after {max} frames"));
+    out.error = Some(StackError::TooDeep(max));
     out
 }
 
@@ -352,7 +422,7 @@ mod tests {
             100,
         );
         assert_eq!(u.frames.len(), 1);
-        assert!(u.error.unwrap().starts_with("stack unreadable: 0x8020"));
+        assert!(u.error.unwrap().to_string().starts_with("stack unreadable: 0x8020"));
         let u = unwind(
             &FakeMemory::new(),
             &funcs(),
@@ -360,7 +430,7 @@ mod tests {
             None,
             100,
         );
-        assert_eq!(u.error.as_deref(), Some("unknown pc 0x9999"));
+        assert_eq!(u.error.map(|e| e.to_string()).as_deref(), Some("unknown pc 0x9999"));
     }
 
     #[test]
@@ -414,6 +484,6 @@ mod tests {
         let u =
             unwind(&mem, &funcs(), Start { pc: Addr(0x1150), sp: Addr(0x8000), trap: false, syscall: false }, None, 10);
         assert_eq!(u.frames.len(), 10);
-        assert!(u.error.unwrap().contains("stopped after 10"));
+        assert!(u.error.unwrap().to_string().contains("stopped after 10"));
     }
 }

@@ -323,8 +323,10 @@ fn warnings_are_typed_and_their_kinds_are_saved() {
     let a = gotopsy::analyze(&p, &AnalyzeOptions::default(), &NoProgress).expect("a cut core still analyzes");
     assert!(a.warnings.iter().any(|w| w.kind == WarningKind::TruncatedCore), "{:?}", a.warnings);
     // Stack errors are typed; a saved report keeps their text.
-    let broken: Vec<String> = a.goroutines.iter().filter_map(|g| g.stack_error.as_ref().map(|e| e.to_string())).collect();
+    let broken: Vec<String> =
+        a.goroutines.iter().filter_map(|g| g.stack_error.as_ref().map(|e| e.to_string())).collect();
     let back = Analysis::from_json(&json(&a)).unwrap();
-    let again: Vec<String> = back.goroutines.iter().filter_map(|g| g.stack_error.as_ref().map(|e| e.to_string())).collect();
+    let again: Vec<String> =
+        back.goroutines.iter().filter_map(|g| g.stack_error.as_ref().map(|e| e.to_string())).collect();
     assert_eq!(broken, again);
 }

@@ -3,6 +3,8 @@
 //! files, with the executables under other names in another folder.
 
 mod common;
+#[path = "common/schema.rs"]
+mod schema;
 
 use serde_json::Value;
 use std::path::Path;
@@ -62,6 +64,11 @@ fn a_fleet_scans_into_clusters_by_bug() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(r["schema_version"], gotopsy::report::SCHEMA_VERSION);
+    let sch: Value =
+        serde_json::from_str(&std::fs::read_to_string(common::root().join("docs/scan.schema.json")).unwrap()).unwrap();
+    let mut errs = Vec::new();
+    schema::check(&sch, &sch, &r, "$", &mut errs);
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
     let cores = r["cores"].as_array().unwrap();
     // Every path once, as walked (the loop is walked once).
     let kinds = |k: &str| cores.iter().filter(|c| c["kind"] == k).count();
@@ -129,6 +136,11 @@ fn a_fleet_scans_into_clusters_by_bug() {
     assert_eq!(lines.first().unwrap()["record"], "header");
     assert_eq!(lines.last().unwrap()["record"], "clusters");
     assert_eq!(lines.iter().filter(|l| l["record"] == "input").count(), cores.len());
+    for l in lines.iter().filter(|l| l["record"] == "input") {
+        let mut errs = Vec::new();
+        schema::check(&sch["$defs"]["record"], &sch, l, "$", &mut errs);
+        assert!(errs.is_empty(), "{}", errs.join("\n"));
+    }
     assert!(lines.last().unwrap()["clusters"].as_array().unwrap().iter().all(|c| c["new"] == false));
     let mut fewer = r.clone();
     fewer["clusters"].as_array_mut().unwrap().remove(0);

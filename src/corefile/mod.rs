@@ -27,8 +27,9 @@ pub struct CoreSegment {
     pub flags: u32,
 }
 
-/// A parsed core dump. Owns the memory map; reading target memory goes through
-/// [`crate::memory::ProcessImage`].
+/// A parsed core dump. Owns the memory map (shared: a clone maps nothing
+/// again); reading target memory goes through [`crate::memory::ProcessImage`].
+#[derive(Clone)]
 pub struct CoreFile {
     /// Path as given.
     pub path: PathBuf,

@@ -200,14 +200,24 @@ fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process
         return Process::open(path, &OpenOptions { exe: Some(exe.clone()), ..Default::default() })
             .map_err(|e| (e.to_string(), None));
     }
+    // The core is read (and decompressed) once; each candidate gets a clone of it.
+    let core = crate::corefile::CoreFile::open(path).map_err(|e| (e.to_string(), None))?;
+    let with = |exe: &Path| -> Result<Process, String> {
+        let e = crate::exe::Executable::open(exe).map_err(|e| e.to_string())?;
+        Process::from_parts(core.clone(), e, &OpenOptions::default()).map_err(|e| e.to_string())
+    };
     let mut tried = Vec::new();
-    match Process::open(path, &OpenOptions::default()) {
-        Ok(p) => return Ok(p),
-        Err(e) => tried.push(format!("the recorded executable: {e}")),
+    match core.recorded_executable().map(PathBuf::from) {
+        Some(rec) if rec.exists() => match with(&rec) {
+            Ok(p) => return Ok(p),
+            Err(e) => tried.push(format!("the recorded executable {}: {e}", rec.display())),
+        },
+        Some(rec) => tried.push(format!("the recorded executable {} is not here", rec.display())),
+        None => tried.push("the core records no executable".into()),
     }
-    let entered = crate::corefile::CoreFile::open(path).ok().and_then(|c| c.auxv(crate::corefile::notes::AT_ENTRY));
+    let entered = core.auxv(crate::corefile::notes::AT_ENTRY);
     for exe in exes.iter().filter(|c| c.pie || entered.is_none_or(|e| e == c.entry)) {
-        if let Ok(p) = Process::open(path, &OpenOptions { exe: Some(exe.path.clone()), ..Default::default() }) {
+        if let Ok(p) = with(&exe.path) {
             return Ok(p);
         }
     }

@@ -39,6 +39,8 @@ fn fleet(dir: &Path, exes: &Path) {
         .map(|l| format!("2026-12-01T03:12:44.1Z stderr F {l}\n"))
         .collect();
     std::fs::write(dir.join("0.log"), cri).unwrap();
+    // A core whose executable is nowhere to be found.
+    std::os::unix::fs::symlink(common::core_zst("go1.22.10", "panic"), dir.join("orphan.core.zst")).unwrap();
     // Damaged and unrelated inputs.
     let core = std::fs::read(common::core("go1.27.3", "zoo")).unwrap();
     std::fs::write(dir.join("cut.core"), &core[..core.len() / 10]).unwrap();
@@ -72,13 +74,24 @@ fn a_fleet_scans_into_clusters_by_bug() {
     let cores = r["cores"].as_array().unwrap();
     // Every path once, as walked (the loop is walked once).
     let kinds = |k: &str| cores.iter().filter(|c| c["kind"] == k).count();
-    assert_eq!(kinds("core"), BUILDS.len() * SCENARIOS.len() + 1, "the fixture cores and the cut one");
+    assert_eq!(kinds("core"), BUILDS.len() * SCENARIOS.len() + 2, "the fixture cores, the orphan and the cut one");
     assert_eq!(
         kinds("log"),
         BUILDS.len() * SCENARIOS.len() + 2 + 1,
         "the logs, the journal's two crashes, the CRI log"
     );
-    for c in cores.iter().filter(|c| c["kind"] == "core" && !c["path"].as_str().unwrap().ends_with("cut.core")) {
+    // The orphan: a record saying what was tried and what the core alone gives.
+    let orphan = cores.iter().find(|c| c["path"].as_str().unwrap().ends_with("orphan.core.zst")).unwrap();
+    assert_eq!(orphan["error"], "no executable matches");
+    assert!(orphan["executable_error"].as_str().unwrap().contains("--exe-dir"), "{orphan}");
+    assert!(orphan["core_only"]["threads"].as_u64().unwrap() >= 1);
+    assert_eq!(orphan["core_only"]["signal"], "SIGABRT");
+    assert!(orphan["core_only"]["pid"].as_u64().is_some() && orphan["core_only"]["recorded_executable"].is_string());
+    let analyzable = |c: &&Value| {
+        let p = c["path"].as_str().unwrap();
+        c["kind"] == "core" && !p.ends_with("cut.core") && !p.ends_with("orphan.core.zst")
+    };
+    for c in cores.iter().filter(analyzable) {
         assert!(c["error"].is_null(), "{c}");
         assert!(
             c["executable"]["path"].as_str().unwrap().contains("service-"),

@@ -79,6 +79,43 @@ pub struct Record {
     pub warnings: Vec<String>,
     /// Why the input could not be read, when it could not.
     pub error: Option<String>,
+    /// For a core no executable matched: what the core alone says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_only: Option<CoreOnly>,
+}
+
+/// What a core says without its executable.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct CoreOnly {
+    /// Threads (`NT_PRSTATUS` notes).
+    pub threads: usize,
+    /// The signal that stopped the first thread (the one that received it).
+    pub signal: Option<String>,
+    /// Process id.
+    pub pid: Option<u32>,
+    /// Command line, secret-looking values masked.
+    pub command: Option<String>,
+    /// The executable the core records.
+    pub recorded_executable: Option<String>,
+    /// File-backed mappings (`NT_FILE`).
+    pub mappings: usize,
+}
+
+impl CoreOnly {
+    fn of(c: &crate::corefile::CoreFile) -> CoreOnly {
+        CoreOnly {
+            threads: c.threads.len(),
+            signal: c
+                .threads
+                .first()
+                .filter(|t| t.signal != 0)
+                .map(|t| crate::runtime::crash::signal_name(u32::from(t.signal))),
+            pid: c.process.as_ref().map(|p| p.pid),
+            command: c.process.as_ref().map(|p| crate::model::secrets::mask_command(&p.psargs)),
+            recorded_executable: c.recorded_executable(),
+            mappings: c.files.len(),
+        }
+    }
 }
 
 /// How a crash died, in a record.
@@ -164,6 +201,7 @@ fn empty(path: &Path, kind: InputKind, size: u64) -> Record {
         states: BTreeMap::new(),
         warnings: Vec::new(),
         error: None,
+        core_only: None,
     }
 }
 
@@ -195,13 +233,16 @@ fn index(dirs: &[PathBuf]) -> Vec<Candidate> {
 /// Candidate executables: `--exe`, else the path the core records, else the
 /// `--exe-dir` executables whose entry point the core's process entered at
 /// (PIE ones always), each checked by build as the core is opened.
-fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process, (String, Option<String>)> {
+/// Why a core could not be analyzed: the error, what was tried, what the core alone says.
+type CoreFailure = (String, Option<String>, Option<CoreOnly>);
+
+fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process, CoreFailure> {
     if let Some(exe) = &o.exe {
         return Process::open(path, &OpenOptions { exe: Some(exe.clone()), ..Default::default() })
-            .map_err(|e| (e.to_string(), None));
+            .map_err(|e| (e.to_string(), None, None));
     }
     // The core is read (and decompressed) once; each candidate gets a clone of it.
-    let core = crate::corefile::CoreFile::open(path).map_err(|e| (e.to_string(), None))?;
+    let core = crate::corefile::CoreFile::open(path).map_err(|e| (e.to_string(), None, None))?;
     let with = |exe: &Path| -> Result<Process, String> {
         let e = crate::exe::Executable::open(exe).map_err(|e| e.to_string())?;
         Process::from_parts(core.clone(), e, &OpenOptions::default()).map_err(|e| e.to_string())
@@ -224,16 +265,17 @@ fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process
     if !exes.is_empty() {
         tried.push(format!("{} files under --exe-dir: none has this core's build", exes.len()));
     }
-    Err(("no executable matches".into(), Some(tried.join("; "))))
+    Err(("no executable matches".into(), Some(tried.join("; ")), Some(CoreOnly::of(&core))))
 }
 
 fn scan_core(path: &Path, size: u64, o: &ScanOptions, exes: &[Candidate]) -> Record {
     let mut r = empty(path, InputKind::Core, size);
     let p = match open_core(path, o, exes) {
         Ok(p) => p,
-        Err((e, tried)) => {
+        Err((e, tried, alone)) => {
             r.error = Some(e);
             r.executable_error = tried;
+            r.core_only = alone;
             return r;
         }
     };

@@ -234,15 +234,15 @@ fn index(dirs: &[PathBuf]) -> Vec<Candidate> {
 /// `--exe-dir` executables whose entry point the core's process entered at
 /// (PIE ones always), each checked by build as the core is opened.
 /// Why a core could not be analyzed: the error, what was tried, what the core alone says.
-type CoreFailure = (String, Option<String>, Option<CoreOnly>);
+type CoreFailure = Box<(String, Option<String>, Option<CoreOnly>)>;
 
 fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process, CoreFailure> {
     if let Some(exe) = &o.exe {
         return Process::open(path, &OpenOptions { exe: Some(exe.clone()), ..Default::default() })
-            .map_err(|e| (e.to_string(), None, None));
+            .map_err(|e| Box::new((e.to_string(), None, None)));
     }
     // The core is read (and decompressed) once; each candidate gets a clone of it.
-    let core = crate::corefile::CoreFile::open(path).map_err(|e| (e.to_string(), None, None))?;
+    let core = crate::corefile::CoreFile::open(path).map_err(|e| Box::new((e.to_string(), None, None)))?;
     let with = |exe: &Path| -> Result<Process, String> {
         let e = crate::exe::Executable::open(exe).map_err(|e| e.to_string())?;
         Process::from_parts(core.clone(), e, &OpenOptions::default()).map_err(|e| e.to_string())
@@ -265,14 +265,15 @@ fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process
     if !exes.is_empty() {
         tried.push(format!("{} files under --exe-dir: none has this core's build", exes.len()));
     }
-    Err(("no executable matches".into(), Some(tried.join("; ")), Some(CoreOnly::of(&core))))
+    Err(Box::new(("no executable matches".into(), Some(tried.join("; ")), Some(CoreOnly::of(&core)))))
 }
 
 fn scan_core(path: &Path, size: u64, o: &ScanOptions, exes: &[Candidate]) -> Record {
     let mut r = empty(path, InputKind::Core, size);
     let p = match open_core(path, o, exes) {
         Ok(p) => p,
-        Err((e, tried, alone)) => {
+        Err(failure) => {
+            let (e, tried, alone) = *failure;
             r.error = Some(e);
             r.executable_error = tried;
             r.core_only = alone;

@@ -347,7 +347,12 @@ pub fn scan(paths: &[PathBuf], o: &ScanOptions) -> ScanResult {
             let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
             match detect::kind(f) {
                 Ok(Some(InputKind::Core)) => (vec![scan_core(f, size, o, &exes)], false),
-                Ok(Some(InputKind::Log)) => (scan_log(f, size), false),
+                Ok(Some(InputKind::Log)) => {
+                    // Text that mentioned goroutines but holds no crash is skipped too.
+                    let r = scan_log(f, size);
+                    let none = r.is_empty();
+                    (r, none)
+                }
                 Ok(None) => (Vec::new(), true),
                 Err(e) => {
                     let mut r = empty(f, InputKind::Core, size);

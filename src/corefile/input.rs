@@ -103,15 +103,30 @@ fn finish(path: &Path, file: File, compression: Compression, cut: Option<String>
     Ok(Input { map, compression, cut })
 }
 
+/// A reader of `r`'s decompressed bytes.
+fn decoder<'a>(kind: Compression, r: impl BufRead + 'a) -> io::Result<Box<dyn Read + 'a>> {
+    Ok(match kind {
+        Compression::None => Box::new(r),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(r)?),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
+        Compression::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(r)),
+        Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(r)),
+    })
+}
+
 /// Decompresses (or copies, for plain standard input) into a temporary file.
 fn decode(kind: Compression, r: impl BufRead) -> io::Result<(File, Option<String>)> {
-    match kind {
-        Compression::None => spill(r),
-        Compression::Zstd => spill(zstd::stream::read::Decoder::with_buffer(r)?),
-        Compression::Gzip => spill(flate2::bufread::MultiGzDecoder::new(r)),
-        Compression::Xz => spill(xz2::bufread::XzDecoder::new_multi_decoder(r)),
-        Compression::Lz4 => spill(lz4_flex::frame::FrameDecoder::new(r)),
-    }
+    spill(decoder(kind, r)?)
+}
+
+/// A stream of `path`'s bytes, decompressed as they are read (for a look at
+/// the content without spilling it to a temporary file).
+pub fn read_decompressed(path: &Path) -> io::Result<Box<dyn Read>> {
+    let mut f = File::open(path)?;
+    let mut magic = [0u8; 6];
+    let n = read_up_to(&mut f, &mut magic)?;
+    f.seek(SeekFrom::Start(0))?;
+    decoder(Compression::sniff(magic.get(..n).unwrap_or_default()), BufReader::new(f))
 }
 
 /// An error writing the temporary file, naming `TMPDIR` when that is where it went wrong.

@@ -19,23 +19,7 @@ const MAX_LOG: u64 = 256 << 20;
 
 /// A reader of the file's decompressed bytes.
 fn open(path: &Path) -> Result<Box<dyn Read>, String> {
-    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut magic = [0u8; 6];
-    let n = f.read(&mut magic).map_err(|e| e.to_string())?;
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let m = magic.get(..n).unwrap_or_default();
-    let r = std::io::BufReader::new(f);
-    Ok(if m.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(zstd::stream::read::Decoder::with_buffer(r).map_err(|e| e.to_string())?)
-    } else if m.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(r))
-    } else if m.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        Box::new(xz2::bufread::XzDecoder::new_multi_decoder(r))
-    } else if m.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
-        Box::new(lz4_flex::frame::FrameDecoder::new(r))
-    } else {
-        Box::new(r)
-    })
+    crate::corefile::read_decompressed(path).map_err(|e| e.to_string())
 }
 
 /// A core, a log, or neither (`None`).

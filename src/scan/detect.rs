@@ -1,5 +1,5 @@
-//! What an input is: a core (an ELF core, plain or compressed) or a crash
-//! log (text holding a Go runtime crash, plain or compressed), by content.
+//! What an input is: a core (an ELF core, plain or compressed) or a
+//! candidate crash log (text, plain or compressed), by content.
 
 use std::io::Read;
 use std::path::Path;
@@ -30,21 +30,9 @@ pub fn kind(path: &Path) -> Result<Option<InputKind>, String> {
         // e_type at 16: ET_CORE.
         return Ok((u16::from_le_bytes([head[16], head[17]]) == 4).then_some(InputKind::Core));
     }
-    if head.contains(&0) {
-        return Ok(None);
-    }
-    // A log holds a crash when some line starts a goroutine stack; the whole
-    // text is searched for the header when it is read.
-    let text = String::from_utf8_lossy(&head);
-    let crash = text.contains("goroutine ")
-        && (text.contains("panic: ") || text.contains("fatal error: ") || text.contains("SIG"));
-    Ok((crash || looks_like_log_tail(path)?).then_some(InputKind::Log))
-}
-
-/// For a long log whose crash is past its first 64 KiB.
-fn looks_like_log_tail(path: &Path) -> Result<bool, String> {
-    let t = read_text(path)?;
-    Ok(!super::logs::crashes(&t).is_empty())
+    // Text is a candidate log: the crashes in it are looked for when it is
+    // read whole (one read); text with none is skipped then.
+    Ok((!head.contains(&0)).then_some(InputKind::Log))
 }
 
 /// The whole log as text (at most 256 MiB).

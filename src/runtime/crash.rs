@@ -61,28 +61,7 @@ pub enum CrashKind {
     Signal,
 }
 
-impl CrashKind {
-    /// The name the JSON report uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CrashKind::Panic => "panic",
-            CrashKind::FatalError => "fatal error",
-            CrashKind::Signal => "signal",
-        }
-    }
-}
-
-impl std::fmt::Display for CrashKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<&str> for CrashKind {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
+json_named!(CrashKind { Panic => "panic", FatalError => "fatal error", Signal => "signal" });
 
 /// The name of a linux signal.
 pub fn signal_name(n: u32) -> String {

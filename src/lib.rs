@@ -31,6 +31,7 @@ macro_rules! json_named {
 
 pub mod addr;
 pub mod analysis;
+pub mod arch;
 pub mod corefile;
 pub mod crashlog;
 pub mod error;

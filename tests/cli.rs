@@ -133,9 +133,16 @@ fn bad_inputs_fail_with_one_line() {
     let out = gotopsy(&["analyze", s(&core), "--exe", s(&common::exe("go1.26.6"))]);
     assert_one_line_error(&out, "does not belong to executable");
 
-    // Without --exe, the recorded executable is looked up (the fixtures' build dir is gone).
-    let out = gotopsy(&["analyze", s(&core)]);
+    // Without --exe, the recorded executable is looked up (the fixtures' build dir is gone),
+    // then next to the core: alone in a folder, the core has none.
+    let alone = tempfile::tempdir().unwrap();
+    let lone_core = alone.path().join("panic.core");
+    std::fs::copy(&core, &lone_core).unwrap();
+    let out = gotopsy(&["analyze", s(&lone_core)]);
     assert_one_line_error(&out, "recorded executable");
+    // The fixture cache holds the executable next to the core, under its recorded name: it is used.
+    let out = gotopsy(&["analyze", s(&core), "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // Garbage.
     let dir = tempfile::tempdir().unwrap();

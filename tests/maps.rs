@@ -11,10 +11,10 @@ use gotopsy::runtime::{OpenOptions, Process};
 
 fn run(variant: &str, scenario: &str, check: impl FnOnce(&MapAnalysis, Option<u64>, bool)) {
     if !common::has(variant, scenario) {
-        // Only the split-group build runs a subset of the scenarios (fixtures/generate.sh);
+        // Only some builds run a subset of the scenarios (fixtures/generate.sh);
         // anywhere else a missing core is a missing fixture, and fails.
-        assert_eq!(variant, "go1.27.3-mapsplitgroup", "fixture {variant}/{scenario} is missing");
-        assert!(!SPLIT_GROUP_SCENARIOS.contains(&scenario), "fixture {variant}/{scenario} is missing");
+        let subset = common::subset(variant).unwrap_or_else(|| panic!("fixture {variant}/{scenario} is missing"));
+        assert!(!subset.contains(&scenario), "fixture {variant}/{scenario} is missing");
         return;
     }
     let p = Process::open(
@@ -28,10 +28,6 @@ fn run(variant: &str, scenario: &str, check: impl FnOnce(&MapAnalysis, Option<u6
     let swiss = m.maps.first().is_some_and(|h| h.layout == "swiss");
     check(&m, c.goroutine, swiss);
 }
-
-/// The scenarios the split-group build runs (fixtures/generate.sh's `variant_scenarios`).
-const SPLIT_GROUP_SCENARIOS: &[&str] =
-    &["mapiterwrite", "mapstale", "mapinsertrange", "mapstack", "mapbig", "mapreflect"];
 
 fn crash_variants() -> Vec<String> {
     let v = common::variants();
@@ -89,9 +85,16 @@ fn read_write_crash_names_reader_and_writer() {
             assert_eq!(f.goroutines[0].id, crashed.unwrap());
             assert_eq!(f.goroutines[0].role, "reader");
             // The reader's map is known (its caller's map variable, where the runtime
-            // function's argument was only in a register), so the writer is confirmed.
+            // function's argument was only in a register), so the writer is confirmed —
+            // when the runtime printed it inside its map code (under qemu, go1.27.3-arm64's
+            // writer was preempted between two writes, in its own loop).
             let other: Vec<_> =
                 f.goroutines[1..].iter().filter(|g| g.role == "writer" || g.role == "possible-writer").collect();
+            if common::printed_in_map_code(&v, "mapreadwrite").len() < 2 {
+                assert!(other.is_empty(), "{v}: {:?}", f.goroutines);
+                assert!(f.summary.contains("no writer is on a stack now"), "{v}: {}", f.summary);
+                return;
+            }
             assert_eq!(other.len(), 1, "{v}: {:?}", f.goroutines);
             assert_eq!(other[0].role, "writer", "{v}: {:?}", f.goroutines);
             let h = m.maps.iter().find(|h| Some(h.address) == f.map).expect("map");
@@ -199,6 +202,9 @@ fn with_entries(variant: &str, scenario: &str, limit: usize) -> MapAnalysis {
 #[test]
 fn entries_are_read_only_on_request_and_are_right() {
     for v in crash_variants() {
+        if common::subset(&v).is_some_and(|s| !s.contains(&"mapstack")) {
+            continue;
+        }
         // Not asked: no entries.
         run(&v, "mapstack", |m, _, _| assert!(m.maps.iter().all(|h| h.entries.is_none()), "{v}"));
         // Sixteen stack maps {n: 1, n+1: 2, n+2: 3}.
@@ -320,6 +326,9 @@ fn iterators_of_range_over_func_and_iter_pull_coroutines_are_found() {
 #[test]
 fn reflect_map_iterators_over_a_grown_map_and_in_a_frame() {
     for v in crash_variants() {
+        if common::subset(&v).is_some_and(|s| !s.contains(&"mapreflect")) {
+            continue;
+        }
         assert!(common::has(&v, "mapreflect"), "{v}: no mapreflect fixture");
         run(&v, "mapreflect", |m, _, swiss| {
             // In a global, over a map grown from 3 to 5,003 entries after it started.

@@ -22,7 +22,8 @@ proptest! {
     fn core_notes_never_panic(seg in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let (notes, _) = gotopsy::corefile::notes::parse_notes(&seg);
         for n in notes {
-            let _ = gotopsy::corefile::notes::parse_prstatus(n.desc);
+            let _ = gotopsy::corefile::notes::parse_prstatus(n.desc, &gotopsy::arch::AMD64);
+            let _ = gotopsy::corefile::notes::parse_prstatus(n.desc, &gotopsy::arch::ARM64);
             let _ = gotopsy::corefile::notes::parse_nt_file(n.desc);
             let _ = gotopsy::corefile::notes::parse_auxv(n.desc);
             let _ = gotopsy::corefile::notes::parse_prpsinfo(n.desc);

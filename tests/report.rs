@@ -222,12 +222,12 @@ fn maps_are_named_by_the_programs_variables() {
     assert!(stale >= 22, "{stale} stale iterators over globals checked");
 }
 
-/// The text report of each crash kind, on three builds (classic, noswissmap
-/// and Swiss maps), as a person reads it. Paths are the fixtures' names, not
+/// The text report of each crash kind, on four builds (classic, noswissmap
+/// and Swiss maps; and Swiss maps on arm64), as a person reads it. Paths are the fixtures' names, not
 /// this machine's.
 #[test]
 fn text_report_snapshots() {
-    for v in ["go1.21.13", "go1.24.11-noswissmap", "go1.27.3"] {
+    for v in ["go1.21.13", "go1.24.11-noswissmap", "go1.27.3", "go1.27.3-arm64"] {
         for s in ["fatal", "mapiterwrite", "mapreadwrite", "mapstale", "panic", "nilderef", "zoo"] {
             let mut a = analysis(v, s, &AnalyzeOptions::default());
             a.target.core = format!("fixtures/{v}/{s}.core.zst");

@@ -199,32 +199,15 @@ fn map_from_callers(
     Err(why)
 }
 
-/// Where `runtime.asyncPreempt` saves a register, from its SP (the same in
-/// Go 1.21–1.27's preempt_amd64.s), by DWARF register number.
-fn async_preempt_slot(dwarf_reg: u16) -> Option<u64> {
-    Some(match dwarf_reg {
-        0 => 0,  // rax
-        2 => 8,  // rcx
-        1 => 16, // rdx
-        3 => 24, // rbx
-        4 => 32, // rsi
-        5 => 40, // rdi
-        8..=15 => 48 + 8 * (dwarf_reg as u64 - 8),
-        _ => return None,
-    })
-}
-
-const REG_NAMES: [&str; 16] =
-    ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
-
 /// The value of argument `i` of frame `fi`, and where it was read: from the
 /// parameter's DWARF location at the frame's pc (a stack slot, or a register
 /// `runtime.asyncPreempt` saved), else from its argument spill slot.
 fn arg_word(p: &Process, g: &Goroutine, fi: usize, i: u64) -> Result<(Option<Addr>, String), String> {
     let mem = p.mem();
     let fr = &g.frames[fi];
+    let argp = p.arch.argp(fr.fp);
     let spill =
-        || Ok((mem.read_ptr(fr.fp.add(8 * i)).ok(), "argument spill slot (written at entry; may be stale)".into()));
+        || Ok((mem.read_ptr(argp.add(8 * i)).ok(), "argument spill slot (written at entry; may be stale)".into()));
     let Ok(d) = p.dwarf() else { return spill() };
     let preempted = fi > 0 && &*g.frames[fi - 1].function == "runtime.asyncPreempt";
     // Return addresses are looked up at the call instruction.
@@ -236,8 +219,8 @@ fn arg_word(p: &Process, g: &Goroutine, fi: usize, i: u64) -> Result<(Option<Add
             format!("argument {i} at CFA{off:+} (DWARF location at this pc)"),
         )),
         Some(ParamLocation::Register(r)) => {
-            let name = REG_NAMES.get(r as usize).copied().unwrap_or("?");
-            match async_preempt_slot(r).filter(|_| preempted) {
+            let name = p.arch.dwarf_register_name(r).unwrap_or("?");
+            match p.arch.async_preempt_slot(r).filter(|_| preempted) {
                 Some(off) => Ok((
                     mem.read_ptr(g.frames[fi - 1].sp.add(off)).ok(),
                     format!("argument {i} in {name} (DWARF location at this pc), saved by runtime.asyncPreempt"),
@@ -262,7 +245,8 @@ fn map_from_args(
 ) -> Result<(Addr, String), String> {
     let mem = p.mem();
     let fr = &g.frames[fi];
-    let word = |i: u64| mem.read_ptr(fr.fp.add(8 * i)).ok();
+    let argp = p.arch.argp(fr.fp);
+    let word = |i: u64| mem.read_ptr(argp.add(8 * i)).ok();
     let (it_map_off, it_t_off) = match &model.layout {
         crate::runtime::maps::MapLayout::Classic(l) => (l.it_h, l.it_t),
         crate::runtime::maps::MapLayout::Swiss(l) => (l.it_m, l.it_typ),
@@ -632,21 +616,5 @@ pub fn attach_entries_with(p: &Process, a: &mut MapAnalysis, model: &MapModel, l
             }
             Err(e) => h.entries_note = Some(format!("entries unreadable: {e}")),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::async_preempt_slot;
-
-    #[test]
-    fn async_preempt_slots_follow_preempt_amd64_s() {
-        // MOVQ AX, 0(SP); CX 8; DX 16; BX 24; SI 32; DI 40; R8 48 … R15 104 (Go 1.21–1.27).
-        let by_name = [(0, 0), (2, 8), (1, 16), (3, 24), (4, 32), (5, 40), (8, 48), (12, 80), (15, 104)];
-        for (reg, off) in by_name {
-            assert_eq!(async_preempt_slot(reg), Some(off), "DWARF register {reg}");
-        }
-        assert_eq!(async_preempt_slot(6), None, "rbp is not saved there");
-        assert_eq!(async_preempt_slot(7), None, "nor rsp");
     }
 }

@@ -1,4 +1,4 @@
-//! The core file: ELF program headers and notes of a linux/amd64 core dump.
+//! The core file: ELF program headers and notes of a linux core dump (amd64, arm64).
 
 mod input;
 pub mod notes;
@@ -33,6 +33,8 @@ pub struct CoreSegment {
 pub struct CoreFile {
     /// Path as given.
     pub path: PathBuf,
+    /// The machine it was written on.
+    pub arch: &'static dyn crate::arch::Arch,
     /// How the file was stored.
     pub compression: Compression,
     /// The mapped bytes (decompressed).
@@ -86,9 +88,7 @@ impl CoreFile {
         if hdr.e_type != header::ET_CORE {
             return Err(bad(format!("ELF type is {}, not a core dump", header::et_to_str(hdr.e_type))));
         }
-        if hdr.e_machine != header::EM_X86_64 {
-            return Err(bad(format!("machine is {}, only x86-64 is supported", header::machine_to_str(hdr.e_machine))));
-        }
+        let arch = crate::arch::for_elf_machine(hdr.e_machine).map_err(bad)?;
         let mut phnum = hdr.e_phnum as usize;
         if hdr.e_phnum == 0xffff {
             // PN_XNUM: the real count is in section header 0's sh_info.
@@ -110,6 +110,7 @@ impl CoreFile {
 
         let mut core = CoreFile {
             path: path.to_path_buf(),
+            arch,
             compression,
             map: map.clone(),
             segments: Vec::new(),
@@ -169,7 +170,7 @@ impl CoreFile {
                 continue;
             }
             match n.kind {
-                notes::NT_PRSTATUS => match notes::parse_prstatus(n.desc) {
+                notes::NT_PRSTATUS => match notes::parse_prstatus(n.desc, self.arch) {
                     Some(t) => self.threads.push(t),
                     None => self.warnings.push(Warning::new(WarningKind::CoreFile, "short NT_PRSTATUS note skipped")),
                 },
@@ -187,9 +188,32 @@ impl CoreFile {
     }
 
     /// The path of the main executable as the process had it mapped: the file
-    /// mapped at the lowest address that is not a shared library, else `AT_EXECFN`'s string.
+    /// mapped over the entry point (`NT_FILE`), else the first file mapped, else
+    /// the string `AT_EXECFN` points at (qemu-user cores have no `NT_FILE`).
     pub fn recorded_executable(&self) -> Option<String> {
-        let entry = self.auxv(notes::AT_ENTRY)?;
-        self.files.iter().find(|f| f.range.contains(Addr(entry))).or_else(|| self.files.first()).map(|f| f.path.clone())
+        let by_entry = self.auxv(notes::AT_ENTRY).and_then(|e| self.files.iter().find(|f| f.range.contains(Addr(e))));
+        by_entry.or_else(|| self.files.first()).map(|f| f.path.clone()).or_else(|| self.exec_fn())
+    }
+
+    /// The program's path as `execve` got it: the string at `AT_EXECFN` (on the
+    /// initial stack, which cores hold).
+    pub fn exec_fn(&self) -> Option<String> {
+        let at = Addr(self.auxv(notes::AT_EXECFN)?);
+        let bytes = self.bytes_at(at, 4096)?;
+        let end = bytes.iter().position(|&b| b == 0)?;
+        let s = std::str::from_utf8(bytes.get(..end)?).ok()?;
+        (!s.is_empty()).then(|| s.to_string())
+    }
+
+    /// Up to `max` bytes the core holds from `addr` on, within one segment.
+    fn bytes_at(&self, addr: Addr, max: u64) -> Option<&[u8]> {
+        let seg = self.segments.iter().find(|s| s.range.contains(addr))?;
+        let rel = addr.checked_sub(seg.range.start)?;
+        if rel >= seg.file_size {
+            return None;
+        }
+        let start = seg.file_offset.checked_add(rel)?;
+        let end = start.checked_add((seg.file_size - rel).min(max))?;
+        self.map.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
     }
 }

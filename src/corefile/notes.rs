@@ -1,7 +1,9 @@
-//! ELF core notes of linux/amd64: `NT_PRSTATUS`, `NT_PRPSINFO`, `NT_AUXV`, `NT_FILE`.
+//! ELF core notes of linux (amd64, arm64): `NT_PRSTATUS`, `NT_PRPSINFO`, `NT_AUXV`, `NT_FILE`.
 //! Every field is read with bounds checks; a malformed note is skipped with a warning.
 
 use crate::addr::{Addr, AddrRange};
+use crate::arch::Arch;
+pub use crate::arch::Regs;
 
 /// `NT_PRSTATUS`: a thread's registers.
 pub const NT_PRSTATUS: u32 = 1;
@@ -18,35 +20,6 @@ pub const AT_PHDR: u64 = 3;
 pub const AT_ENTRY: u64 = 9;
 /// `AT_EXECFN` auxv key.
 pub const AT_EXECFN: u64 = 31;
-
-/// General-purpose registers of an amd64 thread, as `struct user_regs_struct`.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-#[allow(missing_docs)]
-pub struct Regs {
-    pub r15: u64,
-    pub r14: u64,
-    pub r13: u64,
-    pub r12: u64,
-    pub rbp: u64,
-    pub rbx: u64,
-    pub r11: u64,
-    pub r10: u64,
-    pub r9: u64,
-    pub r8: u64,
-    pub rax: u64,
-    pub rcx: u64,
-    pub rdx: u64,
-    pub rsi: u64,
-    pub rdi: u64,
-    pub orig_rax: u64,
-    pub rip: u64,
-    pub cs: u64,
-    pub eflags: u64,
-    pub rsp: u64,
-    pub ss: u64,
-    pub fs_base: u64,
-    pub gs_base: u64,
-}
 
 /// One thread of the dead process.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -127,40 +100,16 @@ pub fn parse_notes(seg: &[u8]) -> (Vec<Note<'_>>, Option<String>) {
     (out, None)
 }
 
-/// Decodes `NT_PRSTATUS` (`struct elf_prstatus`, 336 bytes on amd64).
-pub fn parse_prstatus(d: &[u8]) -> Option<ThreadState> {
+/// Decodes `NT_PRSTATUS` (`struct elf_prstatus`: on every 64-bit linux the
+/// register block `pr_reg` starts 112 bytes in; its layout is the architecture's).
+pub fn parse_prstatus(d: &[u8], arch: &dyn Arch) -> Option<ThreadState> {
     let cursig = u16::from_le_bytes(d.get(12..14)?.try_into().ok()?);
     let lwp = u32_at(d, 32)?;
-    let r = |i: usize| u64_at(d, 112 + i * 8);
-    let regs = Regs {
-        r15: r(0)?,
-        r14: r(1)?,
-        r13: r(2)?,
-        r12: r(3)?,
-        rbp: r(4)?,
-        rbx: r(5)?,
-        r11: r(6)?,
-        r10: r(7)?,
-        r9: r(8)?,
-        r8: r(9)?,
-        rax: r(10)?,
-        rcx: r(11)?,
-        rdx: r(12)?,
-        rsi: r(13)?,
-        rdi: r(14)?,
-        orig_rax: r(15)?,
-        rip: r(16)?,
-        cs: r(17)?,
-        eflags: r(18)?,
-        rsp: r(19)?,
-        ss: r(20)?,
-        fs_base: r(21)?,
-        gs_base: r(22)?,
-    };
+    let regs = arch.prstatus_regs(d.get(112..)?)?;
     Some(ThreadState { lwp, signal: cursig, regs })
 }
 
-/// Decodes `NT_PRPSINFO` (`struct elf_prpsinfo` on amd64).
+/// Decodes `NT_PRPSINFO` (`struct elf_prpsinfo`, the same on amd64 and arm64).
 pub fn parse_prpsinfo(d: &[u8]) -> Option<ProcessInfo> {
     let cstr = |b: &[u8]| {
         let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
@@ -244,8 +193,8 @@ mod tests {
         assert!(err.is_none());
         assert_eq!(notes.len(), 2);
         assert_eq!(notes[0].name, b"CORE");
-        let t = parse_prstatus(notes[0].desc).unwrap();
-        assert_eq!((t.lwp, t.signal, t.regs.rip, t.regs.rsp), (4242, 6, 0x401000, 0xc000100000));
+        let t = parse_prstatus(notes[0].desc, &crate::arch::AMD64).unwrap();
+        assert_eq!((t.lwp, t.signal, t.regs.pc, t.regs.sp), (4242, 6, 0x401000, 0xc000100000));
         assert_eq!(parse_auxv(notes[1].desc), vec![(AT_ENTRY, 0x401000)]);
     }
 
@@ -255,7 +204,8 @@ mod tests {
         seg[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
         let (notes, err) = parse_notes(&seg);
         assert!(notes.is_empty() && err.is_some());
-        assert!(parse_prstatus(&[0u8; 100]).is_none());
+        assert!(parse_prstatus(&[0u8; 100], &crate::arch::AMD64).is_none());
+        assert!(parse_prstatus(&[0u8; 336], &crate::arch::ARM64).is_none(), "arm64's block is 392 bytes");
         let mut f = Vec::new();
         f.extend_from_slice(&u64::MAX.to_le_bytes());
         f.extend_from_slice(&4096u64.to_le_bytes());

@@ -57,6 +57,8 @@ pub struct Executable {
     /// Sections by name.
     pub sections: HashMap<String, SectionInfo>,
     symbols: HashMap<String, (u64, u64)>,
+    /// The machine it was built for.
+    pub arch: &'static dyn crate::arch::Arch,
     /// The Go build ID (always present in Go binaries built by `go build`).
     pub go_build_id: Option<String>,
     /// The GNU build-id note, hex (Go 1.24+ only).
@@ -74,9 +76,7 @@ impl Executable {
         let map = Arc::new(map);
         let bad = |reason: String| Error::BadExecutable { path: path.to_path_buf(), reason };
         let file = object::File::parse(&**map).map_err(|e| bad(format!("not an ELF executable: {e}")))?;
-        if file.architecture() != object::Architecture::X86_64 {
-            return Err(bad(format!("architecture {:?}, only x86-64 is supported", file.architecture())));
-        }
+        let arch = crate::arch::for_object_architecture(file.architecture()).map_err(bad)?;
         let is_pie = matches!(file.kind(), object::ObjectKind::Dynamic);
         let segments = file
             .segments()
@@ -113,6 +113,7 @@ impl Executable {
         }
         Ok(Executable {
             path: path.to_path_buf(),
+            arch,
             compression,
             entry: file.entry(),
             is_pie,

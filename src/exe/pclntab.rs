@@ -147,6 +147,8 @@ pub struct Pclntab {
     ftab: View,
     nftab: usize,
     layout: FuncLayout,
+    /// `pcHeader.minLC`: pc-value deltas count instructions of this many bytes.
+    quantum: u64,
 }
 
 /// One function of the table.
@@ -186,6 +188,11 @@ impl Pclntab {
         if magic != PCLNTAB_MAGIC_120 {
             return Err(format!("pcHeader at {hdr}: magic {magic:#x} is not Go 1.20+'s {PCLNTAB_MAGIC_120:#x}"));
         }
+        // pcHeader.minLC: the instruction size quantum pc deltas are counted in.
+        let quantum = mem.read_u8(hdr.add(6)).map_err(|e| format!("pcHeader at {hdr}: {e}"))?;
+        if !matches!(quantum, 1 | 2 | 4) {
+            return Err(format!("pcHeader at {hdr}: instruction quantum {quantum} is not 1, 2 or 4"));
+        }
         let view = |field: u64, elem: u64| -> Result<(View, u64), String> {
             let (p, n) = read_slice_header(mem, md.add(field)).map_err(rd)?;
             let bytes = n
@@ -217,6 +224,7 @@ impl Pclntab {
             // The last entry is a sentinel marking the end of text.
             nftab: nftab as usize - 1,
             layout,
+            quantum: quantum as u64,
         })
     }
 
@@ -298,7 +306,7 @@ impl Pclntab {
             val = val.wrapping_add(delta);
             let (pcdelta, n) = uvarint32(p)?;
             p = p.get(n..)?;
-            pc = pc.wrapping_add(pcdelta as u64);
+            pc = pc.wrapping_add((pcdelta as u64).wrapping_mul(self.quantum));
             if target.0 < pc {
                 return Some(val);
             }
@@ -473,6 +481,10 @@ mod tests {
     use super::*;
 
     fn tab(pctab: Vec<u8>) -> Pclntab {
+        tab_q(pctab, 1)
+    }
+
+    fn tab_q(pctab: Vec<u8>, quantum: u64) -> Pclntab {
         Pclntab {
             text: Addr(0x1000),
             minpc: Addr(0x1000),
@@ -486,6 +498,7 @@ mod tests {
             ftab: View::from_vec(vec![]),
             nftab: 0,
             layout: FuncLayout::default(),
+            quantum,
         }
     }
 
@@ -504,6 +517,16 @@ mod tests {
         assert_eq!(t.pcvalue(0, Addr(0x1000), Addr(0x1002)), None);
         assert_eq!(t.name_at(1), Some("main.f"));
         assert!(t.find_func(Addr(0x1000)).is_none());
+    }
+
+    #[test]
+    fn pcvalue_deltas_count_instructions_of_the_quantum() {
+        // arm64 (minLC 4): the same table covers 4 instructions = 16 bytes, then 10 = 40 bytes.
+        let t = tab_q(vec![0, 18, 4, 16, 10, 0], 4);
+        assert_eq!(t.pcvalue(1, Addr(0x1000), Addr(0x100c)), Some(8));
+        assert_eq!(t.pcvalue(1, Addr(0x1000), Addr(0x1010)), Some(16));
+        assert_eq!(t.pcvalue(1, Addr(0x1000), Addr(0x1037)), Some(16));
+        assert_eq!(t.pcvalue(1, Addr(0x1000), Addr(0x1038)), None);
     }
 
     #[test]

@@ -29,13 +29,16 @@ use crate::runtime::Process;
 
 /// Version of the JSON report's schema. The major changes on incompatible
 /// changes; fields are added in minors.
-pub const SCHEMA_VERSION: &str = "1.2.0";
+pub const SCHEMA_VERSION: &str = "1.3.0";
 
 /// The analyzed program.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Target {
     /// Go version, e.g. `go1.27.3`.
     pub go_version: String,
+    /// `GOARCH` of the core and executable: `amd64`, `arm64` (absent in reports of schema before 1.3.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goarch: Option<String>,
     /// `GOEXPERIMENT` setting, if any.
     pub goexperiment: Option<String>,
     /// Main package path.
@@ -69,6 +72,7 @@ impl Target {
         let bi = p.exe.build_info.as_ref();
         Target {
             go_version: p.go_version.clone(),
+            goarch: Some(p.arch.goarch().to_string()),
             goexperiment: bi.and_then(|b| b.goexperiment.clone()),
             main_package: bi.and_then(|b| b.path.clone()),
             executable: p.exe.path.display().to_string(),

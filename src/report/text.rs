@@ -105,9 +105,10 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
     writeln!(w, "gotopsy {} — core {}", a.tool_version, t.core)?;
     writeln!(
         w,
-        "program  {} ({}{}{}), pid {}",
+        "program  {} ({}{}{}{}), pid {}",
         t.executable,
         t.go_version,
+        t.goarch.as_deref().map(|a| format!(", linux/{a}")).unwrap_or_default(),
         t.goexperiment.as_deref().map(|e| format!(", GOEXPERIMENT={e}")).unwrap_or_default(),
         if t.pie { ", PIE" } else { "" },
         t.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into())

@@ -98,11 +98,11 @@ fn printable(mem: &dyn Memory, ptr: Addr, len: u64) -> Option<String> {
 }
 
 /// Reads the string argument of `throw(s string)` / `fatal(s string)` in the
-/// frame `[sp, fp)`. Register arguments are spilled to the argument area only
+/// frame `[sp, fp)`, arguments at `argp`. Register arguments are spilled to the argument area only
 /// when the compiler needed to; where the length word was not, the closure
 /// that prints `s` (captured by value in the frame) still holds it.
-fn string_arg(mem: &dyn Memory, sp: Addr, fp: Addr) -> Option<String> {
-    let ptr = mem.read_ptr(fp).ok()?;
+fn string_arg(mem: &dyn Memory, sp: Addr, fp: Addr, argp: Addr) -> Option<String> {
+    let ptr = mem.read_ptr(argp).ok()?;
     // The closure's copy is written whenever the message is printed; the spill
     // slot only when the compiler needed it, and may hold an older length.
     let words = fp.checked_sub(sp)? / 8;
@@ -111,7 +111,7 @@ fn string_arg(mem: &dyn Memory, sp: Addr, fp: Addr) -> Option<String> {
         (mem.read_ptr(at).ok()? == ptr).then_some(())?;
         printable(mem, ptr, mem.read_u64(at.add(8)).ok()?)
     });
-    from_closure.or_else(|| mem.read_u64(fp.add(8)).ok().and_then(|len| printable(mem, ptr, len)))
+    from_closure.or_else(|| mem.read_u64(argp.add(8)).ok().and_then(|len| printable(mem, ptr, len)))
 }
 
 /// Works out how the process died.
@@ -151,7 +151,7 @@ pub fn detect(p: &Process, gs: &Goroutines) -> Crash {
             .frames
             .iter()
             .filter(|f| !f.inlined && (&*f.function == "runtime.throw" || &*f.function == "runtime.fatal"))
-            .find_map(|f| string_arg(mem, f.sp, f.fp));
+            .find_map(|f| string_arg(mem, f.sp, f.fp, p.arch.argp(f.fp)));
         return c;
     }
     let panicker = gs

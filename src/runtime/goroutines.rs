@@ -194,6 +194,7 @@ struct RawG {
     m: Addr,
     sched_pc: Addr,
     sched_sp: Addr,
+    sched_lr: Addr,
     syscallsp: Addr,
     syscallpc: Addr,
     waitsince: i64,
@@ -215,6 +216,7 @@ fn read_g(p: &Process, addr: Addr) -> Result<RawG, MemError> {
         m: m.read_ptr(addr.add(l.m))?,
         sched_pc: m.read_ptr(addr.add(l.sched_pc))?,
         sched_sp: m.read_ptr(addr.add(l.sched_sp))?,
+        sched_lr: m.read_ptr(addr.add(l.sched_lr))?,
         syscallsp: m.read_ptr(addr.add(l.syscallsp))?,
         syscallpc: m.read_ptr(addr.add(l.syscallpc))?,
         waitsince: m.read_i64(addr.add(l.waitsince))?,
@@ -441,19 +443,25 @@ impl<'p> Shared<'_, 'p> {
         let (status, wait_reason) = p.status_text(g.status, g.waitreason);
         let m = if g.m.is_null() { None } else { ms_by_addr.get(&g.m).map(|m| (*m).clone()) };
         let mut notes = Vec::new();
-        let curg = CurG { stack: g.stack, sched_pc: g.sched_pc, sched_sp: g.sched_sp };
+        let curg = CurG { stack: g.stack, sched_pc: g.sched_pc, sched_sp: g.sched_sp, sched_lr: g.sched_lr };
 
         let (start, source, thread, ctx) = if base_status == st.running && g.syscallsp.is_null() {
             match m.as_ref().and_then(|m| threads.get(&m.procid).map(|t| (m, t))) {
                 Some((m, _)) if m.vdso_sp != 0 => (
-                    Start { pc: Addr(m.vdso_pc), sp: Addr(m.vdso_sp), trap: false, syscall: false },
+                    Start { pc: Addr(m.vdso_pc), sp: Addr(m.vdso_sp), trap: false, syscall: false, lr: None },
                     UnwindSource::Vdso,
                     Some(m.procid),
                     None,
                 ),
                 Some((m, t)) => {
                     notes.push("running when the core was written: its state may have moved on after the runtime printed its traceback".into());
-                    let start = Start { pc: Addr(t.regs.rip), sp: Addr(t.regs.rsp), trap: true, syscall: false };
+                    let start = Start {
+                        pc: Addr(t.regs.pc),
+                        sp: Addr(t.regs.sp),
+                        trap: true,
+                        syscall: false,
+                        lr: t.regs.lr.map(Addr),
+                    };
                     (start, UnwindSource::ThreadRegisters, Some(m.procid), Some(curg))
                 }
                 None => {
@@ -462,7 +470,7 @@ impl<'p> Shared<'_, 'p> {
                             .into(),
                     );
                     (
-                        Start { pc: g.sched_pc, sp: g.sched_sp, trap: false, syscall: false },
+                        Start { pc: g.sched_pc, sp: g.sched_sp, trap: false, syscall: false, lr: Some(g.sched_lr) },
                         UnwindSource::Sched,
                         None,
                         None,
@@ -472,19 +480,24 @@ impl<'p> Shared<'_, 'p> {
         } else if !g.syscallsp.is_null() {
             let thread = m.as_ref().map(|m| m.procid);
             (
-                Start { pc: g.syscallpc, sp: g.syscallsp, trap: false, syscall: true },
+                Start { pc: g.syscallpc, sp: g.syscallsp, trap: false, syscall: true, lr: None },
                 UnwindSource::Syscall,
                 thread,
                 None,
             )
         } else {
-            (Start { pc: g.sched_pc, sp: g.sched_sp, trap: false, syscall: false }, UnwindSource::Sched, None, None)
+            (
+                Start { pc: g.sched_pc, sp: g.sched_sp, trap: false, syscall: false, lr: Some(g.sched_lr) },
+                UnwindSource::Sched,
+                None,
+                None,
+            )
         };
 
         let (frames, stack_error) = if st.is_dead(g.status) || (start.pc.is_null() && start.sp.is_null()) {
             (Vec::new(), None)
         } else {
-            let u = unwind(mem, funcs, start, ctx, MAX_FRAMES);
+            let u = unwind(mem, funcs, p.arch, start, ctx, MAX_FRAMES);
             (sym.frames(&p.pclntab, mem, &u.frames), u.error)
         };
         let created_by = if g.gopc.is_null() {

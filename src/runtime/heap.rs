@@ -1,7 +1,7 @@
 //! The heap model: for any address, what it is — through `mheap_.arenas` →
 //! `heapArena.spans` → `mspan` (state, range, `freeindex`, `allocBits`,
 //! element size) — as the runtime's own `spanOf`/`isFree` decide it. Every
-//! offset and constant comes from DWARF; amd64's values are the fallback only
+//! offset and constant comes from DWARF; the architecture's values are the fallback only
 //! for constants the DWARF lacks.
 
 use super::process::Process;
@@ -56,7 +56,7 @@ impl HeapLayout {
             mheap_sweepgen: need(d, "runtime.mheap", "sweepgen")?,
             arena_base_offset: c(
                 &["runtime.arenaBaseOffset", "runtime.arenaBaseOffsetUintptr"],
-                0xffff_8000_0000_0000u64 as i64,
+                p.arch.arena_base_offset() as i64,
             ) as u64,
             heap_arena_bytes: c(&["runtime.heapArenaBytes"], 64 << 20) as u64,
             l1_bits: c(&["runtime.arenaL1Bits"], 0) as u32,

@@ -14,6 +14,8 @@ pub struct GLayout {
     pub m: u64,
     pub sched_sp: u64,
     pub sched_pc: u64,
+    /// `sched.lr` (used on link-register machines).
+    pub sched_lr: u64,
     pub sched_bp: u64,
     pub syscallsp: u64,
     pub syscallpc: u64,
@@ -148,6 +150,7 @@ impl RuntimeLayout {
                 m: need(d, g, "m")?,
                 sched_sp: need(d, g, "sched.sp")?,
                 sched_pc: need(d, g, "sched.pc")?,
+                sched_lr: need(d, g, "sched.lr")?,
                 sched_bp: need(d, g, "sched.bp")?,
                 syscallsp: need(d, g, "syscallsp")?,
                 syscallpc: need(d, g, "syscallpc")?,

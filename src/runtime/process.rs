@@ -24,6 +24,10 @@ pub struct OpenOptions {
 
 /// A core dump of a Go process with its executable, ready to be read.
 pub struct Process {
+    /// The machine the process ran on.
+    pub arch: &'static dyn crate::arch::Arch,
+    /// What showed the executable is the core's (`Unverified` also under `--force` after a mismatch).
+    pub exe_match: ExeMatch,
     /// The core file.
     pub core: CoreFile,
     /// The executable.
@@ -59,27 +63,54 @@ impl Process {
                     core: core_path.to_path_buf(),
                     reason: "the core records no executable path".into(),
                 })?;
+                // As recorded, else next to the core (a core copied off its host with its executable).
                 let p = PathBuf::from(&rec);
-                if !p.exists() {
-                    return Err(Error::NoExecutable {
-                        core: core_path.to_path_buf(),
-                        reason: format!("the recorded executable {rec} does not exist here"),
-                    });
+                let dir = core_path.parent().unwrap_or(Path::new("."));
+                let candidates =
+                    [Some(p.clone()), p.is_relative().then(|| dir.join(&p)), p.file_name().map(|n| dir.join(n))];
+                match candidates.into_iter().flatten().find(|c| c.is_file()) {
+                    Some(c) => c,
+                    None => {
+                        return Err(Error::NoExecutable {
+                            core: core_path.to_path_buf(),
+                            reason: format!("the recorded executable {rec} does not exist here nor next to the core"),
+                        })
+                    }
                 }
-                p
             }
         };
         let exe = Executable::open(&exe_path)?;
-        Self::from_parts(core, exe, opts)
+        let p = Self::from_parts(core, exe, opts)?;
+        if opts.exe.is_none() && p.exe_match == ExeMatch::Unverified && !opts.force {
+            return Err(Error::NoExecutable {
+                core: core_path.to_path_buf(),
+                reason: format!(
+                    "the core holds nothing to check the recorded executable {} against (no build ID, first page or read-only data); pass it with --exe",
+                    p.exe.path.display()
+                ),
+            });
+        }
+        Ok(p)
     }
 
     /// Builds the process from an already opened core and executable.
     pub fn from_parts(core: CoreFile, exe: Executable, opts: &OpenOptions) -> Result<Process> {
         let force = opts.force;
+        if core.arch.goarch() != exe.arch.goarch() {
+            return Err(Error::ArchMismatch {
+                core: core.path.clone(),
+                exe: exe.path.clone(),
+                core_arch: core.arch.goarch(),
+                exe_arch: exe.arch.goarch(),
+            });
+        }
+        let arch = core.arch;
         let mut warnings = core.warnings.clone();
         let bias = load_bias(&core, &exe);
         let image = build_image(&core, &exe, bias);
-        if let Err(reason) = check_match(&core, &exe, &image, bias) {
+        let exe_match = check_match(&core, &exe, &image, bias);
+        if let Err(reason) = &exe_match {
+            let reason = reason.clone();
             if !force {
                 return Err(Error::Mismatch { core: core.path.clone(), exe: exe.path.clone(), reason });
             }
@@ -139,6 +170,8 @@ impl Process {
             ));
         }
         Ok(Process {
+            exe_match: exe_match.unwrap_or(ExeMatch::Unverified),
+            arch,
             core,
             exe,
             image,
@@ -234,10 +267,25 @@ fn build_image(core: &CoreFile, exe: &Executable, bias: u64) -> ProcessImage {
     im
 }
 
+/// What showed that a core was written by a process of an executable.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ExeMatch {
+    /// The Go build ID note in the core's copy of the first page.
+    BuildId,
+    /// The executable's first page, as the core holds it.
+    FirstPage,
+    /// A read-only segment the core holds (qemu-user cores hold no text, but
+    /// keep read-only data such as the pclntab), at this address.
+    ReadOnlySegment(Addr),
+    /// Nothing in the core to compare.
+    Unverified,
+}
+
 /// Checks that the core was written by a process of this executable: the Go
-/// build ID note (in the first page, which cores keep) must be the same bytes,
-/// and the entry point must be in the executable's text.
-fn check_match(core: &CoreFile, exe: &Executable, image: &ProcessImage, bias: u64) -> Result<(), String> {
+/// build ID note (in the first page, which kernel cores keep) must be the same
+/// bytes, else the first page, else a read-only segment the core holds; and the
+/// entry point must be the executable's.
+fn check_match(core: &CoreFile, exe: &Executable, image: &ProcessImage, bias: u64) -> Result<ExeMatch, String> {
     if let Some(entry) = core.auxv(AT_ENTRY) {
         if entry != exe.entry.wrapping_add(bias) {
             return Err(format!("the process entered at {entry:#x}, the executable's entry is {:#x}", exe.entry));
@@ -251,23 +299,31 @@ fn check_match(core: &CoreFile, exe: &Executable, image: &ProcessImage, bias: u6
                 .iter()
                 .find(|n| n.name == b"Go" && n.kind == 4)
                 .map(|n| String::from_utf8_lossy(n.desc).into_owned());
-            match in_core {
-                Some(c) if &c == id => return Ok(()),
-                Some(c) => return Err(format!("Go build ID in the core is {c}, the executable's is {id}")),
-                None => return Err("the core has no Go build ID where the executable has one".into()),
-            }
+            return match in_core {
+                Some(c) if &c == id => Ok(ExeMatch::BuildId),
+                Some(c) => Err(format!("Go build ID in the core is {c}, the executable's is {id}")),
+                None => Err("the core has no Go build ID where the executable has one".into()),
+            };
         }
     }
-    // No build ID in the core to compare: fall back to the first page of the executable.
-    let first = exe.segments.iter().find(|s| s.offset == 0 && s.filesz > 0);
-    if let Some(seg) = first {
+    // No build ID in the core to compare: the first page, else the first page
+    // of each read-only segment the core holds bytes of.
+    let mut compared = None;
+    for seg in exe.segments.iter().filter(|s| s.filesz > 0 && (s.offset == 0 || !s.writable)) {
+        let at = Addr(seg.vaddr.wrapping_add(bias));
         let mut buf = vec![0u8; seg.filesz.min(4096) as usize];
-        if image.read_core_only(Addr(seg.vaddr.wrapping_add(bias)), &mut buf).is_ok() {
-            let file = exe.map.get(..buf.len()).unwrap_or(&[]);
-            if file != buf.as_slice() {
-                return Err("the executable's first page differs from the one in the core".into());
-            }
+        if image.read_core_only(at, &mut buf).is_err() {
+            continue;
         }
+        let file = usize::try_from(seg.offset).ok().and_then(|o| exe.map.get(o..o.checked_add(buf.len())?));
+        if file != Some(buf.as_slice()) {
+            return Err(if seg.offset == 0 {
+                "the executable's first page differs from the one in the core".into()
+            } else {
+                format!("the executable's read-only segment at {at} differs from the core's copy")
+            });
+        }
+        compared.get_or_insert(if seg.offset == 0 { ExeMatch::FirstPage } else { ExeMatch::ReadOnlySegment(at) });
     }
-    Ok(())
+    Ok(compared.unwrap_or(ExeMatch::Unverified))
 }

@@ -351,7 +351,7 @@ impl<'a> Symbolizer<'a> {
                     v
                 }
             };
-            let outer_args = self.names.name(&Self::format_args(r.args.as_deref(), r.live_idx, mem, p.fp));
+            let outer_args = self.names.name(&Self::format_args(r.args.as_deref(), r.live_idx, mem, p.argp));
             let key = (p.pc, p.trap, p.system_stack);
             let sites = match self.sites.get(&key) {
                 Some(s) => s.clone(),

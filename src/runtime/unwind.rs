@@ -1,9 +1,11 @@
 //! The unwinder: walks a stack as the runtime's `unwinder` does (frame sizes
-//! from pcsp, return address at `fp-8`), across `systemstack`/`morestack`
-//! switches and signal frames. Memory and functions are injected, so tests can
-//! fake both.
+//! from pcsp; the return address at `fp-8` on x86, in the link register or the
+//! frame's bottom word on arm64), across `systemstack`/`morestack` switches
+//! and signal frames. Memory, functions and the architecture are injected, so
+//! tests can fake all three.
 
 use crate::addr::{Addr, AddrRange};
+use crate::arch::Arch;
 use crate::exe::pclntab::{funcflag, Pclntab};
 use crate::memory::MemError;
 use crate::memory::{Memory, ReadExt};
@@ -122,6 +124,9 @@ pub struct Start {
     pub trap: bool,
     /// True when starting from `g.syscallpc/syscallsp` (SPWRITE is ignored then).
     pub syscall: bool,
+    /// The link register (`g.sched.lr`, a thread's or a signal context's LR),
+    /// on link-register machines; `None` reads it from the stack.
+    pub lr: Option<Addr>,
 }
 
 /// The goroutine a thread was running, for switching stacks from g0.
@@ -133,6 +138,8 @@ pub struct CurG {
     pub sched_pc: Addr,
     /// `g.sched.sp`.
     pub sched_sp: Addr,
+    /// `g.sched.lr`.
+    pub sched_lr: Addr,
 }
 
 /// One physical frame.
@@ -142,8 +149,10 @@ pub struct PhysFrame {
     pub pc: Addr,
     /// Stack pointer at `pc`.
     pub sp: Addr,
-    /// Caller's stack pointer (`sp + framesize + 8`).
+    /// Caller's stack pointer (the runtime's `frame.fp`: `sp + framesize`, `+ 8` on x86).
     pub fp: Addr,
+    /// The runtime's `frame.argp` (arguments start here: `fp + sys.MinFrameSize`).
+    pub argp: Addr,
     /// Function entry.
     pub entry: Addr,
     /// True when lines are looked up at `pc` itself (the runtime's `symPC`).
@@ -230,25 +239,36 @@ pub struct Unwound {
     pub error: Option<StackError>,
 }
 
-/// Offsets in the kernel's signal frame: `ucontext` is at the handler's entry SP + 8;
-/// `uc_mcontext.gregs` starts 40 bytes in (amd64).
-const UC_RBP: u64 = 40 + 10 * 8;
-const UC_RSP: u64 = 40 + 15 * 8;
-const UC_RIP: u64 = 40 + 16 * 8;
-
 /// Unwinds from `start`. `curg` enables the g0→goroutine switches and is the
 /// goroutine whose stack counts as "not a system stack". Stops after `max` frames.
-pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Option<CurG>, max: usize) -> Unwound {
+pub fn unwind(
+    mem: &dyn Memory,
+    funcs: &dyn FuncTable,
+    arch: &dyn Arch,
+    start: Start,
+    curg: Option<CurG>,
+    max: usize,
+) -> Unwound {
     let mut out = Unwound { frames: Vec::with_capacity(32), error: None };
+    let uses_lr = arch.uses_lr();
     let mut pc = start.pc;
     let mut sp = start.sp;
+    let mut lr = start.lr.filter(|l| uses_lr && !l.is_null());
     let mut trap = start.trap;
     let mut syscall = start.syscall;
+    // The frame the walk starts in (and the first after a signal frame): its LR
+    // is still in the register while it has not pushed a frame.
+    let mut innermost = true;
     if pc.is_null() {
+        // Likely a call through a nil func: start in the caller's frame.
         match mem.read_ptr(sp) {
             Ok(p) => {
                 pc = p;
-                sp = sp.add(8);
+                if uses_lr {
+                    lr = None;
+                } else {
+                    sp = sp.add(8);
+                }
             }
             Err(e) => {
                 out.error = Some(StackError::StackUnreadable(e));
@@ -271,6 +291,7 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
                 Special::MoreStack => {
                     pc = g.sched_pc;
                     sp = g.sched_sp;
+                    lr = Some(g.sched_lr).filter(|l| uses_lr && !l.is_null());
                     system = false;
                     match funcs.lookup(pc) {
                         Some(ff) => f = ff,
@@ -281,6 +302,9 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
                     }
                     special = f.special;
                 }
+                // On link-register machines, systemstack at delta 0 has not
+                // switched yet (or is about to return): unwind it normally.
+                Special::SystemStack if uses_lr && f.sp_delta == Some(0) => switched = true,
                 Special::SystemStack => {
                     sp = g.sched_sp;
                     system = false;
@@ -297,26 +321,31 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
             out.error = Some(StackError::NegativeFrameSize { entry: f.entry, pc });
             return out;
         };
-        let fp = sp.add(delta + 8);
+        let fp = arch.frame_fp(sp, delta);
         let mut flag = f.flag;
         if syscall || switched || special == Special::CgoCallback {
             flag &= !funcflag::SPWRITE;
         }
-        out.frames.push(PhysFrame { pc, sp, fp, entry: f.entry, trap, system_stack: system });
+        out.frames.push(PhysFrame { pc, sp, fp, argp: arch.argp(fp), entry: f.entry, trap, system_stack: system });
 
         if special == Special::SigTramp && curg.is_some() && signal_frames < 4 {
-            // Continue in the context the signal interrupted.
+            // Continue in the context the signal interrupted, as the runtime's
+            // own traceback of it starts (`tracebacktrap(sigpc, sigsp, siglr)`).
             signal_frames += 1;
-            let ctx = fp;
-            match (mem.read_ptr(ctx.add(UC_RIP)), mem.read_ptr(ctx.add(UC_RSP)), mem.read_ptr(ctx.add(UC_RBP))) {
-                (Ok(ip), Ok(rsp), Ok(_)) => {
+            let sf = arch.signal_frame();
+            let read = |off: u64| mem.read_ptr(fp.add(off));
+            let ctx_lr = sf.lr.map(read).transpose();
+            match (read(sf.pc), read(sf.sp), read(sf.fp), ctx_lr) {
+                (Ok(ip), Ok(ctx_sp), Ok(_), Ok(ctx_lr)) => {
                     pc = ip;
-                    sp = rsp;
+                    sp = ctx_sp;
+                    lr = ctx_lr.filter(|l| !l.is_null());
                     trap = true;
                     syscall = false;
+                    innermost = true;
                     continue;
                 }
-                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => {
                     out.error = Some(StackError::SignalContextUnreadable(e));
                     return out;
                 }
@@ -325,24 +354,50 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
         if flag & (funcflag::TOPFRAME | funcflag::SPWRITE) != 0 {
             return out;
         }
-        let lr = match mem.read_ptr(fp.offset(-8)) {
-            Ok(lr) => lr,
+        // The return address: in the link register while the innermost frame
+        // has not saved it, else where the frame saved it.
+        let saved = match lr {
+            Some(l) if !(innermost && sp < fp) => Ok(l),
+            _ => mem.read_ptr(arch.return_address_slot(sp, fp)),
+        };
+        let ret = match saved {
+            Ok(r) => r,
             Err(e) => {
                 out.error = Some(StackError::StackUnreadable(e));
                 return out;
             }
         };
-        if lr.is_null() {
+        if ret.is_null() {
             return out;
         }
-        if lr == pc && fp == sp {
+        if ret == pc && fp == sp {
             out.error = Some(StackError::Stuck { pc, sp });
             return out;
         }
-        trap = special == Special::Injected;
+        let injected = special == Special::Injected;
+        trap = injected;
         syscall = false;
-        pc = lr;
+        innermost = false;
+        pc = ret;
         sp = fp;
+        lr = None;
+        if uses_lr && injected {
+            // The signal handler saved the interrupted LR at the bottom of the
+            // frame it faked the call from (`sigctxt.preparePanic`, `pushCall`).
+            let x = match mem.read_ptr(sp) {
+                Ok(x) => x,
+                Err(e) => {
+                    out.error = Some(StackError::StackUnreadable(e));
+                    return out;
+                }
+            };
+            sp = sp.add(arch.min_frame_size().next_multiple_of(arch.stack_align()));
+            match funcs.lookup(pc) {
+                None => pc = x,
+                Some(ff) if ff.sp_delta == Some(0) => lr = Some(x).filter(|l| !l.is_null()),
+                Some(_) => {}
+            }
+        }
     }
     out.error = Some(StackError::TooDeep(max));
     out
@@ -351,6 +406,7 @@ pub fn unwind(mem: &dyn Memory, funcs: &dyn FuncTable, start: Start, curg: Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arch::{AMD64, ARM64};
     use crate::memory::FakeMemory;
 
     /// Fake functions: (entry, end, name, flag, frame size).
@@ -388,7 +444,8 @@ mod tests {
         let u = unwind(
             &mem,
             &funcs(),
-            Start { pc: Addr(0x1050), sp: Addr(0x8000), trap: false, syscall: false },
+            &AMD64,
+            Start { pc: Addr(0x1050), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
             None,
             100,
         );
@@ -404,7 +461,8 @@ mod tests {
         let u = unwind(
             &mem,
             &funcs(),
-            Start { pc: Addr(0x1310), sp: Addr(0x8000), trap: false, syscall: false },
+            &AMD64,
+            Start { pc: Addr(0x1310), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
             None,
             100,
         );
@@ -417,7 +475,8 @@ mod tests {
         let u = unwind(
             &FakeMemory::new(),
             &funcs(),
-            Start { pc: Addr(0x1050), sp: Addr(0x8000), trap: false, syscall: false },
+            &AMD64,
+            Start { pc: Addr(0x1050), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
             None,
             100,
         );
@@ -426,7 +485,8 @@ mod tests {
         let u = unwind(
             &FakeMemory::new(),
             &funcs(),
-            Start { pc: Addr(0x9999), sp: Addr(0x8000), trap: false, syscall: false },
+            &AMD64,
+            Start { pc: Addr(0x9999), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
             None,
             100,
         );
@@ -440,11 +500,17 @@ mod tests {
             .map_words(Addr(0x100000), &[0x1410])
             .map_words(Addr(0x8000), &[0x1150])
             .map_words(Addr(0x8018), &[0x1201]);
-        let g = CurG { stack: AddrRange::new(Addr(0x7000), Addr(0x9000)), sched_pc: Addr(0), sched_sp: Addr(0x8000) };
+        let g = CurG {
+            stack: AddrRange::new(Addr(0x7000), Addr(0x9000)),
+            sched_pc: Addr(0),
+            sched_sp: Addr(0x8000),
+            sched_lr: Addr(0),
+        };
         let u = unwind(
             &mem,
             &funcs(),
-            Start { pc: Addr(0x1500), sp: Addr(0x100000), trap: true, syscall: false },
+            &AMD64,
+            Start { pc: Addr(0x1500), sp: Addr(0x100000), trap: true, syscall: false, lr: None },
             Some(g),
             100,
         );
@@ -457,16 +523,23 @@ mod tests {
     fn crosses_a_signal_frame_into_the_interrupted_context() {
         // sigtramp at sp 0x100000, size 8: ucontext at fp = 0x100010.
         let ctx = 0x100010u64;
+        let sf = AMD64.signal_frame();
         let mem = FakeMemory::new()
-            .map_words(Addr(ctx + UC_RBP), &[0])
-            .map_words(Addr(ctx + UC_RSP), &[0x8000])
-            .map_words(Addr(ctx + UC_RIP), &[0x1120])
+            .map_words(Addr(ctx + sf.fp), &[0])
+            .map_words(Addr(ctx + sf.sp), &[0x8000])
+            .map_words(Addr(ctx + sf.pc), &[0x1120])
             .map_words(Addr(0x8010), &[0x1201]);
-        let g = CurG { stack: AddrRange::new(Addr(0x7000), Addr(0x9000)), sched_pc: Addr(0), sched_sp: Addr(0) };
+        let g = CurG {
+            stack: AddrRange::new(Addr(0x7000), Addr(0x9000)),
+            sched_pc: Addr(0),
+            sched_sp: Addr(0),
+            sched_lr: Addr(0),
+        };
         let u = unwind(
             &mem,
             &funcs(),
-            Start { pc: Addr(0x1610), sp: Addr(0x100000), trap: false, syscall: false },
+            &AMD64,
+            Start { pc: Addr(0x1610), sp: Addr(0x100000), trap: false, syscall: false, lr: None },
             Some(g),
             100,
         );
@@ -481,9 +554,109 @@ mod tests {
         // main.worker returning into itself with sp advancing forever is bounded by max.
         let words: Vec<u64> = vec![0x1150; 64];
         let mem = FakeMemory::new().map_words(Addr(0x8000), &words);
-        let u =
-            unwind(&mem, &funcs(), Start { pc: Addr(0x1150), sp: Addr(0x8000), trap: false, syscall: false }, None, 10);
+        let u = unwind(
+            &mem,
+            &funcs(),
+            &AMD64,
+            Start { pc: Addr(0x1150), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
+            None,
+            10,
+        );
         assert_eq!(u.frames.len(), 10);
         assert!(u.error.unwrap().to_string().contains("stopped after 10"));
+    }
+
+    #[test]
+    fn arm64_reads_saved_lrs_at_the_bottom_of_frames() {
+        // gopark's frame at sp 0x8000 (delta 0x20): the LR it saved is at 0x8000;
+        // main.worker's frame is [0x8020, 0x8030): its saved LR at 0x8020.
+        let mem = FakeMemory::new().map_words(Addr(0x8000), &[0x1150]).map_words(Addr(0x8020), &[0x1204]);
+        let u = unwind(
+            &mem,
+            &funcs(),
+            &ARM64,
+            Start { pc: Addr(0x1050), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
+            None,
+            100,
+        );
+        assert_eq!(u.error, None);
+        let got: Vec<(u64, u64, u64)> = u.frames.iter().map(|f| (f.pc.0, f.sp.0, f.fp.0)).collect();
+        assert_eq!(got, vec![(0x1050, 0x8000, 0x8020), (0x1150, 0x8020, 0x8030), (0x1204, 0x8030, 0x8030)]);
+    }
+
+    #[test]
+    fn arm64_frameless_leaf_keeps_its_lr_and_a_framed_one_has_saved_it() {
+        // runtime.raise has no frame (delta 0): its return address is the thread's LR.
+        let mem = FakeMemory::new().map_words(Addr(0x8000), &[0x1204]);
+        let start = |lr| Start { pc: Addr(0x1500), sp: Addr(0x8000), trap: true, syscall: false, lr: Some(Addr(lr)) };
+        let u = unwind(&mem, &funcs(), &ARM64, start(0x1150), None, 100);
+        let pcs: Vec<u64> = u.frames.iter().map(|f| f.pc.0).collect();
+        assert_eq!(pcs, vec![0x1500, 0x1150, 0x1204]);
+        // A framed innermost function (gopark, delta 0x20) has pushed LR: the register is stale.
+        let u = unwind(
+            &FakeMemory::new().map_words(Addr(0x8000), &[0x1150]).map_words(Addr(0x8020), &[0x1204]),
+            &funcs(),
+            &ARM64,
+            Start { pc: Addr(0x1050), sp: Addr(0x8000), trap: true, syscall: false, lr: Some(Addr(0x1666)) },
+            None,
+            100,
+        );
+        let pcs: Vec<u64> = u.frames.iter().map(|f| f.pc.0).collect();
+        assert_eq!(pcs, vec![0x1050, 0x1150, 0x1204]);
+    }
+
+    #[test]
+    fn arm64_after_an_injected_call_the_interrupted_lr_comes_from_the_saved_slot() {
+        // sigpanic's frame [0x8000, 0x8018) returns into runtime.raise (delta 0,
+        // a leaf the signal interrupted); the handler saved raise's LR at 0x8018
+        // and moved sp by 16, so raise's frame starts at 0x8028 and returns to main.worker.
+        let mem = FakeMemory::new()
+            .map_words(Addr(0x8000), &[0x1504])
+            .map_words(Addr(0x8018), &[0x1150])
+            .map_words(Addr(0x8028), &[0x1204]);
+        let u = unwind(
+            &mem,
+            &funcs(),
+            &ARM64,
+            Start { pc: Addr(0x1310), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
+            None,
+            100,
+        );
+        assert_eq!(u.error, None);
+        let got: Vec<(u64, u64, bool)> = u.frames.iter().map(|f| (f.pc.0, f.sp.0, f.trap)).collect();
+        assert_eq!(
+            got,
+            vec![(0x1310, 0x8000, false), (0x1504, 0x8028, true), (0x1150, 0x8028, false), (0x1204, 0x8038, false)]
+        );
+    }
+
+    #[test]
+    fn arm64_crosses_a_signal_frame_with_the_interrupted_lr() {
+        // sigtramp at sp 0x100000, delta 8: the kernel's frame at 0x100008.
+        let sf = ARM64.signal_frame();
+        let base = 0x100008u64;
+        let mem = FakeMemory::new()
+            .map_words(Addr(base + sf.fp), &[0])
+            .map_words(Addr(base + sf.sp), &[0x8000])
+            .map_words(Addr(base + sf.pc), &[0x1500])
+            .map_words(Addr(base + sf.lr.unwrap()), &[0x1150])
+            .map_words(Addr(0x8000), &[0x1204]);
+        let g = CurG {
+            stack: AddrRange::new(Addr(0x7000), Addr(0x9000)),
+            sched_pc: Addr(0),
+            sched_sp: Addr(0),
+            sched_lr: Addr(0),
+        };
+        let u = unwind(
+            &mem,
+            &funcs(),
+            &ARM64,
+            Start { pc: Addr(0x1610), sp: Addr(0x100000), trap: false, syscall: false, lr: None },
+            Some(g),
+            100,
+        );
+        assert_eq!(u.error, None);
+        let pcs: Vec<u64> = u.frames.iter().map(|f| f.pc.0).collect();
+        assert_eq!(pcs, vec![0x1610, 0x1500, 0x1150, 0x1204]);
     }
 }

@@ -101,3 +101,28 @@ pub fn core_zst(variant: &str, scenario: &str) -> PathBuf {
 pub fn printed(variant: &str, scenario: &str) -> String {
     fs::read_to_string(fixtures_dir().join(variant).join(format!("{scenario}.txt"))).unwrap()
 }
+
+/// Variants that run only some scenarios (fixtures/generate.sh's `variant_scenarios`).
+pub fn subset(variant: &str) -> Option<&'static [&'static str]> {
+    const ARM64: &[&str] = &["zoo", "nilderef", "fatal", "preempt", "mapiterwrite", "mapreadwrite", "mapstale"];
+    match variant {
+        "go1.27.3-mapsplitgroup" => {
+            Some(&["mapiterwrite", "mapstale", "mapinsertrange", "mapstack", "mapbig", "mapreflect"])
+        }
+        "go1.21.13-arm64" | "go1.24.11-arm64" | "go1.24.11-noswissmap-arm64" => Some(ARM64),
+        _ => None,
+    }
+}
+
+/// Goroutines the runtime printed inside its map functions (the one that threw included).
+pub fn printed_in_map_code(variant: &str, scenario: &str) -> std::collections::BTreeSet<u64> {
+    let tb = gotopsy::crashlog::parse(&printed(variant, scenario));
+    let map_fn = |f: &str| {
+        f.starts_with("runtime.mapassign")
+            || f.starts_with("runtime.mapaccess")
+            || f.starts_with("runtime.mapiter")
+            || f.starts_with("runtime.mapdelete")
+            || f.starts_with("internal/runtime/maps.")
+    };
+    tb.goroutines.iter().filter(|g| g.frames.iter().any(|f| map_fn(&f.function))).map(|g| g.id).collect()
+}

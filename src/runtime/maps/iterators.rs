@@ -133,14 +133,9 @@ fn stack_objects(p: &Process, entry: Addr) -> Vec<StackObject> {
         .collect()
 }
 
-/// A frame's varp: fp − return address − saved frame pointer (when the frame has locals).
-fn varp_of(fr: &crate::runtime::symbolize::Frame) -> Addr {
-    let varp = fr.fp.offset(-8);
-    if varp > fr.sp {
-        varp.offset(-8)
-    } else {
-        varp
-    }
+/// A frame's varp (locals end there) and argp (arguments start there), as the runtime computes them.
+fn varp_argp(p: &Process, fr: &crate::runtime::symbolize::Frame) -> (Addr, Addr) {
+    (p.arch.varp(fr.sp, fr.fp), p.arch.argp(fr.fp))
 }
 
 /// The locals pointer bitmap at `pc`: (first word's address, bits).
@@ -271,7 +266,7 @@ impl<'a> IterScanner<'a> {
                 continue;
             }
             let objs = objs.clone();
-            let varp = varp_of(fr);
+            let (varp, argp) = varp_argp(p, fr);
             let trap = fi > 0 && is_injected(&g.frames[fi - 1].function);
             // The locals bitmap, relative to varp, is the same for every goroutine at this pc.
             let bitmap = self
@@ -286,7 +281,7 @@ impl<'a> IterScanner<'a> {
                 })
                 .clone();
             for o in objs.iter() {
-                let at = if o.off < 0 { varp.offset(o.off as i64) } else { fr.fp.offset(o.off as i64) };
+                let at = if o.off < 0 { varp.offset(o.off as i64) } else { argp.offset(o.off as i64) };
                 if at < fr.sp {
                     continue; // not yet allocated in the frame
                 }
@@ -572,7 +567,7 @@ pub fn reflect_iterators_in_frames(
             if !holds || (fi > 0 && is_injected(&g.frames[fi - 1].function)) {
                 continue;
             }
-            let varp = varp_of(fr);
+            let (varp, argp) = varp_argp(p, fr);
             let Some((base, nbit, bits)) = live_locals(p, fr.entry, fr.pc, varp) else { continue };
             let mut found = |at: Addr, how: String, out: &mut Vec<MapIterator>| {
                 if out.iter().any(|it| it.address == at.add(hiter_off)) {
@@ -592,7 +587,7 @@ pub fn reflect_iterators_in_frames(
                 }
             };
             for o in stack_objects(p, fr.entry).iter().filter(|o| o.size as u64 == size) {
-                let at = if o.off < 0 { varp.offset(o.off as i64) } else { fr.fp.offset(o.off as i64) };
+                let at = if o.off < 0 { varp.offset(o.off as i64) } else { argp.offset(o.off as i64) };
                 if at >= fr.sp && liveness_in(base, nbit, &bits, at, o.ptrdata.max(0) as u64) == Liveness::Live {
                     found(at, format!("reflect.MapIter on the stack of {}", fr.function), &mut out);
                 }

@@ -1,0 +1,129 @@
+//! linux/arm64 cores, written by qemu-user from programs built with
+//! `GOARCH=arm64`: the machine comes from the core, the executable is matched
+//! by the read-only data qemu dumps (it keeps no text, no build-ID note, no
+//! `NT_FILE`), a pair of two machines is refused, and map findings are those of
+//! the amd64 builds of the same scenarios. (Every goroutine and frame of these
+//! cores is compared with the runtime's traceback in `traceback_oracle.rs`.)
+
+mod common;
+
+use gotopsy::analysis::maps::analyze;
+use gotopsy::corefile::CoreFile;
+use gotopsy::runtime::crash;
+use gotopsy::runtime::goroutines::{read_goroutines, ReadOptions};
+use gotopsy::runtime::process::ExeMatch;
+use gotopsy::runtime::{OpenOptions, Process};
+use gotopsy::Error;
+use std::collections::BTreeSet;
+
+/// The arm64 builds (fixtures/generate.sh) and the amd64 build of the same toolchain and experiment.
+const PAIRS: &[(&str, &str)] = &[
+    ("go1.21.13-arm64", "go1.21.13"),
+    ("go1.24.11-arm64", "go1.24.11"),
+    ("go1.24.11-noswissmap-arm64", "go1.24.11-noswissmap"),
+    ("go1.27.3-arm64", "go1.27.3"),
+];
+
+fn open(variant: &str, scenario: &str, exe: std::path::PathBuf, force: bool) -> gotopsy::Result<Process> {
+    Process::open(&common::core(variant, scenario), &OpenOptions { exe: Some(exe), force, ignore_dwarf: false })
+}
+
+#[test]
+fn arm64_fixtures_are_qemu_user_cores_of_every_build() {
+    let variants = common::variants();
+    for (arm, _) in PAIRS {
+        assert!(variants.iter().any(|v| v == arm), "fixture build {arm} is missing");
+        let scenarios = common::scenarios(arm);
+        for sc in common::subset("go1.21.13-arm64").unwrap() {
+            assert!(scenarios.iter().any(|s| s == sc), "fixture {arm}/{sc} is missing");
+        }
+        for sc in &scenarios {
+            let core = CoreFile::open(&common::core(arm, sc)).unwrap();
+            assert_eq!(core.arch.goarch(), "arm64", "{arm}/{sc}");
+            assert!(core.files.is_empty(), "{arm}/{sc}: qemu-user writes no NT_FILE");
+            assert!(core.threads.len() >= 2, "{arm}/{sc}: one NT_PRSTATUS per thread");
+            let execfn = core.exec_fn().unwrap_or_else(|| panic!("{arm}/{sc}: AT_EXECFN names the program"));
+            assert!(execfn.ends_with("/crashzoo"), "{execfn}");
+            assert_eq!(core.recorded_executable().as_deref(), Some(execfn.as_str()));
+        }
+    }
+    assert!(common::scenarios("go1.27.3-arm64").len() >= 13, "go1.27.3-arm64 runs every crashzoo scenario");
+}
+
+#[test]
+fn the_executable_is_matched_by_the_read_only_data_the_core_holds() {
+    let p = open("go1.27.3-arm64", "panic", common::exe("go1.27.3-arm64"), false).unwrap();
+    assert!(matches!(p.exe_match, ExeMatch::ReadOnlySegment(_)), "{:?}", p.exe_match);
+    assert_eq!(p.arch.goarch(), "arm64");
+
+    // Another arm64 build: refused, and --force reads on with a warning.
+    let err = open("go1.27.3-arm64", "panic", common::exe("go1.24.11-arm64"), false).err().expect("refused");
+    assert!(matches!(err, Error::Mismatch { .. }), "{err}");
+    let forced = open("go1.27.3-arm64", "panic", common::exe("go1.24.11-arm64"), true);
+    if let Ok(p) = forced {
+        assert!(p.warnings.iter().any(|w| w.text.contains("do not match")));
+    }
+
+    // An amd64 executable with an arm64 core, or the reverse: refused even with --force, naming both machines.
+    for (core_variant, exe_variant) in [("go1.27.3-arm64", "go1.27.3"), ("go1.27.3", "go1.27.3-arm64")] {
+        for force in [false, true] {
+            let err = open(core_variant, "panic", common::exe(exe_variant), force).err().expect("refused");
+            let msg = err.to_string();
+            assert!(matches!(err, Error::ArchMismatch { .. }), "{msg}");
+            assert!(msg.contains("linux/arm64") && msg.contains("linux/amd64"), "{msg}");
+        }
+    }
+}
+
+#[test]
+fn without_exe_the_program_next_to_the_core_is_used_when_its_data_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("qemu_crashzoo.core");
+    std::fs::copy(common::core("go1.27.3-arm64", "fatal"), &core).unwrap();
+    let opts = OpenOptions { exe: None, force: false, ignore_dwarf: false };
+    // Nothing next to it: one error naming the recorded path.
+    let err = Process::open(&core, &opts).err().expect("no executable");
+    assert!(err.to_string().contains("recorded executable"), "{err}");
+    // AT_EXECFN's file name next to the core, but another build: refused.
+    std::fs::copy(common::exe("go1.21.13-arm64"), dir.path().join("crashzoo")).unwrap();
+    let err = Process::open(&core, &opts).err().expect("another build");
+    assert!(matches!(err, Error::Mismatch { .. }), "{err}");
+    // The right one: used.
+    std::fs::copy(common::exe("go1.27.3-arm64"), dir.path().join("crashzoo")).unwrap();
+    let p = Process::open(&core, &opts).unwrap();
+    assert_eq!(p.exe.path, dir.path().join("crashzoo"));
+    assert!(matches!(p.exe_match, ExeMatch::ReadOnlySegment(_)));
+}
+
+#[test]
+fn map_findings_are_those_of_the_amd64_build() {
+    let mut failures = Vec::new();
+    for (arm, amd) in PAIRS {
+        for sc in ["fatal", "mapiterwrite", "mapreadwrite", "mapstale"] {
+            let findings = |v: &str| {
+                let p = open(v, sc, common::exe(v), false).unwrap_or_else(|e| panic!("{v}/{sc}: {e}"));
+                let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+                let c = crash::detect(&p, &gs);
+                let m = analyze(&p, &gs, &c);
+                assert!(m.warnings.is_empty(), "{v}/{sc}: {:?}", m.warnings);
+                m.findings
+            };
+            let (fa, fb) = (findings(arm), findings(amd));
+            let kinds = |f: &[gotopsy::analysis::Finding]| {
+                let mut k: Vec<String> = f.iter().map(|f| format!("{} {}", f.kind, f.severity)).collect();
+                k.sort();
+                k
+            };
+            if kinds(&fa) != kinds(&fb) {
+                failures.push(format!("{arm}/{sc}: findings {:?}, on amd64 {:?}", kinds(&fa), kinds(&fb)));
+            }
+            // Every goroutine the runtime printed inside its map code is named by a finding.
+            let named: BTreeSet<u64> = fa.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).collect();
+            let printed = common::printed_in_map_code(arm, sc);
+            if !printed.is_subset(&named) && sc != "mapstale" {
+                failures.push(format!("{arm}/{sc}: printed in map code {printed:?}, named {named:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -144,8 +144,21 @@ fn bad_inputs_fail_with_one_line() {
     let out = gotopsy(&["analyze", s(&core), "--format", "json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    // Garbage.
+    // A core of a machine gotopsy does not read (e_machine of a real core set
+    // to riscv64, ppc64le, s390x, arm, 386): one line naming it.
     let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(&core).unwrap();
+    for (machine, name) in [(243u16, "RISCV"), (21, "PPC64"), (22, "S390"), (40, "ARM"), (3, "386")] {
+        bytes[18..20].copy_from_slice(&machine.to_le_bytes());
+        let other = dir.path().join(format!("core.{machine}"));
+        std::fs::write(&other, &bytes).unwrap();
+        let out = gotopsy(&["analyze", s(&other), "--exe", s(&exe)]);
+        assert_one_line_error(&out, "linux/amd64 and linux/arm64");
+        let err = String::from_utf8_lossy(&out.stderr).to_uppercase();
+        assert!(err.contains(name), "{err}");
+    }
+
+    // Garbage.
     let junk = dir.path().join("junk");
     std::fs::write(&junk, b"\x7fELF this is not really an ELF file").unwrap();
     let out = gotopsy(&["goroutines", s(&junk), "--exe", s(&exe)]);

@@ -22,7 +22,7 @@ fn analyze(variant: &str, trace: &std::path::Path) -> Value {
 #[test]
 fn core_and_trace_of_one_process_join() {
     let dir = tempfile::tempdir().unwrap();
-    for v in ["go1.23.9", "go1.27.3"] {
+    for v in ["go1.23.9", "go1.27.3", "go1.27.3-arm64"] {
         let t = dir.path().join(format!("{v}.trace"));
         let bytes = zstd::decode_all(
             std::fs::File::open(common::fixtures_dir().join(v).join("tracemapwrites.trace.zst")).unwrap(),
@@ -62,8 +62,13 @@ fn a_trace_of_another_process_is_flagged() {
 
 #[test]
 fn the_flight_recorders_last_generations_come_back_out_of_the_core() {
+    for v in ["go1.27.3", "go1.27.3-arm64"] {
+        flight_recorder_of(v);
+    }
+}
+
+fn flight_recorder_of(v: &str) {
     use gotopsy::runtime::flight;
-    let v = "go1.27.3";
     let p = process(v, "tracemapwrites");
     let rec = flight::recover(&p).unwrap();
     assert!(!rec.generations.is_empty());
@@ -135,7 +140,7 @@ fn without_a_flight_recorder_the_runtimes_unflushed_buffers_come_back_out() {
 #[test]
 fn the_generation_in_progress_comes_back_out_with_its_stack_table() {
     use gotopsy::runtime::flight;
-    for v in ["go1.23.9", "go1.27.3"] {
+    for v in ["go1.23.9", "go1.27.3", "go1.27.3-arm64"] {
         let p = process(v, "tracemapwrites");
         let rec = flight::recover(&p).unwrap();
         let ip = rec.in_progress.unwrap_or_else(|| panic!("{v}: no generation in progress"));
@@ -149,7 +154,7 @@ fn the_generation_in_progress_comes_back_out_with_its_stack_table() {
         assert!(stacks.len() > 10, "{v}: {} stacks", stacks.len());
         // The frames name what the runtime itself names for the same pcs in earlier
         // generations (1.27: the flight recorder's; 1.23: the trace file's).
-        let earlier = if v == "go1.27.3" { rec.bytes[..ip.offset].to_vec() } else { load_trace_file(v) };
+        let earlier = if v.starts_with("go1.27.3") { rec.bytes[..ip.offset].to_vec() } else { load_trace_file(v) };
         assert_same_symbols(v, &earlier, &rec.bytes[ip.offset..]);
     }
 }

@@ -14,6 +14,10 @@ pub enum WarningKind {
     /// The core and the executable do not belong together (`--force`): the
     /// stacks may be wrong.
     ExecutableMismatch,
+    /// The core's copy of data the executable also holds (the module data's
+    /// table pointers) differs from the executable's: the core's memory is
+    /// damaged there, and the executable's copy is used.
+    DamagedCore,
     /// The joined trace is doubtful (another process) or could not be read.
     Trace,
     /// A runtime structure could not be read (a `g`, an `m`, `allm`).
@@ -32,7 +36,13 @@ pub enum WarningKind {
 impl WarningKind {
     /// True for the warnings a person must see before trusting the report.
     pub fn matters(self) -> bool {
-        matches!(self, WarningKind::TruncatedCore | WarningKind::ExecutableMismatch | WarningKind::Trace)
+        matches!(
+            self,
+            WarningKind::TruncatedCore
+                | WarningKind::ExecutableMismatch
+                | WarningKind::DamagedCore
+                | WarningKind::Trace
+        )
     }
 }
 

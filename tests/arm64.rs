@@ -43,7 +43,9 @@ fn arm64_fixtures_are_qemu_user_cores_of_every_build() {
             assert!(core.files.is_empty(), "{arm}/{sc}: qemu-user writes no NT_FILE");
             assert!(core.threads.len() >= 2, "{arm}/{sc}: one NT_PRSTATUS per thread");
             let execfn = core.exec_fn().unwrap_or_else(|| panic!("{arm}/{sc}: AT_EXECFN names the program"));
-            assert!(execfn.ends_with("/crashzoo"), "{execfn}");
+            let prog = common::exe_for(arm, sc);
+            let prog = prog.file_name().unwrap().to_str().unwrap();
+            assert!(execfn.ends_with(&format!("/{prog}")), "{execfn}");
             assert_eq!(core.recorded_executable().as_deref(), Some(execfn.as_str()));
         }
     }

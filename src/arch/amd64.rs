@@ -85,6 +85,9 @@ impl Arch for Amd64 {
     fn rt0_symbol(&self) -> &'static str {
         "_rt0_amd64_linux"
     }
+    fn relative_relocation(&self) -> u32 {
+        goblin::elf::reloc::R_X86_64_RELATIVE
+    }
     fn arena_base_offset(&self) -> u64 {
         0xffff_8000_0000_0000
     }

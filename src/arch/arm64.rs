@@ -82,6 +82,9 @@ impl Arch for Arm64 {
     fn rt0_symbol(&self) -> &'static str {
         "_rt0_arm64_linux"
     }
+    fn relative_relocation(&self) -> u32 {
+        goblin::elf::reloc::R_AARCH64_RELATIVE
+    }
     fn arena_base_offset(&self) -> u64 {
         0
     }

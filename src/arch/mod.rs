@@ -73,6 +73,9 @@ pub trait Arch: Send + Sync + std::fmt::Debug {
     fn rt0_symbol(&self) -> &'static str;
     /// `arenaBaseOffset` (a fallback for DWARF that lacks the constant).
     fn arena_base_offset(&self) -> u64;
+    /// The ELF relocation type that adds the load bias to a word (`R_X86_64_RELATIVE`,
+    /// `R_AARCH64_RELATIVE`): how a PIE's pointer words in the file become the process's.
+    fn relative_relocation(&self) -> u32;
 
     /// A frame's caller-SP (the runtime's `frame.fp`) from its SP and pcsp delta:
     /// on x86 the call pushed the return address above the frame.

@@ -129,6 +129,30 @@ impl Executable {
         })
     }
 
+    /// The `len` bytes the file places at stated address `stated` (data the
+    /// program starts with), with the load bias added where a PIE's relative
+    /// relocations say so; `None` when the file holds no bytes there.
+    pub fn initial_bytes(&self, stated: u64, len: usize, bias: u64) -> Option<Vec<u8>> {
+        let end = stated.checked_add(len as u64)?;
+        let seg = self.segments.iter().find(|s| s.vaddr <= stated && end <= s.vaddr.saturating_add(s.filesz))?;
+        let off = usize::try_from(seg.offset.checked_add(stated - seg.vaddr)?).ok()?;
+        let mut out = self.map.get(off..off.checked_add(len)?)?.to_vec();
+        if self.is_pie {
+            let file = object::File::parse(&**self.map).ok()?;
+            let want = self.arch.relative_relocation();
+            for (at, r) in file.dynamic_relocations().into_iter().flatten() {
+                let object::RelocationFlags::Elf { r_type } = r.flags() else { continue };
+                if r_type != want || at < stated || at.saturating_add(8) > end {
+                    continue;
+                }
+                let i = (at - stated) as usize;
+                let v = (r.addend() as u64).wrapping_add(bias);
+                out.get_mut(i..i + 8)?.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        Some(out)
+    }
+
     /// Stated address and size of a symbol.
     pub fn symbol(&self, name: &str) -> Option<(Addr, u64)> {
         self.symbols.get(name).map(|&(a, s)| (Addr(a), s))

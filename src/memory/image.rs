@@ -25,6 +25,8 @@ struct Region {
     backing: usize,
     offset: usize,
     source: RegionSource,
+    /// A core region overlapping read-only file data the executable's bytes take precedence over.
+    under_exe: bool,
 }
 
 /// Target memory of a dead process. Reads may cross region boundaries; a gap
@@ -35,6 +37,8 @@ pub struct ProcessImage {
     /// Regions with bytes, sorted by start, core regions first in priority.
     core: Vec<Region>,
     exe: Vec<Region>,
+    /// Executable regions read before the core's (read-only file data).
+    exe_first: Vec<Region>,
     /// Every mapping the process had (including ones the core holds no bytes of).
     mapped: Vec<AddrRange>,
     /// Index of the core region that answered last (reads cluster).
@@ -47,6 +51,7 @@ impl Clone for ProcessImage {
             backings: self.backings.clone(),
             core: self.core.clone(),
             exe: self.exe.clone(),
+            exe_first: self.exe_first.clone(),
             mapped: self.mapped.clone(),
             hint: Default::default(),
         }
@@ -74,13 +79,38 @@ impl ProcessImage {
         if len == 0 {
             return;
         }
-        let r = Region { range: AddrRange::new(start, start.add(len)), backing, offset: offset as usize, source };
+        let r = Region {
+            range: AddrRange::new(start, start.add(len)),
+            backing,
+            offset: offset as usize,
+            source,
+            under_exe: false,
+        };
         let list = match source {
             RegionSource::Core => &mut self.core,
             RegionSource::Executable => &mut self.exe,
         };
         let pos = list.partition_point(|x| x.range.start < start);
         list.insert(pos, r);
+    }
+
+    /// Reads of `range` (read-only data of the executable's file, already
+    /// added as an executable region) take the executable's bytes even where
+    /// the core holds a copy (qemu-user cores dump read-only data; a damaged
+    /// core's copy may differ). The core's copy stays for
+    /// [`ProcessImage::read_core_only`].
+    pub fn prefer_executable(&mut self, range: AddrRange) {
+        let first: Vec<Region> =
+            self.exe.iter().filter(|r| range.start <= r.range.start && r.range.end <= range.end).cloned().collect();
+        for r in first {
+            for c in &mut self.core {
+                if c.range.start < r.range.end && r.range.start < c.range.end {
+                    c.under_exe = true;
+                }
+            }
+            let pos = self.exe_first.partition_point(|x| x.range.start < r.range.start);
+            self.exe_first.insert(pos, r);
+        }
     }
 
     /// Records that the process mapped `range`, whether or not its bytes are held.
@@ -102,14 +132,20 @@ impl ProcessImage {
     fn region_at(&self, a: Addr) -> Option<&Region> {
         use std::sync::atomic::Ordering::Relaxed;
         let h = self.hint.load(Relaxed);
+        // The region of the last read (never one under read-only file data).
         if let Some(r) = self.core.get(h) {
-            if r.range.contains(a) {
+            if r.range.contains(a) && !r.under_exe {
                 return Some(r);
             }
         }
+        if let Some(r) = find(&self.exe_first, a, |r| r.range) {
+            return Some(r);
+        }
         let i = self.core.partition_point(|x| x.range.start <= a);
         if i > 0 && self.core[i - 1].range.contains(a) {
-            self.hint.store(i - 1, Relaxed);
+            if !self.core[i - 1].under_exe {
+                self.hint.store(i - 1, Relaxed);
+            }
             return Some(&self.core[i - 1]);
         }
         find(&self.exe, a, |r| r.range)

@@ -3,9 +3,11 @@
 
 mod fake;
 mod image;
+mod patched;
 
 pub use fake::FakeMemory;
 pub use image::{Backing, ProcessImage, RegionSource};
+pub use patched::Patched;
 
 use crate::addr::Addr;
 use std::fmt;

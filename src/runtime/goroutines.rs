@@ -316,29 +316,44 @@ pub fn read_goroutines_with<V: StackVisitor>(
     visitor: &V,
 ) -> Result<(Goroutines, Vec<V::Out>), crate::Error> {
     let truncated = p.core.truncated;
-    let rt = |what: String| crate::Error::Runtime {
-        path: p.core.path.clone(),
-        what: if truncated { format!("{what} (the core file is truncated)") } else { what },
-    };
     let mut warnings = Vec::new();
-    let allgs = p.global("runtime.allgs").ok_or_else(|| rt("runtime.allgs not found in the executable".into()))?;
     let mem = p.mem();
-    let base = mem.read_ptr(allgs).map_err(|e| rt(format!("runtime.allgs unreadable: {e}")))?;
-    let len = mem.read_u64(allgs.add(8)).map_err(|e| rt(format!("runtime.allgs unreadable: {e}")))?;
-    if len > MAX_GOROUTINES {
-        return Err(rt(format!("runtime.allgs claims {len} goroutines: the core is damaged")));
-    }
+    let st = &p.layout.status;
+    // What a real g looks like (tells goroutines from other bytes in a heap scan).
+    let plausible = |at: Addr| -> bool {
+        let Ok(g) = read_g(p, at) else { return false };
+        let base = g.status & !st.scan;
+        let known = [st.idle, st.runnable, st.running, st.syscall, st.waiting, st.dead, st.copystack, st.preempted]
+            .contains(&base)
+            || Some(base) == st.leaked
+            || Some(base) == st.deadextra;
+        let size = g.stack.end.0.wrapping_sub(g.stack.start.0);
+        let stack_ok = if st.is_dead(g.status) {
+            size <= 1 << 30
+        } else {
+            g.stack.start < g.stack.end
+                && size <= 1 << 30
+                && (g.stack.contains(g.sched_sp) || g.stack.contains(g.syscallsp) || base == st.running)
+        };
+        known && g.id > 0 && g.id < 1 << 48 && stack_ok
+    };
+    let (found, found_warnings) = super::allgs::find(p, &plausible);
+    warnings.extend(found_warnings);
+    // Nothing found is a report with no goroutine and the reason, not an end:
+    // the threads, their registers and the signal still say something.
+    let (ptrs, source) = found.unwrap_or_else(|e| {
+        warnings.push(Warning::new(
+            WarningKind::DamagedCore,
+            format!(
+                "no goroutine could be found ({e}{}): the core's memory there is damaged, or the executable is not the program's",
+                if truncated { "; the core file is truncated" } else { "" }
+            ),
+        ));
+        (Vec::new(), super::allgs::Source::Allgs)
+    });
     let ms = read_ms(p, &mut warnings);
     let threads: HashMap<u64, &ThreadState> = p.core.threads.iter().map(|t| (t.lwp as u64, t)).collect();
     let ms_by_addr: HashMap<Addr, &MInfo> = ms.iter().map(|m| (m.address, m)).collect();
-
-    let ptrs = mem
-        .read_vec(base, len * 8, MAX_GOROUTINES * 8)
-        .map_err(|e| rt(format!("runtime.allgs array unreadable: {e}")))?;
-    let ptrs: Vec<Addr> = ptrs
-        .chunks_exact(8)
-        .map(|w| Addr(u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])))
-        .collect();
 
     let funcs = PclntabFuncs::new(&p.pclntab);
     let ctx = Shared { p, threads: &threads, ms_by_addr: &ms_by_addr, funcs: &funcs, include_dead: opts.include_dead };
@@ -383,6 +398,9 @@ pub fn read_goroutines_with<V: StackVisitor>(
     // a vector's own `IntoIter` collects in place: no second list.
     #[allow(clippy::filter_map_identity)] // `flatten` does not collect in place
     let mut list: Vec<Goroutine> = slots.into_iter().filter_map(|g| g).collect();
+    if source == super::allgs::Source::HeapScan {
+        list.sort_by_key(|g| g.id);
+    }
     let mut found = Vec::with_capacity(chunks.len());
     for (w, out) in chunks {
         warnings.extend(w);

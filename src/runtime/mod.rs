@@ -1,6 +1,7 @@
 //! The Go runtime model: goroutines, threads, the unwinder and crash facts,
 //! read from a [`process::Process`].
 
+pub mod allgs;
 pub mod crash;
 pub mod flight;
 pub mod goroutines;

@@ -144,8 +144,16 @@ impl Process {
         let dwarf = if uses_dwarf { exe.dwarf().ok() } else { None };
         let global = |name: &str| global_address(&exe, dwarf, bias, name);
         let md = global("runtime.firstmoduledata").ok_or_else(|| rt_err("no runtime.firstmoduledata".into()))?;
-        let pclntab = Pclntab::from_moduledata(&image, md, &layout.moduledata, layout.func.clone())
+        // The module data's table pointers never change after the program
+        // starts: read them from the executable's initial copy, and say so when
+        // the core's copy (damaged memory) disagrees.
+        let (md_mem, damaged) = initial_moduledata(&exe, &image, md, bias, &layout.moduledata, exe_match.is_err());
+        if let Some(w) = damaged {
+            warnings.push(w);
+        }
+        let pclntab = Pclntab::from_moduledata(&md_mem, md, &layout.moduledata, layout.func.clone())
             .map_err(|e| Error::Runtime { path: core.path.clone(), what: format!("pclntab: {e}") })?;
+        drop(md_mem);
         let go_version = match exe.go_version() {
             Some(v) => v.to_string(),
             None => global("runtime.buildVersion").and_then(|a| image.read_go_string(a).ok()).unwrap_or_default(),
@@ -257,7 +265,12 @@ fn build_image(core: &CoreFile, exe: &Executable, bias: u64) -> ProcessImage {
     let eb = im.add_backing(exe.map.clone() as Backing);
     for s in &exe.segments {
         if s.filesz > 0 {
-            im.add_region(RegionSource::Executable, Addr(s.vaddr.wrapping_add(bias)), s.filesz, eb, s.offset);
+            let at = Addr(s.vaddr.wrapping_add(bias));
+            im.add_region(RegionSource::Executable, at, s.filesz, eb, s.offset);
+            if !s.writable {
+                // Text, the pclntab, type data: the file's bytes are the truth.
+                im.prefer_executable(AddrRange::new(at, at.add(s.filesz)));
+            }
         }
         im.add_mapping(AddrRange::new(
             Addr(s.vaddr.wrapping_add(bias)),
@@ -265,6 +278,64 @@ fn build_image(core: &CoreFile, exe: &Executable, bias: u64) -> ProcessImage {
         ));
     }
     im
+}
+
+/// The process's memory with the executable's initial copy of the module
+/// data's table fields at `md` (relocated for PIE), and a warning naming the
+/// fields where the core's copy differs or cannot be read. Without an initial
+/// copy in the file, the core's memory as it is.
+fn initial_moduledata<'a>(
+    exe: &Executable,
+    image: &'a ProcessImage,
+    md: Addr,
+    bias: u64,
+    ml: &crate::exe::pclntab::ModuleDataLayout,
+    mismatched: bool,
+) -> (crate::memory::Patched<'a>, Option<Warning>) {
+    // (name, offset, words): the fields Pclntab::from_moduledata reads.
+    let fields = [
+        ("pcHeader", ml.pc_header, 1),
+        ("funcnametab", ml.funcnametab, 3),
+        ("cutab", ml.cutab, 3),
+        ("filetab", ml.filetab, 3),
+        ("pctab", ml.pctab, 3),
+        ("pclntable", ml.pclntable, 3),
+        ("ftab", ml.ftab, 3),
+        ("minpc", ml.minpc, 1),
+        ("maxpc", ml.maxpc, 1),
+        ("text", ml.text, 1),
+        ("gofunc", ml.gofunc, 1),
+    ];
+    let len = fields.iter().map(|&(_, off, words)| off + words * 8).max().unwrap_or(0);
+    let Some(initial) = usize::try_from(len).ok().and_then(|n| exe.initial_bytes(md.0.wrapping_sub(bias), n, bias))
+    else {
+        return (crate::memory::Patched::new(image, md, Vec::new()), None);
+    };
+    let mut differ = Vec::new();
+    for (name, off, words) in fields {
+        let (o, n) = (off as usize, (words * 8) as usize);
+        let mut core = vec![0u8; n];
+        let same = image.read(md.add(off), &mut core).is_ok() && initial.get(o..o + n) == Some(core.as_slice());
+        if !same {
+            differ.push(name);
+        }
+    }
+    let w = (!differ.is_empty()).then(|| {
+        let why = if mismatched {
+            "the executable is another build (--force): its function tables are used, and names may be wrong"
+        } else {
+            "the executable's copy is used (the core's memory there is damaged)"
+        };
+        let kind = if mismatched { WarningKind::ExecutableMismatch } else { WarningKind::DamagedCore };
+        Warning::new(
+            kind,
+            format!(
+                "the core's runtime.firstmoduledata at {md} is unreadable or differs from the executable's in {}: {why}",
+                differ.join(", ")
+            ),
+        )
+    });
+    (crate::memory::Patched::new(image, md, initial), w)
 }
 
 /// What showed that a core was written by a process of an executable.

@@ -1,0 +1,146 @@
+//! Where the goroutines are: `runtime.allgs`, and when a damaged core lost
+//! it, its copies `allgptr`/`allglen`, then a scan of the heap's spans of
+//! `runtime.g`'s size for objects that validate as goroutines (the runtime
+//! never frees a `g`: dead ones are kept for reuse, so every goroutine ever
+//! started is in such a span).
+
+use super::heap::HeapLayout;
+use super::Process;
+use crate::addr::Addr;
+use crate::memory::{Memory, ReadExt};
+use crate::warning::{Warning, WarningKind};
+
+use super::goroutines::MAX_GOROUTINES;
+/// Most spans looked at by the heap scan.
+const MAX_SPANS: u64 = 1 << 24;
+
+/// How the goroutine list was found.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `runtime.allgs`.
+    Allgs,
+    /// `runtime.allgptr` and `runtime.allglen`.
+    Allgptr,
+    /// The heap's spans of `runtime.g`'s size.
+    HeapScan,
+}
+
+/// A slice of `*g` (pointer and length), checked.
+fn slice_of(mem: &dyn Memory, base: Addr, len: u64, what: &str) -> Result<Vec<Addr>, String> {
+    if len > MAX_GOROUTINES {
+        return Err(format!("{what} claims {len} goroutines"));
+    }
+    if len == 0 {
+        return Err(format!("{what} lists no goroutine"));
+    }
+    let b = mem.read_vec(base, len * 8, MAX_GOROUTINES * 8).map_err(|e| format!("{what} array unreadable: {e}"))?;
+    Ok(b.chunks_exact(8).map(|w| Addr(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))).collect())
+}
+
+/// The goroutines' addresses and how they were found, or why none were.
+pub type Found = Result<(Vec<Addr>, Source), String>;
+
+/// The goroutines' addresses, how they were found, and a warning for each
+/// source that failed before the one used. `valid` tells a real `g` from
+/// other bytes (used on heap-scan candidates).
+pub fn find(p: &Process, valid: &dyn Fn(Addr) -> bool) -> (Found, Vec<Warning>) {
+    let mem = p.mem();
+    let mut warnings = Vec::new();
+    let mut why = Vec::new();
+    let warn = |w: &mut Vec<Warning>, text: String| w.push(Warning::new(WarningKind::DamagedCore, text));
+    match p.global("runtime.allgs") {
+        Some(at) => {
+            let got = mem
+                .read_ptr(at)
+                .and_then(|b| Ok((b, mem.read_u64(at.add(8))?)))
+                .map_err(|e| format!("runtime.allgs unreadable: {e}"))
+                .and_then(|(b, n)| slice_of(mem, b, n, "runtime.allgs"));
+            match got {
+                Ok(v) => return (Ok((v, Source::Allgs)), warnings),
+                Err(e) => why.push(e),
+            }
+        }
+        None => why.push("runtime.allgs not found in the executable".into()),
+    }
+    if let (Some(ptr), Some(len)) = (p.global("runtime.allgptr"), p.global("runtime.allglen")) {
+        let got = mem
+            .read_ptr(ptr)
+            .and_then(|b| Ok((b, mem.read_u64(len)?)))
+            .map_err(|e| format!("runtime.allgptr/allglen unreadable: {e}"))
+            .and_then(|(b, n)| slice_of(mem, b, n, "runtime.allgptr/allglen"));
+        match got {
+            Ok(v) => {
+                warn(&mut warnings, format!("{}: goroutines from its copy runtime.allgptr/allglen", why.join("; ")));
+                return (Ok((v, Source::Allgptr)), warnings);
+            }
+            Err(e) => why.push(e),
+        }
+    }
+    match heap_scan(p, valid) {
+        Ok(v) if !v.is_empty() => {
+            warn(
+                &mut warnings,
+                format!(
+                    "{}: {} goroutines found by scanning the heap's spans of runtime.g's size for objects that validate as goroutines (allgs order lost: listed by address)",
+                    why.join("; "),
+                    v.len()
+                ),
+            );
+            (Ok((v, Source::HeapScan)), warnings)
+        }
+        Ok(_) => {
+            why.push("the heap scan found no goroutine".into());
+            (Err(why.join("; ")), warnings)
+        }
+        Err(e) => {
+            why.push(format!("heap scan: {e}"));
+            (Err(why.join("; ")), warnings)
+        }
+    }
+}
+
+/// Every object of an in-use span whose element size fits `runtime.g` that `valid` accepts.
+fn heap_scan(p: &Process, valid: &dyn Fn(Addr) -> bool) -> Result<Vec<Addr>, String> {
+    let d = p.dwarf()?;
+    let hl = HeapLayout::new(p)?;
+    let gsize = d.struct_named("runtime.g").and_then(|t| t.size).ok_or("DWARF has no size of runtime.g")?;
+    let allspans = d.field_offset("runtime.mheap", "allspans").ok_or("DWARF has no runtime.mheap.allspans")?;
+    let mem = p.mem();
+    let at = hl.mheap.add(allspans);
+    let base = mem.read_ptr(at).map_err(|e| format!("mheap_.allspans unreadable: {e}"))?;
+    let n = mem.read_u64(at.add(8)).map_err(|e| format!("mheap_.allspans unreadable: {e}"))?;
+    if n > MAX_SPANS {
+        return Err(format!("mheap_.allspans claims {n} spans"));
+    }
+    let spans = mem.read_vec(base, n * 8, MAX_SPANS * 8).map_err(|e| format!("mheap_.allspans array: {e}"))?;
+    let mut out = Vec::new();
+    for w in spans.chunks_exact(8) {
+        let s = Addr(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
+        let (Ok(state), Ok(elem), Ok(start)) = (
+            mem.read_u8(s.add(hl.span_state)),
+            mem.read_u64(s.add(hl.span_elemsize)),
+            mem.read_ptr(s.add(hl.span_start)),
+        ) else {
+            continue;
+        };
+        // Size classes round a g up by at most an eighth.
+        if state != hl.in_use || elem < gsize || elem > gsize + gsize / 8 {
+            continue;
+        }
+        let nelems = match hl.span_nelems.1 {
+            2 => mem.read_u16(s.add(hl.span_nelems.0)).map(u64::from),
+            _ => mem.read_u64(s.add(hl.span_nelems.0)),
+        };
+        let Ok(nelems) = nelems else { continue };
+        for i in 0..nelems.min(1 << 16) {
+            let g = start.add(i * elem);
+            if valid(g) {
+                out.push(g);
+                if out.len() as u64 >= MAX_GOROUTINES {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(out)
+}

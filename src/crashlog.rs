@@ -88,6 +88,10 @@ pub struct PrintedTraceback {
     pub panic: Option<String>,
     /// The `fatal error: …` text, if any.
     pub fatal_error: Option<String>,
+    /// The signal of a `SIGQUIT: quit` / `SIGSEGV: segmentation violation`
+    /// header (followed by `PC=…`): a signal the runtime reported without a
+    /// panic or a throw (a SIGQUIT dump, an external kill, a fault outside Go code).
+    pub signal: Option<String>,
 }
 
 /// Removes every suffix the runtime appends inside the brackets: ` (scan)`,
@@ -177,6 +181,12 @@ fn parse_call(line: &str) -> Option<(String, String)> {
     Some((body[..i].to_string(), body[i + 1..].to_string()))
 }
 
+/// `SIGQUIT`, `SIGSEGV`, `SIGRTMIN+3`…
+fn is_signal_name(n: &str) -> bool {
+    n.strip_prefix("SIG")
+        .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+'))
+}
+
 /// Parses a whole traceback text.
 pub fn parse(text: &str) -> PrintedTraceback {
     let mut tb = PrintedTraceback::default();
@@ -184,6 +194,8 @@ pub fn parse(text: &str) -> PrintedTraceback {
     let mut pending_call: Option<(String, String)> = None;
     let mut pending_created: Option<(String, Option<u64>)> = None;
     let mut skipping = false; // inside a `runtime stack:` or `goroutine 0` block
+                              // `SIGQUIT: quit` waiting for the `PC=…` line that makes it the runtime's header.
+    let mut signal_header: Option<String> = None;
 
     let finish = |g: Option<PrintedGoroutine>, tb: &mut PrintedTraceback| {
         let Some(g) = g else { return };
@@ -212,6 +224,10 @@ pub fn parse(text: &str) -> PrintedTraceback {
         if cur.is_none() {
             if let Some(m) = line.strip_prefix("panic: ") {
                 tb.panic.get_or_insert_with(|| m.to_string());
+            } else if let Some(name) = signal_header.take().filter(|_| line.starts_with("PC=")) {
+                tb.signal.get_or_insert(name);
+            } else if let Some((name, _)) = line.split_once(": ").filter(|(n, _)| is_signal_name(n)) {
+                signal_header = Some(name.to_string());
             } else if let Some(mut m) = line.strip_prefix("fatal error: ") {
                 // Two threads throwing at once interleave their prefixes.
                 while let Some(rest) = m.strip_prefix("fatal error: ") {
@@ -330,5 +346,17 @@ mod tests {
         assert_eq!(base_status("sleep (durable), synctest bubble 3"), "sleep");
         assert_eq!(base_status("chan receive (leaked)"), "chan receive");
         assert_eq!(base_status("running"), "running");
+    }
+
+    #[test]
+    fn a_signal_header_is_the_runtimes_only_with_its_pc_line() {
+        let t = parse(
+            "SIGQUIT: quit\nPC=0x40c84e m=0 sigcode=0\n\ngoroutine 1 [select]:\nmain.main()\n\tx/main.go:4 +0x1\n",
+        );
+        assert_eq!(t.signal.as_deref(), Some("SIGQUIT"));
+        assert_eq!(t.goroutines.len(), 1);
+        // A program's own log line that looks alike is not a header.
+        assert_eq!(parse("SIGTERM: shutting down\nbye\n").signal, None);
+        assert_eq!(parse("panic: x\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x1]\n").signal, None);
     }
 }

@@ -193,9 +193,11 @@ fn tmux_end_to_end() {
         tmux(&["kill-server"]);
         panic!("{needle:?} never appeared:\n{s}");
     };
-    let first = wait_for("concurrent map iteration and map write");
-    assert!(first.contains("iterator: goroutine 7 at main.iterateAll (crashzoo/main.go:254)"), "{first}");
-    assert!(first.contains("writer: goroutine 8 at main.mapIterWrite.func2 (crashzoo/main.go:245)"), "{first}");
+    // A capture can see a frame half written to the terminal: wait for each line.
+    wait_for("concurrent map iteration and map write");
+    wait_for("iterator: goroutine 7 at main.iterateAll (crashzoo/main.go:254)");
+    let first = wait_for("writer: goroutine 8 at main.mapIterWrite.func2 (crashzoo/main.go:245)");
+    assert!(first.contains("concurrent map iteration and map write"), "{first}");
     tmux(&["send-keys", "-t", "t", "j", "Enter"]);
     let stack = wait_for("goroutine 8 [runnable]");
     assert!(stack.contains("runtime.mapassign_fast64("), "{stack}");

@@ -249,10 +249,12 @@ pub fn signature<F: FrameName>(t: CrashText<'_>, stack: &[F]) -> Signature {
 /// The signature of a crash log: its `fatal error:` or `panic:` text and its
 /// first goroutine with frames (the runtime prints the crashing one first).
 pub fn of_crash_log(t: &crate::crashlog::PrintedTraceback) -> Signature {
-    let text = match (&t.fatal_error, &t.panic) {
-        (Some(f), _) => CrashText::Fatal(f),
-        (None, Some(p)) => CrashText::Panic(p),
-        (None, None) => CrashText::Unknown,
+    let text = match (&t.fatal_error, &t.panic, &t.signal) {
+        (Some(f), _, _) => CrashText::Fatal(f),
+        (None, Some(p), _) => CrashText::Panic(p),
+        // A signal reported without a panic or a throw names no crashing goroutine.
+        (None, None, Some(s)) => return signature(CrashText::Signal(s), &[] as &[crate::crashlog::PrintedFrame]),
+        (None, None, None) => CrashText::Unknown,
     };
     let stack = t.goroutines.iter().find(|g| !g.frames.is_empty()).map(|g| g.frames.as_slice()).unwrap_or_default();
     signature(text, stack)

@@ -20,6 +20,10 @@ mod reg {
 /// return address), which is `runtime.sigtramp`'s caller-SP; `uc_mcontext.gregs`
 /// starts 40 bytes into it.
 const GREGS: u64 = 40;
+/// The kernel's `struct rt_sigframe` is `pretcode`, `struct ucontext` (304
+/// bytes: flags, link, `stack_t`, the 256-byte `sigcontext`, the signal
+/// mask), then `struct siginfo`: 304 bytes past the ucontext.
+const SIGINFO: u64 = 304;
 /// Indices in `gregs` (`REG_RBP`, `REG_RSP`, `REG_RIP`).
 const G_RBP: u64 = 10;
 const G_RSP: u64 = 15;
@@ -63,7 +67,7 @@ impl Arch for Amd64 {
         1
     }
     fn signal_frame(&self) -> SignalFrame {
-        SignalFrame { pc: GREGS + G_RIP * 8, sp: GREGS + G_RSP * 8, fp: GREGS + G_RBP * 8, lr: None }
+        SignalFrame { pc: GREGS + G_RIP * 8, sp: GREGS + G_RSP * 8, fp: GREGS + G_RBP * 8, lr: None, siginfo: SIGINFO }
     }
     fn dwarf_register_name(&self, r: u16) -> Option<&'static str> {
         DWARF_NAMES.get(r as usize).copied()

@@ -58,7 +58,7 @@ impl Arch for Arm64 {
         4
     }
     fn signal_frame(&self) -> SignalFrame {
-        SignalFrame { pc: REGS + 32 * 8, sp: REGS + 31 * 8, fp: REGS + 29 * 8, lr: Some(REGS + 30 * 8) }
+        SignalFrame { pc: REGS + 32 * 8, sp: REGS + 31 * 8, fp: REGS + 29 * 8, lr: Some(REGS + 30 * 8), siginfo: 0 }
     }
     fn dwarf_register_name(&self, r: u16) -> Option<&'static str> {
         const X: [&str; 32] = [

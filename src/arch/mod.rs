@@ -41,6 +41,8 @@ pub struct SignalFrame {
     pub fp: u64,
     /// Offset of the interrupted link register, on link-register machines.
     pub lr: Option<u64>,
+    /// Offset of the signal's `siginfo` (`si_signo`, `si_code`, the sender's pid and uid).
+    pub siginfo: u64,
 }
 
 /// One architecture's facts, in the Go runtime's terms (`sys.MinFrameSize`,

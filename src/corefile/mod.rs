@@ -49,6 +49,9 @@ pub struct CoreFile {
     pub files: Vec<FileMapping>,
     /// Process name and arguments.
     pub process: Option<ProcessInfo>,
+    /// `NT_SIGINFO`: the signal that wrote the core (kernel cores; none in
+    /// qemu-user cores and in snapshots of live processes).
+    pub siginfo: Option<notes::SigInfo>,
     /// Things that were wrong with the core but did not stop reading it.
     pub warnings: Vec<crate::warning::Warning>,
     /// The file ends before its segments do (cut short by a full disk, a
@@ -118,6 +121,7 @@ impl CoreFile {
             auxv: Vec::new(),
             files: Vec::new(),
             process: None,
+            siginfo: None,
             warnings: Vec::new(),
             truncated: false,
         };
@@ -176,10 +180,21 @@ impl CoreFile {
                 },
                 notes::NT_PRPSINFO => self.process = notes::parse_prpsinfo(n.desc),
                 notes::NT_AUXV => self.auxv = notes::parse_auxv(n.desc),
+                notes::NT_SIGINFO => self.siginfo = notes::parse_siginfo(n.desc),
                 notes::NT_FILE => self.files = notes::parse_nt_file(n.desc),
                 _ => {}
             }
         }
+    }
+
+    /// True for a snapshot of a live process (`gcore`, `gdb generate-core-file`):
+    /// no thread stopped by a signal, and no `NT_SIGINFO` but the debugger's
+    /// own stop (gdb writes one per thread: `SIGSTOP`, `SI_KERNEL`).
+    pub fn is_snapshot(&self) -> bool {
+        const SIGSTOP: i32 = 19;
+        self.siginfo.is_none_or(|s| s.signo == SIGSTOP)
+            && !self.threads.is_empty()
+            && self.threads.iter().all(|t| t.signal == 0)
     }
 
     /// Value of an auxiliary-vector entry.

@@ -11,6 +11,8 @@ pub const NT_PRSTATUS: u32 = 1;
 pub const NT_PRPSINFO: u32 = 3;
 /// `NT_AUXV`: the auxiliary vector.
 pub const NT_AUXV: u32 = 6;
+/// `NT_SIGINFO`: the `siginfo` of the signal that wrote the core (kernel cores).
+pub const NT_SIGINFO: u32 = 0x5349_4749;
 /// `NT_FILE`: file-backed mappings.
 pub const NT_FILE: u32 = 0x4649_4c45;
 
@@ -116,6 +118,25 @@ pub fn parse_prpsinfo(d: &[u8]) -> Option<ProcessInfo> {
         String::from_utf8_lossy(&b[..end]).trim_end().to_string()
     };
     Some(ProcessInfo { pid: u32_at(d, 24)?, fname: cstr(d.get(40..56)?), psargs: cstr(d.get(56..136)?) })
+}
+
+/// The fields of a `siginfo_t` gotopsy reads (the same on amd64 and arm64).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SigInfo {
+    /// `si_signo`.
+    pub signo: i32,
+    /// `si_code`: `SI_USER` (0), `SI_TKILL` (-6), `SI_KERNEL` (0x80), or a fault's code.
+    pub code: i32,
+    /// `si_pid` (meaningful for signals a process sent).
+    pub pid: i32,
+    /// `si_uid`.
+    pub uid: u32,
+}
+
+/// Decodes a `siginfo_t` (`NT_SIGINFO`, or one in a signal frame).
+pub fn parse_siginfo(d: &[u8]) -> Option<SigInfo> {
+    let i = |o: usize| u32_at(d, o).map(|v| v as i32);
+    Some(SigInfo { signo: i(0)?, code: i(8)?, pid: i(16)?, uid: u32_at(d, 20)? })
 }
 
 /// Decodes `NT_AUXV` into (key, value) pairs up to `AT_NULL`.

@@ -153,10 +153,13 @@ impl Analysis {
         use crate::analysis::signature::{signature, CrashText};
         use crate::runtime::crash::CrashKind;
         let c = &self.crash;
-        let text = match (c.kind, c.message.as_deref(), &c.signal) {
+        // The signal the runtime reported: the one from outside when there was one.
+        let reported =
+            c.received_signal.as_ref().map(|r| r.name.as_str()).or(c.signal.as_ref().map(|s| s.name.as_str()));
+        let text = match (c.kind, c.message.as_deref(), reported) {
             (CrashKind::FatalError, Some(m), _) => CrashText::Fatal(m),
             (CrashKind::Panic, Some(m), _) => CrashText::Panic(m),
-            (CrashKind::Signal, _, Some(s)) => CrashText::Signal(&s.name),
+            (CrashKind::Signal | CrashKind::SigquitDump, _, Some(s)) => CrashText::Signal(s),
             _ => CrashText::Unknown,
         };
         let stack = self.crashing_goroutine().map(|g| g.frames.as_slice()).unwrap_or_default();

@@ -164,10 +164,17 @@ pub fn write_crash_header(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
                 writeln!(w, "[signal {}: {desc} code={:#x} addr={} pc={}]", f.signal.name, f.code, f.addr, f.pc)?;
             }
         }
-        CrashKind::Signal => match &c.signal {
-            Some(s) => writeln!(w, "{}: {}", s.name, signal_description(&s.name).unwrap_or("signal"))?,
-            None => return Ok(()),
-        },
+        CrashKind::Signal | CrashKind::SigquitDump => {
+            // The runtime names the signal it handled: the received one when it came from outside.
+            let name =
+                c.received_signal.as_ref().map(|r| r.name.as_str()).or(c.signal.as_ref().map(|s| s.name.as_str()));
+            match name {
+                Some(n) => writeln!(w, "{n}: {}", signal_description(n).unwrap_or("signal"))?,
+                None => return Ok(()),
+            }
+        }
+        // Nothing printed when gcore took the core.
+        CrashKind::Snapshot => return Ok(()),
     }
     writeln!(w)
 }

@@ -28,11 +28,38 @@ pub struct Fault {
     pub pc: Addr,
 }
 
+/// Who sent a signal (`si_pid`, `si_uid`), when a process did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Sender {
+    /// The sender's process id (the dead process's own for signals the runtime relayed).
+    pub pid: i32,
+    /// The sender's user id.
+    pub uid: u32,
+}
+
+/// The signal the process received from outside (what started a SIGQUIT dump
+/// or an external kill), read from the kernel's signal frame on the stack of
+/// the thread that handled it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ReceivedSignal {
+    /// Signal number.
+    pub number: u32,
+    /// `SIGQUIT`, …
+    pub name: String,
+    /// `si_code`: 0 `SI_USER` (kill), -6 `SI_TKILL` (tgkill), 128 `SI_KERNEL` (e.g. ^\ on a terminal).
+    pub code: i32,
+    /// The sending process, for `SI_USER`/`SI_TKILL`/`SI_QUEUE`; null when the kernel sent it.
+    pub sender: Option<Sender>,
+}
+
 /// How the process died.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Crash {
     /// The signal that wrote the core (SIGABRT for `GOTRACEBACK=crash`).
     pub signal: Option<SignalInfo>,
+    /// The signal that started it, when it came from outside (kill, ^\).
+    #[serde(default)]
+    pub received_signal: Option<ReceivedSignal>,
     /// `panic`, `fatal error`, or `signal` when the runtime raised neither.
     pub kind: CrashKind,
     /// The panic value or fatal error text, as far as the core holds it.
@@ -59,9 +86,22 @@ pub enum CrashKind {
     #[default]
     #[serde(rename = "signal")]
     Signal,
+    /// `SIGQUIT` from outside: under `GOTRACEBACK=crash` the runtime dumped
+    /// every goroutine and wrote the core.
+    #[serde(rename = "sigquit-dump")]
+    SigquitDump,
+    /// A core of a live process (`gcore`): nothing killed it.
+    #[serde(rename = "snapshot")]
+    Snapshot,
 }
 
-json_named!(CrashKind { Panic => "panic", FatalError => "fatal error", Signal => "signal" });
+json_named!(CrashKind {
+    Panic => "panic",
+    FatalError => "fatal error",
+    Signal => "signal",
+    SigquitDump => "sigquit-dump",
+    Snapshot => "snapshot",
+});
 
 /// The name of a linux signal.
 pub fn signal_name(n: u32) -> String {
@@ -154,6 +194,7 @@ pub fn detect(p: &Process, gs: &Goroutines) -> Crash {
             .find_map(|f| string_arg(mem, f.sp, f.fp, p.arch.argp(f.fp)));
         return c;
     }
+    c.received_signal = received_signal(p);
     let panicker = gs
         .list
         .iter()
@@ -164,8 +205,72 @@ pub fn detect(p: &Process, gs: &Goroutines) -> Crash {
         c.goroutine = Some(g.id);
         c.message = panic_message(p, g.address);
         c.fault = fault(p, g);
+        return c;
+    }
+    if c.received_signal.as_ref().is_some_and(|r| r.number == 3) {
+        c.kind = CrashKind::SigquitDump;
+    } else if p.core.is_snapshot() {
+        c.kind = CrashKind::Snapshot;
     }
     c
+}
+
+/// Most frames walked on a thread's stack looking for its signal frame.
+const SIGNAL_FRAME_DEPTH: usize = 64;
+
+/// The signal that came from outside: each thread's stack is walked from its
+/// registers to a `runtime.sigtramp` frame, whose kernel signal frame holds the
+/// `siginfo`. Signals the runtime relayed to its other threads (sent by the
+/// process itself) and the SIGABRT it raised to die rank after one another
+/// process or the kernel sent.
+fn received_signal(p: &Process) -> Option<ReceivedSignal> {
+    use super::unwind::{unwind, FuncTable, PclntabFuncs, Special, Start};
+    let funcs = PclntabFuncs::new(&p.pclntab);
+    let mem = p.mem();
+    let own = p.core.process.as_ref().map(|i| i.pid as i32);
+    let off = p.arch.signal_frame().siginfo;
+    let mut seen = Vec::new();
+    let sf = p.arch.signal_frame();
+    for t in &p.core.threads {
+        let mut start =
+            Start { pc: Addr(t.regs.pc), sp: Addr(t.regs.sp), trap: true, syscall: false, lr: t.regs.lr.map(Addr) };
+        // A handler interrupted by another signal (the runtime raising SIGABRT
+        // while it handles SIGQUIT) nests signal frames: follow each into the
+        // context it interrupted, outermost last.
+        for _ in 0..4 {
+            let u = unwind(mem, &funcs, p.arch, start, None, SIGNAL_FRAME_DEPTH);
+            let Some(f) =
+                u.frames.iter().find(|f| funcs.lookup(f.pc).is_some_and(|ff| ff.special == Special::SigTramp))
+            else {
+                break;
+            };
+            let mut b = [0u8; 24];
+            if mem.read(f.fp.add(off), &mut b).is_ok() {
+                if let Some(si) = crate::corefile::notes::parse_siginfo(&b).filter(|si| (1..=64).contains(&si.signo)) {
+                    seen.push(si);
+                }
+            }
+            let word = |o: u64| mem.read_ptr(f.fp.add(o)).ok();
+            let (Some(pc), Some(sp)) = (word(sf.pc), word(sf.sp)) else { break };
+            start = Start { pc, sp, trap: true, syscall: false, lr: sf.lr.and_then(word) };
+        }
+    }
+    // SI_USER, SI_QUEUE, SI_TKILL carry a sender; SI_KERNEL and faults do not.
+    let from_process = |code: i32| matches!(code, 0 | -1 | -6);
+    let outside = |si: &&crate::corefile::notes::SigInfo| !from_process(si.code) || Some(si.pid) != own;
+    // Only a signal from outside started anything; the runtime's relays and its own SIGABRT did not.
+    let si = seen.iter().find(outside)?;
+    let number = si.signo as u32;
+    // A fault (SIGSEGV from the kernel with a fault code) is the panic's, not a received signal.
+    if !from_process(si.code) && si.code != 0x80 {
+        return None;
+    }
+    Some(ReceivedSignal {
+        number,
+        name: signal_name(number),
+        code: si.code,
+        sender: from_process(si.code).then_some(Sender { pid: si.pid, uid: si.uid }),
+    })
 }
 
 /// The value of the innermost panic of the goroutine at `gp`, when it can be

@@ -472,7 +472,11 @@ impl<'p> Shared<'_, 'p> {
                     None,
                 ),
                 Some((m, t)) => {
-                    notes.push("running when the core was written: its state may have moved on after the runtime printed its traceback".into());
+                    notes.push(if p.core.is_snapshot() {
+                        "running when the snapshot was taken".into()
+                    } else {
+                        "running when the core was written: its state may have moved on after the runtime printed its traceback".into()
+                    });
                     let start = Start {
                         pc: Addr(t.regs.pc),
                         sp: Addr(t.regs.sp),

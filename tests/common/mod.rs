@@ -79,6 +79,7 @@ pub fn exe_for(variant: &str, scenario: &str) -> PathBuf {
         "cgo" => "crashcgo",
         "tracemapwrites" | "tracestartonly" => "crashtrace",
         "iterfuncs" => "crashiter",
+        "sigquit" | "sigabrt" | "snapshot" => "crashhang",
         _ => "crashzoo",
     };
     decompress(&fixtures_dir().join(variant).join(format!("{prog}.zst")), &cache().join(variant).join(prog))

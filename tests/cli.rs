@@ -220,6 +220,24 @@ fn compressed_and_plain_inputs_give_the_same_report() {
     assert_eq!(a.stdout, c.stdout);
 }
 
+/// A core and an executable given as pipes (`<(…)`) read like files.
+#[test]
+fn pipes_are_read_like_files() {
+    let core = common::core_zst("go1.27.3", "fatal");
+    let exe = common::exe("go1.27.3");
+    let cmd = format!(
+        "{} analyze <(cat {}) --exe <(cat {}) --format json",
+        env!("CARGO_BIN_EXE_gotopsy"),
+        core.display(),
+        exe.display()
+    );
+    let out = Command::new("bash").args(["-c", &cmd]).output().expect("bash runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["crash"]["kind"], "fatal error");
+    assert_eq!(r["target"]["core_compression"], "zstd");
+}
+
 #[test]
 fn without_exe_the_recorded_executable_is_used_when_it_is_there() {
     let core = common::core_zst("go1.27.3", "panic");

@@ -77,8 +77,18 @@ pub fn open_input(path: &Path) -> Result<Input> {
         return finish(path, file, kind, cut);
     }
     let mut f = File::open(path).map_err(io_err)?;
-    if f.metadata().map_err(io_err)?.is_dir() {
+    let meta = f.metadata().map_err(io_err)?;
+    if meta.is_dir() {
         return Err(io_err(io::Error::other("is a directory, not a file")));
+    }
+    if !meta.is_file() {
+        // A pipe or FIFO (`--exe <(zstd -dc exe.zst)`): it cannot be mapped or
+        // rewound, so it is read once into a temporary file, as standard input is.
+        let mut r = BufReader::with_capacity(1 << 20, f);
+        let magic = r.fill_buf().map_err(io_err)?;
+        let kind = Compression::sniff(magic);
+        let (file, cut) = decode(kind, r).map_err(|e| temp_err(path, e))?;
+        return finish(path, file, kind, cut);
     }
     let mut magic = [0u8; 6];
     let n = read_up_to(&mut f, &mut magic).map_err(io_err)?;

@@ -423,6 +423,25 @@ mod tests {
         }
     }
 
+    /// An ordinary start (not a trap, not a syscall, no LR) at `pc`, `sp`.
+    fn at(pc: u64, sp: u64) -> Start {
+        Start { pc: Addr(pc), sp: Addr(sp), trap: false, syscall: false, lr: None }
+    }
+
+    /// A goroutine whose stack is [0x7000, 0x9000), with an empty `sched`.
+    fn on_goroutine_stack() -> CurG {
+        CurG {
+            stack: AddrRange::new(Addr(0x7000), Addr(0x9000)),
+            sched_pc: Addr(0),
+            sched_sp: Addr(0),
+            sched_lr: Addr(0),
+        }
+    }
+
+    fn pcs_of(u: &Unwound) -> Vec<u64> {
+        u.frames.iter().map(|f| f.pc.0).collect()
+    }
+
     fn funcs() -> Fake {
         Fake(vec![
             (0x1000, 0x1100, "runtime.gopark", 0, 0x20),
@@ -441,16 +460,9 @@ mod tests {
         let mem = FakeMemory::new()
             .map_words(Addr(0x8020), &[0x1150]) // return into main.worker
             .map_words(Addr(0x8038), &[0x1201]); // return into goexit
-        let u = unwind(
-            &mem,
-            &funcs(),
-            &AMD64,
-            Start { pc: Addr(0x1050), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
-            None,
-            100,
-        );
+        let u = unwind(&mem, &funcs(), &AMD64, at(0x1050, 0x8000), None, 100);
         assert_eq!(u.error, None);
-        let pcs: Vec<u64> = u.frames.iter().map(|f| f.pc.0).collect();
+        let pcs = pcs_of(&u);
         assert_eq!(pcs, vec![0x1050, 0x1150, 0x1201]);
         assert_eq!((u.frames[1].sp, u.frames[1].fp), (Addr(0x8028), Addr(0x8040)));
     }
@@ -458,38 +470,17 @@ mod tests {
     #[test]
     fn caller_of_an_injected_call_is_a_trap_frame() {
         let mem = FakeMemory::new().map_words(Addr(0x8018), &[0x1150]).map_words(Addr(0x8030), &[0x1201]);
-        let u = unwind(
-            &mem,
-            &funcs(),
-            &AMD64,
-            Start { pc: Addr(0x1310), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
-            None,
-            100,
-        );
+        let u = unwind(&mem, &funcs(), &AMD64, at(0x1310, 0x8000), None, 100);
         assert!(u.frames[1].trap, "the frame sigpanic interrupted is looked up at its own pc");
         assert!(!u.frames[2].trap);
     }
 
     #[test]
     fn reports_unreadable_stack_and_unknown_pc() {
-        let u = unwind(
-            &FakeMemory::new(),
-            &funcs(),
-            &AMD64,
-            Start { pc: Addr(0x1050), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
-            None,
-            100,
-        );
+        let u = unwind(&FakeMemory::new(), &funcs(), &AMD64, at(0x1050, 0x8000), None, 100);
         assert_eq!(u.frames.len(), 1);
         assert!(u.error.unwrap().to_string().starts_with("stack unreadable: 0x8020"));
-        let u = unwind(
-            &FakeMemory::new(),
-            &funcs(),
-            &AMD64,
-            Start { pc: Addr(0x9999), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
-            None,
-            100,
-        );
+        let u = unwind(&FakeMemory::new(), &funcs(), &AMD64, at(0x9999, 0x8000), None, 100);
         assert_eq!(u.error.map(|e| e.to_string()).as_deref(), Some("unknown pc 0x9999"));
     }
 
@@ -529,22 +520,10 @@ mod tests {
             .map_words(Addr(ctx + sf.sp), &[0x8000])
             .map_words(Addr(ctx + sf.pc), &[0x1120])
             .map_words(Addr(0x8010), &[0x1201]);
-        let g = CurG {
-            stack: AddrRange::new(Addr(0x7000), Addr(0x9000)),
-            sched_pc: Addr(0),
-            sched_sp: Addr(0),
-            sched_lr: Addr(0),
-        };
-        let u = unwind(
-            &mem,
-            &funcs(),
-            &AMD64,
-            Start { pc: Addr(0x1610), sp: Addr(0x100000), trap: false, syscall: false, lr: None },
-            Some(g),
-            100,
-        );
+        let g = on_goroutine_stack();
+        let u = unwind(&mem, &funcs(), &AMD64, at(0x1610, 0x100000), Some(g), 100);
         assert_eq!(u.error, None);
-        let pcs: Vec<u64> = u.frames.iter().map(|f| f.pc.0).collect();
+        let pcs = pcs_of(&u);
         assert_eq!(pcs, vec![0x1610, 0x1120, 0x1201]);
         assert!(u.frames[1].trap && !u.frames[1].system_stack);
     }
@@ -554,14 +533,7 @@ mod tests {
         // main.worker returning into itself with sp advancing forever is bounded by max.
         let words: Vec<u64> = vec![0x1150; 64];
         let mem = FakeMemory::new().map_words(Addr(0x8000), &words);
-        let u = unwind(
-            &mem,
-            &funcs(),
-            &AMD64,
-            Start { pc: Addr(0x1150), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
-            None,
-            10,
-        );
+        let u = unwind(&mem, &funcs(), &AMD64, at(0x1150, 0x8000), None, 10);
         assert_eq!(u.frames.len(), 10);
         assert!(u.error.unwrap().to_string().contains("stopped after 10"));
     }
@@ -571,14 +543,7 @@ mod tests {
         // gopark's frame at sp 0x8000 (delta 0x20): the LR it saved is at 0x8000;
         // main.worker's frame is [0x8020, 0x8030): its saved LR at 0x8020.
         let mem = FakeMemory::new().map_words(Addr(0x8000), &[0x1150]).map_words(Addr(0x8020), &[0x1204]);
-        let u = unwind(
-            &mem,
-            &funcs(),
-            &ARM64,
-            Start { pc: Addr(0x1050), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
-            None,
-            100,
-        );
+        let u = unwind(&mem, &funcs(), &ARM64, at(0x1050, 0x8000), None, 100);
         assert_eq!(u.error, None);
         let got: Vec<(u64, u64, u64)> = u.frames.iter().map(|f| (f.pc.0, f.sp.0, f.fp.0)).collect();
         assert_eq!(got, vec![(0x1050, 0x8000, 0x8020), (0x1150, 0x8020, 0x8030), (0x1204, 0x8030, 0x8030)]);
@@ -590,7 +555,7 @@ mod tests {
         let mem = FakeMemory::new().map_words(Addr(0x8000), &[0x1204]);
         let start = |lr| Start { pc: Addr(0x1500), sp: Addr(0x8000), trap: true, syscall: false, lr: Some(Addr(lr)) };
         let u = unwind(&mem, &funcs(), &ARM64, start(0x1150), None, 100);
-        let pcs: Vec<u64> = u.frames.iter().map(|f| f.pc.0).collect();
+        let pcs = pcs_of(&u);
         assert_eq!(pcs, vec![0x1500, 0x1150, 0x1204]);
         // A framed innermost function (gopark, delta 0x20) has pushed LR: the register is stale.
         let u = unwind(
@@ -601,7 +566,7 @@ mod tests {
             None,
             100,
         );
-        let pcs: Vec<u64> = u.frames.iter().map(|f| f.pc.0).collect();
+        let pcs = pcs_of(&u);
         assert_eq!(pcs, vec![0x1050, 0x1150, 0x1204]);
     }
 
@@ -614,14 +579,7 @@ mod tests {
             .map_words(Addr(0x8000), &[0x1504])
             .map_words(Addr(0x8018), &[0x1150])
             .map_words(Addr(0x8028), &[0x1204]);
-        let u = unwind(
-            &mem,
-            &funcs(),
-            &ARM64,
-            Start { pc: Addr(0x1310), sp: Addr(0x8000), trap: false, syscall: false, lr: None },
-            None,
-            100,
-        );
+        let u = unwind(&mem, &funcs(), &ARM64, at(0x1310, 0x8000), None, 100);
         assert_eq!(u.error, None);
         let got: Vec<(u64, u64, bool)> = u.frames.iter().map(|f| (f.pc.0, f.sp.0, f.trap)).collect();
         assert_eq!(
@@ -641,22 +599,10 @@ mod tests {
             .map_words(Addr(base + sf.pc), &[0x1500])
             .map_words(Addr(base + sf.lr.unwrap()), &[0x1150])
             .map_words(Addr(0x8000), &[0x1204]);
-        let g = CurG {
-            stack: AddrRange::new(Addr(0x7000), Addr(0x9000)),
-            sched_pc: Addr(0),
-            sched_sp: Addr(0),
-            sched_lr: Addr(0),
-        };
-        let u = unwind(
-            &mem,
-            &funcs(),
-            &ARM64,
-            Start { pc: Addr(0x1610), sp: Addr(0x100000), trap: false, syscall: false, lr: None },
-            Some(g),
-            100,
-        );
+        let g = on_goroutine_stack();
+        let u = unwind(&mem, &funcs(), &ARM64, at(0x1610, 0x100000), Some(g), 100);
         assert_eq!(u.error, None);
-        let pcs: Vec<u64> = u.frames.iter().map(|f| f.pc.0).collect();
+        let pcs = pcs_of(&u);
         assert_eq!(pcs, vec![0x1610, 0x1500, 0x1150, 0x1204]);
     }
 }

@@ -61,3 +61,80 @@ fn without_dwarf_the_goroutines_are_the_same() {
         }
     }
 }
+
+#[test]
+fn built_in_map_and_heap_layouts_equal_dwarf_for_every_build() {
+    use gotopsy::addr::Addr;
+    use gotopsy::runtime::heap::HeapLayout;
+    use gotopsy::runtime::maps::{builtin, MapModel};
+    for v in common::variants() {
+        let exe = Executable::open(&common::exe(&v)).unwrap();
+        let bi = exe.build_info.as_ref().unwrap();
+        let minor = bi.major_minor().unwrap().1;
+        let d = exe.dwarf().unwrap();
+        assert_eq!(
+            builtin::builtin_model(minor, &bi.go_version).as_ref(),
+            Some(&MapModel::from_dwarf(d).unwrap()),
+            "{v}: maps"
+        );
+        assert_eq!(
+            HeapLayout::builtin(minor, exe.arch, Addr(0x1000)),
+            Some(HeapLayout::from_dwarf(d, exe.arch, Addr(0x1000)).unwrap()),
+            "{v}: heap"
+        );
+    }
+}
+
+/// Everything the map analysis concludes, as compared with and without DWARF:
+/// findings (kind, map, goroutines and roles), iterators (goroutine, state,
+/// map), maps (address, type, length, package-level names).
+fn map_conclusions(a: &gotopsy::Analysis) -> Vec<String> {
+    let mut out: Vec<String> = a
+        .findings
+        .iter()
+        .map(|f| {
+            let gs: Vec<String> = f.goroutines.iter().map(|g| format!("{}={}", g.id, g.role)).collect();
+            format!("finding {} {:?} {}", f.kind, f.map, gs.join(","))
+        })
+        .collect();
+    out.extend(a.iterators.iter().map(|i| format!("iterator g{} {} {}", i.goroutine, i.state, i.map)));
+    out.extend(a.maps.iter().map(|m| {
+        let globals: Vec<&str> = m
+            .names
+            .iter()
+            .filter(|n| n.kind == gotopsy::runtime::maps::names::MapNameKind::Global)
+            .map(|n| n.name.as_str())
+            .collect();
+        format!("map {} {:?} {} {:?}", m.address, m.type_name, m.len, globals)
+    }));
+    out.sort();
+    out
+}
+
+#[test]
+fn without_dwarf_the_map_findings_are_the_same() {
+    use gotopsy::model::NoProgress;
+    let mut compared = 0;
+    for v in common::variants() {
+        for sc in common::scenarios(&v) {
+            let map_scenario = sc.starts_with("map") || sc.starts_with("kernel-map") || sc == "iterfuncs";
+            if !map_scenario {
+                continue;
+            }
+            let analyze = |ignore_dwarf| {
+                let p = Process::open(
+                    &common::core(&v, &sc),
+                    &OpenOptions { exe: Some(common::exe_for(&v, &sc)), force: false, ignore_dwarf },
+                )
+                .unwrap();
+                gotopsy::analyze(&p, &Default::default(), &NoProgress).unwrap()
+            };
+            let (with, without) = (analyze(false), analyze(true));
+            let (a, b) = (map_conclusions(&with), map_conclusions(&without));
+            assert!(a.iter().any(|l| l.starts_with("map ")), "{v}/{sc}: no map decoded with DWARF");
+            assert_eq!(a, b, "{v}/{sc}: with DWARF (left) and without (right)");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 100, "only {compared} map cores compared");
+}

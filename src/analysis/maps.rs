@@ -158,7 +158,7 @@ fn map_from_callers(
     outer: usize,
     maps: &mut HashMap<Addr, MapHeader>,
 ) -> Result<(Addr, String), Vec<String>> {
-    let Ok(d) = p.dwarf() else { return Err(Vec::new()) };
+    let Ok(d) = p.dwarf() else { return map_from_caller_slots(p, model, g, outer, maps) };
     let mem = p.mem();
     let mut why = Vec::new();
     for fr in g.frames.iter().skip(outer + 1).filter(|f| !f.inlined).take(CALLER_FRAMES) {
@@ -197,6 +197,96 @@ fn map_from_callers(
     }
     why.push(format!("no caller within {CALLER_FRAMES} frames has a map variable located at its call"));
     Err(why)
+}
+
+/// Most argument words of a caller examined without DWARF.
+const MAX_ARG_WORDS: u64 = 32;
+
+/// [`map_from_callers`] without DWARF: the nearest caller whose live pointer
+/// slots at its call (the locals pointer map at that pc) and incoming
+/// argument words (its spill slots) hold exactly one map header that is
+/// consistent in itself ([`consistent`]); a map another goroutine's frames
+/// already named wins over one seen only here.
+fn map_from_caller_slots(
+    p: &Process,
+    model: &MapModel,
+    g: &Goroutine,
+    outer: usize,
+    maps: &mut HashMap<Addr, MapHeader>,
+) -> Result<(Addr, String), Vec<String>> {
+    let mem = p.mem();
+    for fr in g.frames.iter().skip(outer + 1).filter(|f| !f.inlined).take(CALLER_FRAMES) {
+        let (varp, argp) = crate::runtime::maps::iterators::varp_argp(p, fr);
+        let mut slots: Vec<Addr> = Vec::new();
+        if let Some((base, nbit, bits)) = crate::runtime::maps::iterators::live_locals(p, fr.entry, fr.pc, varp) {
+            for i in 0..u64::from(nbit.min(4096)) {
+                if bits.get((i / 8) as usize).is_some_and(|b| b & (1 << (i % 8)) != 0) {
+                    slots.push(base.add(8 * i));
+                }
+            }
+        }
+        let args = p.pclntab.find_func(fr.entry).map_or(0, |f| u64::try_from(f.args()).unwrap_or(0));
+        slots.extend((0..(args / 8).min(MAX_ARG_WORDS)).map(|i| argp.add(8 * i)));
+        let mut known: Vec<Addr> = Vec::new();
+        let mut seen: Vec<Addr> = Vec::new();
+        for slot in slots {
+            let Ok(h) = mem.read_ptr(slot) else { continue };
+            if h.is_null() || seen.contains(&h) || known.contains(&h) {
+                continue;
+            }
+            if maps.contains_key(&h) {
+                known.push(h);
+                continue;
+            }
+            match p.read_map(model, h, None) {
+                Ok(hdr) if plausible(&hdr) && consistent(&hdr) => {
+                    maps.insert(h, hdr);
+                    seen.push(h);
+                }
+                _ => {}
+            }
+        }
+        let how = |h: Addr| {
+            Ok((
+                h,
+                format!(
+                    "map from a live pointer of {}'s frame at its call (no DWARF: found by its shape)",
+                    fr.function
+                ),
+            ))
+        };
+        match (known.as_slice(), seen.as_slice()) {
+            ([h], _) | ([], [h]) => return how(*h),
+            ([], []) => {}
+            _ => {
+                return Err(vec![format!(
+                    "{}'s frame holds {} maps at its call; which one is ambiguous",
+                    fr.function,
+                    known.len() + seen.len()
+                )])
+            }
+        }
+    }
+    Err(vec![format!("no caller within {CALLER_FRAMES} frames holds a map header in a live pointer slot (no DWARF)")])
+}
+
+/// A header whose fields agree with each other as the runtime keeps them,
+/// for words found by their shape only: a classic map with entries has
+/// buckets and at most about `loadFactor` (6.5) entries per bucket; a Swiss
+/// map's directory is `1 << globalDepth` tables long, and a small map (no
+/// directory) holds at most one group of 8 slots.
+fn consistent(h: &MapHeader) -> bool {
+    match (h.b, h.dir_len) {
+        (Some(b), _) => {
+            let buckets = 1u64 << b.min(40);
+            (h.len == 0 || h.buckets.is_some_and(|a| !a.is_null())) && h.len <= buckets.saturating_mul(7) + 8
+        }
+        (None, Some(0)) => h.len <= 8 && (h.len == 0 || h.dir_ptr.is_some_and(|a| !a.is_null())),
+        (None, Some(n)) => {
+            h.global_depth.is_some_and(|d| d < 40 && n == 1i64 << d) && h.dir_ptr.is_some_and(|a| !a.is_null())
+        }
+        (None, None) => false,
+    }
 }
 
 /// The value of argument `i` of frame `fi`, and where it was read: from the
@@ -321,7 +411,7 @@ fn describe(h: Option<&MapHeader>, addr: Option<Addr>) -> String {
 
 /// The map model of a process, or why maps cannot be analyzed.
 pub fn model(p: &Process) -> Result<MapModel, String> {
-    p.dwarf().and_then(MapModel::from_dwarf).map(|m| m.resolve(p))
+    MapModel::of(p)
 }
 
 /// Runs the map analysis, scanning the stacks for iterators now (see

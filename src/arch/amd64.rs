@@ -92,6 +92,10 @@ impl Arch for Amd64 {
     fn relative_relocation(&self) -> u32 {
         goblin::elf::reloc::R_X86_64_RELATIVE
     }
+    fn cache_line_pad_size(&self) -> u64 {
+        64
+    }
+
     fn arena_base_offset(&self) -> u64 {
         0xffff_8000_0000_0000
     }

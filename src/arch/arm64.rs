@@ -85,6 +85,10 @@ impl Arch for Arm64 {
     fn relative_relocation(&self) -> u32 {
         goblin::elf::reloc::R_AARCH64_RELATIVE
     }
+    fn cache_line_pad_size(&self) -> u64 {
+        128
+    }
+
     fn arena_base_offset(&self) -> u64 {
         0
     }

@@ -75,6 +75,8 @@ pub trait Arch: Send + Sync + std::fmt::Debug {
     fn rt0_symbol(&self) -> &'static str;
     /// `arenaBaseOffset` (a fallback for DWARF that lacks the constant).
     fn arena_base_offset(&self) -> u64;
+    /// `cpu.CacheLinePadSize`: the size of the runtime's padding against false sharing.
+    fn cache_line_pad_size(&self) -> u64;
     /// The ELF relocation type that adds the load bias to a word (`R_X86_64_RELATIVE`,
     /// `R_AARCH64_RELATIVE`): how a PIE's pointer words in the file become the process's.
     fn relative_relocation(&self) -> u32;

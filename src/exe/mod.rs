@@ -158,6 +158,26 @@ impl Executable {
         self.symbols.get(name).map(|&(a, s)| (Addr(a), s))
     }
 
+    /// Package-level variables of `size` bytes from the symbol table: those
+    /// in the writable data sections (`.data`, `.noptrdata`, `.bss`,
+    /// `.noptrbss`), as (name, stated address), sorted by name. What the
+    /// analysis knows of globals when there is no DWARF.
+    pub fn variables_of_size(&self, size: u64) -> Vec<(&str, Addr)> {
+        let data: Vec<&SectionInfo> =
+            [".data", ".noptrdata", ".bss", ".noptrbss"].iter().filter_map(|n| self.sections.get(*n)).collect();
+        let in_data = |a: u64| data.iter().any(|s| a >= s.addr && a - s.addr < s.size);
+        let mut out: Vec<(&str, Addr)> = self
+            .symbols
+            .iter()
+            .filter(|(n, &(a, sz))| {
+                sz == size && a != 0 && in_data(a) && !n.starts_with("go:") && !n.starts_with("type:")
+            })
+            .map(|(n, &(a, _))| (n.as_str(), Addr(a)))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The symbol whose extent holds stated address `a`, and `a`'s offset in it.
     pub fn symbol_at(&self, a: Addr) -> Option<(&str, u64)> {
         let table = self.by_address.get_or_init(|| {

@@ -287,10 +287,10 @@ fn panic_message(p: &Process, gp: Addr) -> Option<String> {
     if ty.is_null() {
         return Some("nil".into());
     }
-    let name = type_name(p, ty).unwrap_or_default();
-    // The low 5 bits of abi.Type.Kind_ are the kind; 24 = String.
-    let kind_off = p.dwarf().ok().and_then(|d| d.field_offset("internal/abi.Type", "Kind_")).unwrap_or(23);
-    let kind = mem.read_u8(ty.add(kind_off)).ok()? & 0x1f;
+    let types = crate::runtime::types::RuntimeTypes::of(p).ok();
+    let name = types.and_then(|t| t.name(p, ty)).unwrap_or_default();
+    // 24 = String.
+    let kind = types.and_then(|t| t.kind(p, ty))?;
     if kind == 24 {
         let s = mem.read_go_string(data).ok()?;
         return Some(match name.as_str() {
@@ -302,20 +302,15 @@ fn panic_message(p: &Process, gp: Addr) -> Option<String> {
     Some(format!("({name}) {data}"))
 }
 
-/// The name of a runtime type descriptor, with offsets from DWARF.
-fn type_name(p: &Process, ty: Addr) -> Option<String> {
-    crate::runtime::types::RuntimeTypes::of(p).ok()?.name(p, ty)
-}
-
 fn fault(p: &Process, g: &Goroutine) -> Option<Fault> {
     if !has_frame(g, &["runtime.sigpanic"]) {
         return None;
     }
-    let d = p.dwarf().ok()?;
     let mem = p.mem();
-    let sig = mem.read_u32(g.address.add(d.field_offset("runtime.g", "sig")?)).ok()?;
-    let code = mem.read_u64(g.address.add(d.field_offset("runtime.g", "sigcode0")?)).ok()?;
-    let addr = mem.read_u64(g.address.add(d.field_offset("runtime.g", "sigcode1")?)).ok()?;
-    let pc = mem.read_u64(g.address.add(d.field_offset("runtime.g", "sigpc")?)).ok()?;
+    let l = &p.layout.g;
+    let sig = mem.read_u32(g.address.add(l.sig)).ok()?;
+    let code = mem.read_u64(g.address.add(l.sigcode0)).ok()?;
+    let addr = mem.read_u64(g.address.add(l.sigcode1)).ok()?;
+    let pc = mem.read_u64(g.address.add(l.sigpc)).ok()?;
     Some(Fault { signal: SignalInfo { number: sig, name: signal_name(sig) }, code, addr: Addr(addr), pc: Addr(pc) })
 }

@@ -6,11 +6,12 @@
 
 use super::process::Process;
 use crate::addr::Addr;
+use crate::arch::Arch;
 use crate::exe::dwarf::DwarfIndex;
 use crate::memory::ReadExt;
 
 /// Offsets and constants of the heap structures.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct HeapLayout {
     pub mheap: Addr,
@@ -40,9 +41,19 @@ fn need(d: &DwarfIndex, st: &str, f: &str) -> Result<u64, String> {
 }
 
 impl HeapLayout {
-    /// Reads the layout from DWARF.
+    /// The process's heap layout: from DWARF, else (no DWARF) the built-in
+    /// one of its Go version and architecture ([`HeapLayout::builtin`]).
     pub fn new(p: &Process) -> Result<HeapLayout, String> {
-        let d = p.dwarf()?;
+        let mheap = p.global("runtime.mheap_").ok_or("no runtime.mheap_")?;
+        match p.dwarf() {
+            Ok(d) => HeapLayout::from_dwarf(d, p.arch, mheap),
+            Err(why) => HeapLayout::builtin(p.go_major_minor().1, p.arch, mheap)
+                .ok_or_else(|| format!("{why}, and gotopsy has no built-in heap layout for {}", p.go_version)),
+        }
+    }
+
+    /// Reads the layout from DWARF; `mheap` is the address of `runtime.mheap_`.
+    pub fn from_dwarf(d: &DwarfIndex, arch: &dyn Arch, mheap: Addr) -> Result<HeapLayout, String> {
         let c = |names: &[&str], def: i64| names.iter().find_map(|n| d.constant(n)).unwrap_or(def);
         let sized = |st: &str, f: &str| -> Result<(u64, u64), String> {
             Ok((need(d, st, f)?, d.field_size(st, f).unwrap_or(8)))
@@ -51,12 +62,12 @@ impl HeapLayout {
         // mSpanStateBox{s atomic.Uint8}: the byte is at the start of the box.
         let state = need(d, ms, "state")?;
         Ok(HeapLayout {
-            mheap: p.global("runtime.mheap_").ok_or("no runtime.mheap_")?,
+            mheap,
             arenas: need(d, "runtime.mheap", "arenas")?,
             mheap_sweepgen: need(d, "runtime.mheap", "sweepgen")?,
             arena_base_offset: c(
                 &["runtime.arenaBaseOffset", "runtime.arenaBaseOffsetUintptr"],
-                p.arch.arena_base_offset() as i64,
+                arch.arena_base_offset() as i64,
             ) as u64,
             heap_arena_bytes: c(&["runtime.heapArenaBytes"], 64 << 20) as u64,
             l1_bits: c(&["runtime.arenaL1Bits"], 0) as u32,
@@ -74,6 +85,43 @@ impl HeapLayout {
             span_sweepgen: need(d, ms, "sweepgen")?,
             in_use: c(&["runtime.mSpanInUse"], 1) as u8,
             manual: c(&["runtime.mSpanManual"], 2) as u8,
+        })
+    }
+
+    /// The layout of Go 1.`minor` on `arch` without DWARF, if known. Checked
+    /// against the DWARF of every fixture (`tests/layout_fallback.rs`) and of
+    /// builds of every supported version for both architectures
+    /// (`cargo run --example check_builtin_layouts EXE...`).
+    pub fn builtin(minor: u32, arch: &dyn Arch, mheap: Addr) -> Option<HeapLayout> {
+        // Go 1.22 put a `cpu.CacheLinePad` before `mheap.arenas`, and
+        // narrowed `mspan.freeindex`/`nelems` to uint16.
+        let (arenas, ha_spans, span) = match minor {
+            21 => (65944, 1_064_960, (48, 8, 56, 8, 72, 107, 112, 96)),
+            22..=27 => (65944 + arch.cache_line_pad_size(), 0, (48, 2, 50, 2, 64, 99, 104, 88)),
+            _ => return None,
+        };
+        let (fi, fi_size, ne, ne_size, alloc_bits, state, elemsize, sweepgen) = span;
+        Some(HeapLayout {
+            mheap,
+            arenas,
+            mheap_sweepgen: 65856,
+            arena_base_offset: arch.arena_base_offset(),
+            heap_arena_bytes: 64 << 20,
+            l1_bits: 0,
+            l2_bits: 22,
+            page_size: 8192,
+            pages_per_arena: 8192,
+            ha_spans,
+            span_start: 24,
+            span_npages: 32,
+            span_freeindex: (fi, fi_size),
+            span_nelems: (ne, ne_size),
+            span_alloc_bits: alloc_bits,
+            span_state: state,
+            span_elemsize: elemsize,
+            span_sweepgen: sweepgen,
+            in_use: 1,
+            manual: 2,
         })
     }
 }

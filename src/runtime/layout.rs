@@ -35,6 +35,14 @@ pub struct GLayout {
     pub panic: Option<u64>,
     /// `bubble` (synctest, Go 1.25+).
     pub bubble: Option<u64>,
+    /// `sig`: the signal that sent the goroutine into `sigpanic`.
+    pub sig: u64,
+    /// `sigcode0`: the signal's code.
+    pub sigcode0: u64,
+    /// `sigcode1`: the faulting address.
+    pub sigcode1: u64,
+    /// `sigpc`: the faulting pc.
+    pub sigpc: u64,
 }
 
 /// Offsets in `runtime.m`.
@@ -166,6 +174,10 @@ impl RuntimeLayout {
                 lockedm: need(d, g, "lockedm")?,
                 panic: d.field_offset(g, "_panic"),
                 bubble: d.field_offset(g, "bubble").or_else(|| d.field_offset(g, "syncGroup")),
+                sig: need(d, g, "sig")?,
+                sigcode0: need(d, g, "sigcode0")?,
+                sigcode1: need(d, g, "sigcode1")?,
+                sigpc: need(d, g, "sigpc")?,
             },
             m: MLayout {
                 g0: need(d, m, "g0")?,

@@ -135,7 +135,7 @@ impl Process {
                     ))
                 })?;
                 warnings.push(Warning::new(WarningKind::MissingRuntimeData, format!(
-                    "no DWARF ({why}): runtime layouts from gotopsy's built-in table for {}; maps, heap and crash details need DWARF",
+                    "no DWARF ({why}): runtime, map and heap layouts from gotopsy's built-in table for {}; maps are named only by the symbol table's variables (no frame variables or struct fields), and a map argument the runtime kept in a register is found by its shape in the caller's frame",
                     exe.go_version().unwrap_or("?")
                 )));
                 layout

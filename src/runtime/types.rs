@@ -51,9 +51,13 @@ pub struct RuntimeTypes {
 }
 
 impl RuntimeTypes {
-    /// The process's type descriptors (needs DWARF).
+    /// The process's type descriptors: their layout from DWARF, else (no
+    /// DWARF) the built-in one, the same in every supported version.
     pub fn of(p: &Process) -> Result<RuntimeTypes, String> {
-        let offsets = TypeOffsets::from_dwarf(p.dwarf()?)?;
+        let offsets = match p.dwarf() {
+            Ok(d) => TypeOffsets::from_dwarf(d)?,
+            Err(_) => crate::runtime::maps::builtin::TYPE_OFFSETS,
+        };
         Ok(RuntimeTypes { offsets, base: types_base(p, &offsets) })
     }
 

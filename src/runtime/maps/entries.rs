@@ -2,8 +2,9 @@
 //! are read only when asked). Classic maps: every bucket and overflow chain,
 //! plus old buckets not yet evacuated; Swiss maps: the small map's group, or
 //! every distinct table of the directory. Slot layouts come from the map's
-//! runtime type descriptor, read with DWARF offsets (`KeySize`/`BucketSize`,
-//! or `SlotSize`/`ElemOff`, or 1.27's `KeysOff`/`KeyStride`/`ElemsOff`/`ElemStride`).
+//! runtime type descriptor, read at the model's offsets ([`super::SlotLayout`]:
+//! from DWARF, or built in) (`KeySize`/`BucketSize`, or `SlotSize`/`ElemOff`,
+//! or 1.27's `KeysOff`/`KeyStride`/`ElemsOff`/`ElemStride`).
 
 use super::{MapHeader, MapLayout, MapModel};
 use crate::addr::Addr;
@@ -59,20 +60,11 @@ struct Shape {
 
 /// Reads up to `limit` entries of the map `h`. The bool says whether more were left out.
 pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Result<(Vec<Entry>, bool), String> {
-    let d = p.dwarf()?;
     let mem = p.mem();
     let t = h.type_descriptor.ok_or("the map's type is not known")?;
-    let mt = if d.struct_named("internal/abi.OldMapType").is_some() && matches!(model.layout, MapLayout::Classic(_)) {
-        "internal/abi.OldMapType"
-    } else if d.struct_named("internal/abi.SwissMapType").is_some() && matches!(model.layout, MapLayout::Swiss(_)) {
-        "internal/abi.SwissMapType"
-    } else {
-        "internal/abi.MapType"
-    };
-    let fld = |f: &str| d.field_offset(mt, f);
-    let rd_u = |f: &str, size: u64| -> Option<u64> { mem.read_uint(t.add(fld(f)?), size).ok() };
-    let flags = rd_u("Flags", 4).unwrap_or(0);
-    let c = |names: &[&str], def: i64| names.iter().find_map(|n| d.constant(n)).unwrap_or(def) as u64;
+    let sl = &model.slots;
+    let rd_u = |off: Option<u64>, size: u64| -> Option<u64> { mem.read_uint(t.add(off?), size).ok() };
+    let flags = rd_u(sl.flags, 4).unwrap_or(0);
     let mut out = Vec::new();
     let mut more = false;
     let mut push = |e: Entry| {
@@ -90,11 +82,11 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
     };
     match &model.layout {
         MapLayout::Classic(_) => {
-            let sh = shape_of(1, 2);
-            let key_size = rd_u("KeySize", 1).ok_or("map type has no KeySize")?;
-            let val_size = rd_u("ValueSize", 1).ok_or("map type has no ValueSize")?;
-            let bucket_size = rd_u("BucketSize", 2).ok_or("map type has no BucketSize")?;
-            let min_top = c(&["runtime.minTopHash"], 5) as u8;
+            let sh = shape_of(sl.indirect_key, sl.indirect_elem);
+            let key_size = rd_u(sl.key_size, 1).ok_or("map type has no KeySize")?;
+            let val_size = rd_u(sl.value_size, 1).ok_or("map type has no ValueSize")?;
+            let bucket_size = rd_u(sl.bucket_size, 2).ok_or("map type has no BucketSize")?;
+            let min_top = sl.min_top_hash;
             let b = h.b.unwrap_or(0).min(40);
             let mut walk = |base: Addr, nb: u64| -> Result<(), String> {
                 let mut seen = 0u64;
@@ -127,21 +119,20 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
             }
         }
         MapLayout::Swiss(_) => {
-            let sh = shape_of(
-                c(&["internal/abi.SwissMapIndirectKey", "internal/abi.MapIndirectKey"], 4),
-                c(&["internal/abi.SwissMapIndirectElem", "internal/abi.MapIndirectElem"], 8),
-            );
-            let group_size = rd_u("GroupSize", 8).ok_or("map type has no GroupSize")?;
+            let sh = shape_of(sl.indirect_key, sl.indirect_elem);
+            let group_size = rd_u(sl.group_size, 8).ok_or("map type has no GroupSize")?;
             // Slot addressing: 1.27's split-capable fields, else interleaved slots after ctrl.
-            let (keys_off, key_stride, elems_off, elem_stride) =
-                match (rd_u("KeysOff", 8), rd_u("KeyStride", 8), rd_u("ElemsOff", 8), rd_u("ElemStride", 8)) {
-                    (Some(a), Some(b), Some(c2), Some(e)) => (a, b, c2, e),
-                    _ => {
-                        let slot = rd_u("SlotSize", 8).ok_or("map type has no SlotSize")?;
-                        let elem_off = rd_u("ElemOff", 8).unwrap_or(0);
-                        (8, slot, elem_off.wrapping_add(8), slot)
-                    }
-                };
+            let split = sl.split.and_then(|[a, b, c, e]| {
+                Some((rd_u(Some(a), 8)?, rd_u(Some(b), 8)?, rd_u(Some(c), 8)?, rd_u(Some(e), 8)?))
+            });
+            let (keys_off, key_stride, elems_off, elem_stride) = match split {
+                Some(v) => v,
+                None => {
+                    let slot = rd_u(sl.slot_size, 8).ok_or("map type has no SlotSize")?;
+                    let elem_off = rd_u(sl.elem_off, 8).unwrap_or(0);
+                    (8, slot, elem_off.wrapping_add(8), slot)
+                }
+            };
             let mut group = |g: Addr| -> Result<(), String> {
                 let ctrl = mem.read_u64(g).map_err(|e| format!("group {g}: {e}"))?;
                 for i in 0..8u64 {
@@ -162,7 +153,7 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
             if dir_len <= 0 {
                 group(dir)?;
             } else {
-                let groups_off = d.field_offset("internal/runtime/maps.table", "groups").ok_or("no table.groups")?;
+                let groups_off = sl.table_groups.ok_or("no table.groups")?;
                 let mut done: Vec<Addr> = Vec::new();
                 for i in 0..(dir_len as u64).min(MAX_STORAGE) {
                     let tab = mem.read_ptr(dir.add(i * 8)).map_err(|e| format!("directory: {e}"))?;

@@ -134,12 +134,12 @@ fn stack_objects(p: &Process, entry: Addr) -> Vec<StackObject> {
 }
 
 /// A frame's varp (locals end there) and argp (arguments start there), as the runtime computes them.
-fn varp_argp(p: &Process, fr: &crate::runtime::symbolize::Frame) -> (Addr, Addr) {
+pub fn varp_argp(p: &Process, fr: &crate::runtime::symbolize::Frame) -> (Addr, Addr) {
     (p.arch.varp(fr.sp, fr.fp), p.arch.argp(fr.fp))
 }
 
-/// The locals pointer bitmap at `pc`: (first word's address, bits).
-fn live_locals(p: &Process, entry: Addr, pc: Addr, varp: Addr) -> Option<(Addr, u32, Vec<u8>)> {
+/// The locals pointer bitmap at `pc`: (first word's address, number of bits, bits).
+pub fn live_locals(p: &Process, entry: Addr, pc: Addr, varp: Addr) -> Option<(Addr, u32, Vec<u8>)> {
     let mem = p.mem();
     let f = p.pclntab.find_func(entry)?;
     let mut idx = -1;
@@ -499,16 +499,29 @@ fn classify(mem: &dyn Memory, model: &MapModel, it: Addr, h: &MapHeader) -> (Ite
 /// iterate maps through them; they live on the heap). Those held by frame
 /// locals: [`reflect_iterators_in_frames`].
 pub fn reflect_iterators(p: &Process, model: &MapModel, maps: &mut HashMap<Addr, MapHeader>) -> Vec<MapIterator> {
-    let Ok(d) = p.dwarf() else { return Vec::new() };
-    let Some(hiter_off) = d.field_offset("reflect.MapIter", "hiter") else { return Vec::new() };
+    let Some(super::ReflectIterLayout { hiter: hiter_off, size }) = model.reflect_iter else { return Vec::new() };
     let mem = p.mem();
+    // (name, stated address, holds a pointer to the iterator): DWARF's
+    // globals of its type, else (no DWARF) the symbol table's variables of
+    // pointer or iterator size, each validated below as an iterator.
+    let candidates: Vec<(String, Addr, bool)> = match p.dwarf() {
+        Ok(d) => d
+            .globals_with_type(|t| t == "*reflect.MapIter" || t == "reflect.MapIter")
+            .into_iter()
+            .map(|(n, a, ty)| (n, a, ty.starts_with('*')))
+            .collect(),
+        Err(_) => {
+            let mut v: Vec<(String, Addr, bool)> = Vec::new();
+            for (ptr, sz) in [(true, 8), (false, size)] {
+                v.extend(p.exe.variables_of_size(sz).into_iter().map(|(n, a)| (n.to_string(), a, ptr)));
+            }
+            v
+        }
+    };
     let mut names = super::TypeNames::default();
     let mut out = Vec::new();
-    for (name, addr, ty) in
-        d.globals_with_type(|t| t == "*reflect.MapIter" || t == "reflect.MapIter").into_iter().take(1024)
-    {
-        let obj =
-            if ty.starts_with('*') { mem.read_ptr(addr.add(p.bias)).unwrap_or(Addr::NULL) } else { addr.add(p.bias) };
+    for (name, addr, is_ptr) in candidates.into_iter().take(MAX_GLOBAL_CANDIDATES) {
+        let obj = if is_ptr { mem.read_ptr(addr.add(p.bias)).unwrap_or(Addr::NULL) } else { addr.add(p.bias) };
         if obj.is_null() {
             continue;
         }
@@ -523,6 +536,9 @@ pub fn reflect_iterators(p: &Process, model: &MapModel, maps: &mut HashMap<Addr,
     }
     out
 }
+
+/// Most globals examined as `reflect.MapIter` holders.
+const MAX_GLOBAL_CANDIDATES: usize = 1 << 16;
 
 /// Most live pointer slots examined in one frame.
 const MAX_FRAME_SLOTS: u32 = 4096;
@@ -540,9 +556,7 @@ pub fn reflect_iterators_in_frames(
     gs: &[Goroutine],
     maps: &mut HashMap<Addr, MapHeader>,
 ) -> Vec<MapIterator> {
-    let Ok(d) = p.dwarf() else { return Vec::new() };
-    let Some(hiter_off) = d.field_offset("reflect.MapIter", "hiter") else { return Vec::new() };
-    let Some(size) = d.struct_named("reflect.MapIter").and_then(|t| t.size) else { return Vec::new() };
+    let Some(super::ReflectIterLayout { hiter: hiter_off, size }) = model.reflect_iter else { return Vec::new() };
     let mem = p.mem();
     let mut ranges: rustc_hash::FxHashMap<Addr, bool> = Default::default();
     let mut recent = [(Addr::NULL, false); 1024];

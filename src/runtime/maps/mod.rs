@@ -3,6 +3,7 @@
 //! 1.24+). Which one a binary uses is decided by which types its DWARF has,
 //! and every offset is read from those types.
 
+pub mod builtin;
 pub mod entries;
 pub mod iterators;
 pub mod names;
@@ -13,7 +14,7 @@ use crate::exe::dwarf::DwarfIndex;
 use crate::memory::{MemError, Memory, ReadExt};
 
 /// Offsets of the classic map structures.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct ClassicLayout {
     pub count: u64,
@@ -41,7 +42,7 @@ pub struct ClassicLayout {
 }
 
 /// Offsets of the Swiss map structures.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct SwissLayout {
     pub used: u64,
@@ -66,7 +67,7 @@ pub struct SwissLayout {
 }
 
 /// Which map implementation the binary has.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MapLayout {
     /// `runtime.hmap`.
     Classic(ClassicLayout),
@@ -76,7 +77,7 @@ pub enum MapLayout {
 
 /// Offsets in runtime type descriptors: every type's (`internal/abi.Type`),
 /// and the map type's key and element.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TypeLayout {
     /// `internal/abi.Type`.
     pub abi: crate::runtime::types::TypeOffsets,
@@ -90,8 +91,43 @@ pub struct TypeLayout {
 pub const KIND_MAP: u8 = 21;
 pub use crate::runtime::types::KIND_MASK;
 
+/// Where the map type descriptor describes its slots (for `--show-values`):
+/// offsets of its fields, and the flag bits and constants entries need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct SlotLayout {
+    /// `Flags` (a `uint32`).
+    pub flags: Option<u64>,
+    /// Classic: `KeySize`, `ValueSize` (`uint8`), `BucketSize` (`uint16`).
+    pub key_size: Option<u64>,
+    pub value_size: Option<u64>,
+    pub bucket_size: Option<u64>,
+    /// Swiss: `GroupSize`, `SlotSize`, `ElemOff` (`uintptr`).
+    pub group_size: Option<u64>,
+    pub slot_size: Option<u64>,
+    pub elem_off: Option<u64>,
+    /// Go 1.27: `KeysOff`, `KeyStride`, `ElemsOff`, `ElemStride`.
+    pub split: Option<[u64; 4]>,
+    /// `internal/runtime/maps.table.groups`.
+    pub table_groups: Option<u64>,
+    /// Flag bits of an indirect key and an indirect element.
+    pub indirect_key: u64,
+    pub indirect_elem: u64,
+    /// Classic `minTopHash`.
+    pub min_top_hash: u8,
+}
+
+/// `reflect.MapIter`: where its runtime iterator sits, and its size.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ReflectIterLayout {
+    /// Offset of the `hiter` field.
+    pub hiter: u64,
+    /// Size of `reflect.MapIter`.
+    pub size: u64,
+}
+
 /// Everything needed to decode maps.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MapModel {
     /// The implementation's layout.
     pub layout: MapLayout,
@@ -99,6 +135,10 @@ pub struct MapModel {
     pub types: TypeLayout,
     /// Iterator pointer words' extent (`ptrdata`), for matching stack objects.
     pub iter_ptrdata: u64,
+    /// `reflect.MapIter`, when the program has it.
+    pub reflect_iter: Option<ReflectIterLayout>,
+    /// The map type descriptor's slot layout.
+    pub slots: SlotLayout,
     /// `moduledata.types`: base of type name offsets (resolved by [`MapModel::resolve`]).
     pub types_base: Option<Addr>,
 }
@@ -135,6 +175,45 @@ fn ptr_end(d: &DwarfIndex, t: crate::exe::dwarf::TypeRef, base: u64, depth: u32)
             .max()
             .unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// The map type descriptor's slot layout, from DWARF.
+fn slot_layout(d: &DwarfIndex, classic: bool) -> SlotLayout {
+    let mt = if classic && d.struct_named("internal/abi.OldMapType").is_some() {
+        "internal/abi.OldMapType"
+    } else if !classic && d.struct_named("internal/abi.SwissMapType").is_some() {
+        "internal/abi.SwissMapType"
+    } else {
+        "internal/abi.MapType"
+    };
+    let o = |f: &str| d.field_offset(mt, f);
+    let c = |names: &[&str], def: i64| names.iter().find_map(|n| d.constant(n)).unwrap_or(def);
+    let split = match (o("KeysOff"), o("KeyStride"), o("ElemsOff"), o("ElemStride")) {
+        (Some(a), Some(b), Some(e), Some(f)) => Some([a, b, e, f]),
+        _ => None,
+    };
+    let (ik, ie) = if classic {
+        (1, 2)
+    } else {
+        (
+            c(&["internal/abi.SwissMapIndirectKey", "internal/abi.MapIndirectKey"], 4),
+            c(&["internal/abi.SwissMapIndirectElem", "internal/abi.MapIndirectElem"], 8),
+        )
+    };
+    SlotLayout {
+        flags: o("Flags"),
+        key_size: o("KeySize").filter(|_| classic),
+        value_size: o("ValueSize").filter(|_| classic),
+        bucket_size: o("BucketSize").filter(|_| classic),
+        group_size: o("GroupSize").filter(|_| !classic),
+        slot_size: o("SlotSize").filter(|_| !classic),
+        elem_off: o("ElemOff").filter(|_| !classic),
+        split: split.filter(|_| !classic),
+        table_groups: d.field_offset("internal/runtime/maps.table", "groups").filter(|_| !classic),
+        indirect_key: ik as u64,
+        indirect_elem: ie as u64,
+        min_top_hash: if classic { c(&["runtime.minTopHash"], 5) as u8 } else { 0 },
     }
 }
 
@@ -208,12 +287,34 @@ impl MapModel {
         } else {
             return Err("DWARF has neither runtime.hmap nor internal/runtime/maps.Map".into());
         };
+        let slots = slot_layout(d, matches!(layout, MapLayout::Classic(_)));
         Ok(MapModel {
             layout,
             types: TypeLayout { abi: crate::runtime::types::TypeOffsets::from_dwarf(d)?, key, elem },
             iter_ptrdata,
+            slots,
+            reflect_iter: match (d.field_offset("reflect.MapIter", "hiter"), d.struct_named("reflect.MapIter")) {
+                (Some(hiter), Some(t)) => t.size.map(|size| ReflectIterLayout { hiter, size }),
+                _ => None,
+            },
             types_base: None,
         })
+    }
+
+    /// The process's map model: from DWARF, else (no DWARF) the built-in
+    /// layout of its Go version ([`builtin`]); resolved against the process.
+    pub fn of(p: &Process) -> Result<MapModel, String> {
+        let model = match p.dwarf() {
+            Ok(d) => MapModel::from_dwarf(d)?,
+            Err(why) => {
+                let minor = p.go_major_minor().1;
+                // The full version, with its experiments (`go1.24.11 X:noswissmap`).
+                let full = p.exe.build_info.as_ref().map_or(p.go_version.as_str(), |b| b.go_version.as_str());
+                builtin::builtin_model(minor, full)
+                    .ok_or_else(|| format!("{why}, and gotopsy has no built-in map layout for {}", p.go_version))?
+            }
+        };
+        Ok(model.resolve(p))
     }
 
     /// Resolves what depends on the process (the base of type names).

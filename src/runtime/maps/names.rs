@@ -2,6 +2,8 @@
 //! hold a map (DWARF globals of map type, and map fields or elements of
 //! struct and array globals, one level deep), and the map-typed parameters,
 //! variables and closure captures that DWARF locates in a goroutine's frames.
+//! Without DWARF: the pointer-sized variables of the symbol table that hold
+//! the map's address (no struct fields, array elements or frame names).
 
 use crate::addr::Addr;
 use crate::exe::dwarf::{ParamLocation, VarKind};
@@ -52,8 +54,22 @@ pub struct MapName {
 /// Every map a package-level variable holds, by map address.
 pub fn global_names(p: &Process) -> FxHashMap<Addr, Vec<MapName>> {
     let mut out: FxHashMap<Addr, Vec<MapName>> = FxHashMap::default();
-    let Ok(d) = p.dwarf() else { return out };
     let mem = p.mem();
+    let Ok(d) = p.dwarf() else {
+        // No DWARF, no types: every pointer-sized variable of the symbol
+        // table is a candidate; only those holding a map's address are ever
+        // looked up.
+        for (name, stated) in p.exe.variables_of_size(8) {
+            if let Ok(h) = mem.read_ptr(stated.add(p.bias)) {
+                if !h.is_null() {
+                    let n =
+                        MapName { name: name.to_string(), kind: MapNameKind::Global, function: None, goroutine: None };
+                    out.entry(h).or_default().push(n);
+                }
+            }
+        }
+        return out;
+    };
     for (name, stated) in d.map_globals() {
         let Ok(h) = mem.read_ptr(stated.add(p.bias)) else { continue };
         if h.is_null() {

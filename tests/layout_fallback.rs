@@ -111,6 +111,7 @@ fn map_conclusions(a: &gotopsy::Analysis) -> Vec<String> {
     out
 }
 
+/// On copies of the fixtures' executables without DWARF (`common::without_dwarf`).
 #[test]
 fn without_dwarf_the_map_findings_are_the_same() {
     use gotopsy::model::NoProgress;
@@ -121,15 +122,17 @@ fn without_dwarf_the_map_findings_are_the_same() {
             if !map_scenario {
                 continue;
             }
-            let analyze = |ignore_dwarf| {
+            let analyze = |exe: std::path::PathBuf| {
                 let p = Process::open(
                     &common::core(&v, &sc),
-                    &OpenOptions { exe: Some(common::exe_for(&v, &sc)), force: false, ignore_dwarf },
+                    &OpenOptions { exe: Some(exe), force: false, ignore_dwarf: false },
                 )
                 .unwrap();
                 gotopsy::analyze(&p, &Default::default(), &NoProgress).unwrap()
             };
-            let (with, without) = (analyze(false), analyze(true));
+            let exe = common::exe_for(&v, &sc);
+            let (with, without) = (analyze(exe.clone()), analyze(common::without_dwarf(&exe)));
+            assert!(without.warnings.iter().any(|w| w.text.contains("no DWARF")), "{v}/{sc}: says so");
             let (a, b) = (map_conclusions(&with), map_conclusions(&without));
             assert!(a.iter().any(|l| l.starts_with("map ")), "{v}/{sc}: no map decoded with DWARF");
             assert_eq!(a, b, "{v}/{sc}: with DWARF (left) and without (right)");

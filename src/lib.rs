@@ -5,6 +5,9 @@
 //! [`model`] (the owned [`Analysis`], entry point [`analyze`]) → [`report`].
 
 #![warn(missing_docs)]
+// No panics on input-derived data (docs/security.md): no unwrap/expect in the
+// library outside its tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 /// `as_str`, `Display` and comparison with `&str` by the name the JSON
 /// report uses, for a unit enum (defined before the modules that use it).

@@ -88,7 +88,7 @@ fn built_in_map_and_heap_layouts_equal_dwarf_for_every_build() {
 /// Everything the map analysis concludes, as compared with and without DWARF:
 /// findings (kind, map, goroutines and roles), iterators (goroutine, state,
 /// map), maps (address, type, length, package-level names).
-fn map_conclusions(a: &gotopsy::Analysis) -> Vec<String> {
+fn map_conclusions(a: &gotopsy::Analysis, names: bool) -> Vec<String> {
     let mut out: Vec<String> = a
         .findings
         .iter()
@@ -102,7 +102,7 @@ fn map_conclusions(a: &gotopsy::Analysis) -> Vec<String> {
         let globals: Vec<&str> = m
             .names
             .iter()
-            .filter(|n| n.kind == gotopsy::runtime::maps::names::MapNameKind::Global)
+            .filter(|n| names && n.kind == gotopsy::runtime::maps::names::MapNameKind::Global)
             .map(|n| n.name.as_str())
             .collect();
         format!("map {} {:?} {} {:?}", m.address, m.type_name, m.len, globals)
@@ -111,15 +111,15 @@ fn map_conclusions(a: &gotopsy::Analysis) -> Vec<String> {
     out
 }
 
-/// On copies of the fixtures' executables without DWARF (`common::without_dwarf`).
-#[test]
-fn without_dwarf_the_map_findings_are_the_same() {
+/// Compares every map core's conclusions with its executable and with the
+/// copy `copy` makes of it (`names`: package-level names compared too), and
+/// checks the copy's report says `says`.
+fn map_cores_agree(copy: fn(&std::path::Path) -> std::path::PathBuf, names: bool, says: &str) {
     use gotopsy::model::NoProgress;
     let mut compared = 0;
     for v in common::variants() {
         for sc in common::scenarios(&v) {
-            let map_scenario = sc.starts_with("map") || sc.starts_with("kernel-map") || sc == "iterfuncs";
-            if !map_scenario {
+            if !(sc.starts_with("map") || sc.starts_with("kernel-map") || sc == "iterfuncs") {
                 continue;
             }
             let analyze = |exe: std::path::PathBuf| {
@@ -131,13 +131,42 @@ fn without_dwarf_the_map_findings_are_the_same() {
                 gotopsy::analyze(&p, &Default::default(), &NoProgress).unwrap()
             };
             let exe = common::exe_for(&v, &sc);
-            let (with, without) = (analyze(exe.clone()), analyze(common::without_dwarf(&exe)));
-            assert!(without.warnings.iter().any(|w| w.text.contains("no DWARF")), "{v}/{sc}: says so");
-            let (a, b) = (map_conclusions(&with), map_conclusions(&without));
+            let (with, without) = (analyze(exe.clone()), analyze(copy(&exe)));
+            assert!(without.warnings.iter().any(|w| w.text.contains(says)), "{v}/{sc}: says {says:?}");
+            let (a, b) = (map_conclusions(&with, names), map_conclusions(&without, names));
             assert!(a.iter().any(|l| l.starts_with("map ")), "{v}/{sc}: no map decoded with DWARF");
             assert_eq!(a, b, "{v}/{sc}: with DWARF (left) and without (right)");
             compared += 1;
         }
     }
     assert!(compared >= 100, "only {compared} map cores compared");
+}
+
+/// On copies of the fixtures' executables without DWARF (`common::without_dwarf`).
+#[test]
+fn without_dwarf_the_map_findings_are_the_same() {
+    map_cores_agree(common::without_dwarf, true, "no DWARF");
+}
+
+/// On copies stripped of their symbol table too (`objcopy --strip-all`): the
+/// same findings, iterators and maps, without the names only symbols give.
+#[test]
+fn stripped_executables_give_the_same_map_findings() {
+    map_cores_agree(common::stripped, false, "no symbol table");
+}
+
+#[test]
+fn built_in_status_and_wait_reason_names_equal_each_build() {
+    use gotopsy::runtime::strings_builtin::builtin_strings;
+    for v in common::variants() {
+        let sc = common::scenarios(&v).into_iter().find(|s| common::exe_for(&v, s) == common::exe(&v)).unwrap();
+        let p = Process::open(
+            &common::core(&v, &sc),
+            &OpenOptions { exe: Some(common::exe(&v)), force: false, ignore_dwarf: false },
+        )
+        .unwrap();
+        let (status, waits) = builtin_strings(p.go_major_minor().1).unwrap_or_else(|| panic!("{v}: none built in"));
+        assert_eq!(p.status_strings, status, "{v}: regenerate with `cargo run --example dump_layouts -- --strings`");
+        assert_eq!(p.wait_reason_strings, waits, "{v}");
+    }
 }

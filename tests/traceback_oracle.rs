@@ -102,12 +102,26 @@ fn cgo_fixtures_exist() {
 
 #[test]
 fn goroutines_equal_the_runtime_traceback() {
+    oracle(false);
+}
+
+/// The same on copies of every fixture's executables stripped of their
+/// symbol table and DWARF (`objcopy --strip-all`, as `-ldflags="-s -w"`
+/// builds come): the module data, `allm`, `allgs` and `mheap_` are found by
+/// what they hold (`src/runtime/stripped.rs`).
+#[test]
+fn stripped_executables_give_the_runtime_traceback() {
+    oracle(true);
+}
+
+fn oracle(stripped: bool) {
     let mut failures = Vec::new();
     let mut checked = 0;
     for v in common::variants() {
         // A gcore snapshot has no oracle: the live process printed nothing (tests/signals.rs).
         for sc in common::scenarios(&v).into_iter().filter(|s| s != "snapshot") {
             let exe = common::exe_for(&v, &sc);
+            let exe = if stripped { common::stripped(&exe) } else { exe };
             let core = common::core(&v, &sc);
             let p = match Process::open(&core, &OpenOptions { exe: Some(exe), force: false, ignore_dwarf: false }) {
                 Ok(p) => p,
@@ -116,6 +130,17 @@ fn goroutines_equal_the_runtime_traceback() {
                     continue;
                 }
             };
+            if stripped {
+                // What was found by content is where the symbol table says it is.
+                let unstripped = gotopsy::exe::Executable::open(&common::exe_for(&v, &sc)).unwrap();
+                for name in ["runtime.firstmoduledata", "runtime.allgs", "runtime.allm", "runtime.mheap_"] {
+                    let want = unstripped.symbol(name).map(|(a, _)| a.add(p.bias));
+                    let got = p.found_globals.iter().find(|(n, _)| *n == name).map(|&(_, a)| a);
+                    if got != want {
+                        failures.push(format!("{v}/{sc}: {name} found at {got:?}, the symbol table says {want:?}"));
+                    }
+                }
+            }
             let gs = read_goroutines(&p, ReadOptions::default()).expect("goroutines");
             let tb = crashlog::parse(&common::printed(&v, &sc));
             let mut ours: Vec<u64> = gs.list.iter().map(|g| g.id).collect();

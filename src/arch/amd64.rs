@@ -12,6 +12,7 @@ mod reg {
     pub const RBP: usize = 4;
     pub const RIP: usize = 16;
     pub const RSP: usize = 19;
+    pub const FS_BASE: usize = 21;
     /// The block's length in words.
     pub const COUNT: usize = 27;
 }
@@ -52,6 +53,8 @@ impl Arch for Amd64 {
             fp: word(b, reg::RBP)?,
             lr: None,
             g: word(b, reg::R14)?,
+            // runtime·settls: g lives at -8(FS) under internal linking.
+            tls_g: word(b, reg::FS_BASE).filter(|&fs| fs >= 8).map(|fs| fs - 8),
         })
     }
     fn uses_lr(&self) -> bool {

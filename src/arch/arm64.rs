@@ -43,6 +43,8 @@ impl Arch for Arm64 {
             fp: word(b, reg::X29)?,
             lr: Some(word(b, reg::X30)?),
             g: word(b, reg::X28)?,
+            // x28 holds g in Go code; the TLS slot is not in NT_PRSTATUS.
+            tls_g: None,
         })
     }
     fn uses_lr(&self) -> bool {

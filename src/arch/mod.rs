@@ -26,6 +26,10 @@ pub struct Regs {
     pub lr: Option<u64>,
     /// The register Go keeps `g` in under ABIInternal (amd64 `r14`, arm64 `x28`).
     pub g: u64,
+    /// Where the thread's TLS keeps `g` with internal linking (amd64
+    /// `fs_base − 8`), when the registers say.
+    #[serde(skip)]
+    pub tls_g: Option<u64>,
 }
 
 /// Where the registers of the interrupted context are, in the kernel's signal

@@ -153,6 +153,11 @@ impl Executable {
         Some(out)
     }
 
+    /// True when the executable has a symbol table (not `-ldflags=-s`, not `strip`ped).
+    pub fn has_symbols(&self) -> bool {
+        !self.symbols.is_empty()
+    }
+
     /// Stated address and size of a symbol.
     pub fn symbol(&self, name: &str) -> Option<(Addr, u64)> {
         self.symbols.get(name).map(|&(a, s)| (Addr(a), s))

@@ -249,6 +249,28 @@ fn read_m(p: &Process, addr: Addr) -> Result<MInfo, MemError> {
     })
 }
 
+/// What a real g looks like: a known status, an id, sane stack bounds that
+/// hold its saved sp (tells goroutines from other bytes in a heap scan, or a
+/// guessed `allgs` of a stripped executable).
+pub fn plausible_g(p: &Process, at: Addr) -> bool {
+    let st = &p.layout.status;
+    let Ok(g) = read_g(p, at) else { return false };
+    let base = g.status & !st.scan;
+    let known = [st.idle, st.runnable, st.running, st.syscall, st.waiting, st.dead, st.copystack, st.preempted]
+        .contains(&base)
+        || Some(base) == st.leaked
+        || Some(base) == st.deadextra;
+    let size = g.stack.end.0.wrapping_sub(g.stack.start.0);
+    let stack_ok = if st.is_dead(g.status) {
+        size <= 1 << 30
+    } else {
+        g.stack.start < g.stack.end
+            && size <= 1 << 30
+            && (g.stack.contains(g.sched_sp) || g.stack.contains(g.syscallsp) || base == st.running)
+    };
+    known && g.id > 0 && g.id < 1 << 48 && stack_ok
+}
+
 /// Reads every M on `runtime.allm`.
 pub fn read_ms(p: &Process, warnings: &mut Vec<Warning>) -> Vec<MInfo> {
     let mut out = Vec::new();
@@ -318,25 +340,7 @@ pub fn read_goroutines_with<V: StackVisitor>(
     let truncated = p.core.truncated;
     let mut warnings = Vec::new();
     let mem = p.mem();
-    let st = &p.layout.status;
-    // What a real g looks like (tells goroutines from other bytes in a heap scan).
-    let plausible = |at: Addr| -> bool {
-        let Ok(g) = read_g(p, at) else { return false };
-        let base = g.status & !st.scan;
-        let known = [st.idle, st.runnable, st.running, st.syscall, st.waiting, st.dead, st.copystack, st.preempted]
-            .contains(&base)
-            || Some(base) == st.leaked
-            || Some(base) == st.deadextra;
-        let size = g.stack.end.0.wrapping_sub(g.stack.start.0);
-        let stack_ok = if st.is_dead(g.status) {
-            size <= 1 << 30
-        } else {
-            g.stack.start < g.stack.end
-                && size <= 1 << 30
-                && (g.stack.contains(g.sched_sp) || g.stack.contains(g.syscallsp) || base == st.running)
-        };
-        known && g.id > 0 && g.id < 1 << 48 && stack_ok
-    };
+    let plausible = |at: Addr| plausible_g(p, at);
     let (found, found_warnings) = super::allgs::find(p, &plausible);
     warnings.extend(found_warnings);
     // Nothing found is a report with no goroutine and the reason, not an end:

@@ -299,6 +299,15 @@ impl HeapLayout {
         info
     }
 
+    /// True when an in-use span covers `a` (checks a guessed `mheap_`).
+    pub fn covers(&self, p: &Process, a: Addr) -> bool {
+        let Ok(Some((span, state))) = self.span_of(p, a) else { return false };
+        let mem = p.mem();
+        let start = mem.read_u64(span.add(self.span_start)).unwrap_or(0);
+        let npages = mem.read_u64(span.add(self.span_npages)).unwrap_or(0);
+        state == self.in_use && start <= a.0 && a.0 - start < npages.saturating_mul(self.page_size)
+    }
+
     /// The span covering `a` and its state, `None` when `a` is in no heap arena.
     fn span_of(&self, p: &Process, a: Addr) -> Result<Option<(Addr, u8)>, String> {
         let mem = p.mem();

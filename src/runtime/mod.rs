@@ -10,6 +10,8 @@ pub mod layout;
 pub mod layout_fallback;
 pub mod maps;
 pub mod process;
+pub mod strings_builtin;
+pub mod stripped;
 pub mod symbolize;
 pub mod tracebufs;
 pub mod types;

@@ -50,6 +50,9 @@ pub struct Process {
     pub warnings: Vec<crate::warning::Warning>,
     /// Layouts and globals come from DWARF (false: fallback tables and symbols).
     pub uses_dwarf: bool,
+    /// Globals found by what they hold, for an executable without symbols
+    /// ([`super::stripped`]): (name, actual address).
+    pub found_globals: Vec<(&'static str, Addr)>,
 }
 
 impl Process {
@@ -143,7 +146,14 @@ impl Process {
         };
         let dwarf = if uses_dwarf { exe.dwarf().ok() } else { None };
         let global = |name: &str| global_address(&exe, dwarf, bias, name);
-        let md = global("runtime.firstmoduledata").ok_or_else(|| rt_err("no runtime.firstmoduledata".into()))?;
+        let stripped = exe.symbol("runtime.firstmoduledata").is_none() && exe.symbol("runtime.main").is_none();
+        let md = match global("runtime.firstmoduledata") {
+            Some(md) => md,
+            None if stripped => super::stripped::find_moduledata(&exe, &layout.moduledata)
+                .map(|md| md.add(bias))
+                .map_err(|why| rt_err(format!("no symbol table, and the module data was not found: {why}")))?,
+            None => return Err(rt_err("no runtime.firstmoduledata".into())),
+        };
         // The module data's table pointers never change after the program
         // starts: read them from the executable's initial copy, and say so when
         // the core's copy (damaged memory) disagrees.
@@ -169,15 +179,22 @@ impl Process {
             let Some(addr) = global(name) else { return Vec::new() };
             (0..count).map(|i| image.read_go_string(addr.add(i * 16)).unwrap_or_default()).collect()
         };
-        let status_strings = strings("runtime.gStatusStrings");
-        let wait_reason_strings = strings("runtime.waitReasonStrings");
+        let mut status_strings = strings("runtime.gStatusStrings");
+        let mut wait_reason_strings = strings("runtime.waitReasonStrings");
+        if stripped {
+            let minor = crate::exe::buildinfo::parse_major_minor(&go_version).map(|v| v.1);
+            if let Some((st, wr)) = minor.and_then(super::strings_builtin::builtin_strings) {
+                status_strings = st.iter().map(|s| s.to_string()).collect();
+                wait_reason_strings = wr.iter().map(|s| s.to_string()).collect();
+            }
+        }
         if wait_reason_strings.is_empty() {
             warnings.push(Warning::new(
                 WarningKind::MissingRuntimeData,
                 "runtime.waitReasonStrings not found: wait reasons shown as numbers",
             ));
         }
-        Ok(Process {
+        let mut p = Process {
             exe_match: exe_match.unwrap_or(ExeMatch::Unverified),
             arch,
             core,
@@ -191,12 +208,21 @@ impl Process {
             wait_reason_strings,
             warnings,
             uses_dwarf,
-        })
+            found_globals: Vec::new(),
+        };
+        if stripped {
+            let (found, w) = super::stripped::discover(&p, &|g| super::goroutines::plausible_g(&p, g));
+            p.found_globals = found;
+            p.found_globals.push(("runtime.firstmoduledata", md));
+            p.warnings.extend(w);
+        }
+        Ok(p)
     }
 
     /// Actual address of a runtime global, from DWARF or the symbol table.
     pub fn global(&self, name: &str) -> Option<Addr> {
         global_address(&self.exe, self.dwarf().ok(), self.bias, name)
+            .or_else(|| self.found_globals.iter().find(|(n, _)| *n == name).map(|&(_, a)| a))
     }
 
     /// The executable's DWARF, unless absent or ignored.

@@ -156,3 +156,26 @@ pub fn without_dwarf(exe: &std::path::Path) -> PathBuf {
     fs::rename(&tmp, &out).unwrap();
     out
 }
+
+/// A copy of `exe` without its symbol table and DWARF, made by `objcopy
+/// --strip-all` (binutils; `aarch64-linux-gnu-objcopy` for arm64 builds;
+/// `.ci/run` installs both when missing), as `-ldflags="-s -w"` builds come.
+pub fn stripped(exe: &std::path::Path) -> PathBuf {
+    let out = exe.with_extension("stripped");
+    if out.exists() {
+        return out;
+    }
+    let head = fs::read(exe).unwrap();
+    // e_machine 183: EM_AARCH64.
+    let tool = if head.get(18..20) == Some(&[183, 0]) { "aarch64-linux-gnu-objcopy" } else { "objcopy" };
+    let tmp = exe.with_extension(format!("stripped.{}", std::process::id()));
+    let status = std::process::Command::new(tool)
+        .arg("--strip-all")
+        .arg(exe)
+        .arg(&tmp)
+        .status()
+        .unwrap_or_else(|e| panic!("{tool} (binutils) is needed to strip {}: {e}", exe.display()));
+    assert!(status.success(), "{tool} --strip-all {} failed", exe.display());
+    fs::rename(&tmp, &out).unwrap();
+    out
+}

@@ -510,22 +510,54 @@ pub fn reflect_iterators(p: &Process, model: &MapModel, maps: &mut HashMap<Addr,
             .into_iter()
             .map(|(n, a, ty)| (n, a, ty.starts_with('*')))
             .collect(),
-        Err(_) => {
+        Err(_) if p.exe.has_symbols() => {
             let mut v: Vec<(String, Addr, bool)> = Vec::new();
             for (ptr, sz) in [(true, 8), (false, size)] {
                 v.extend(p.exe.variables_of_size(sz).into_iter().map(|(n, a)| (n.to_string(), a, ptr)));
             }
             v
         }
+        // No symbols either: every word of the data a pointer can be in
+        // (`.data`, `.bss`) as a pointer to one, and as the start of one.
+        Err(_) => {
+            let mut v: Vec<(String, Addr, bool)> = Vec::new();
+            for s in [".data", ".bss"].iter().filter_map(|n| p.exe.sections.get(*n)) {
+                for i in 0..(s.size / 8).min(MAX_GLOBAL_CANDIDATES as u64) {
+                    let stated = Addr(s.addr).add(8 * i);
+                    let name = format!("at {}", stated.add(p.bias));
+                    v.push((name.clone(), stated, true));
+                    if stated.0 + size <= s.addr + s.size {
+                        v.push((name, stated, false));
+                    }
+                }
+            }
+            v
+        }
     };
+    let blind = !p.uses_dwarf && !p.exe.has_symbols();
     let mut names = super::TypeNames::default();
     let mut out = Vec::new();
-    for (name, addr, is_ptr) in candidates.into_iter().take(MAX_GLOBAL_CANDIDATES) {
+    for (name, addr, is_ptr) in candidates.into_iter().take(4 * MAX_GLOBAL_CANDIDATES) {
         let obj = if is_ptr { mem.read_ptr(addr.add(p.bias)).unwrap_or(Addr::NULL) } else { addr.add(p.bias) };
         if obj.is_null() {
             continue;
         }
-        if let Some(it) = read_iterator_at(p, model, obj.add(hiter_off), maps, &mut names) {
+        // Words taken blind are read aside, and kept only when they lead to a
+        // named map type and a map header outside the executable's image.
+        let mut scratch = HashMap::new();
+        let into = if blind { &mut scratch } else { &mut *maps };
+        if let Some(it) = read_iterator_at(p, model, obj.add(hiter_off), into, &mut names) {
+            if blind {
+                let named =
+                    scratch.get(&it.map).and_then(|h| h.type_name.as_deref()).is_some_and(|n| n.starts_with("map["));
+                let in_exe = p.exe.segments.iter().any(|s| it.map.0.wrapping_sub(s.vaddr + p.bias) < s.memsz);
+                if !named || in_exe {
+                    continue;
+                }
+                for (a, h) in scratch {
+                    maps.entry(a).or_insert(h);
+                }
+            }
             // Referenced from a global: the GC keeps it and what it points to.
             out.push(MapIterator {
                 held_by: Some(format!("reflect.MapIter in global {name}")),

@@ -1,0 +1,254 @@
+//! The runtime's globals in an executable without a symbol table
+//! (`-ldflags="-s -w"`, `objcopy --strip-all`): found by what they hold, and
+//! each validated before it is used (`docs/stripped.md`).
+//!
+//! - `runtime.firstmoduledata`: from Go 1.26 the section `.go.module`; before,
+//!   the word of `.noptrdata` that holds the pclntab's address (the module
+//!   data's `pcHeader`); either way its `text`, `minpc` and `maxpc` must lie
+//!   in `.text` in that order, `text` equal the pclntab header's `textStart`
+//!   (before 1.26), and `funcnametab` point into the pclntab.
+//! - Threads: each thread's `g` register (amd64 `r14`, arm64 `x28`) or, on
+//!   amd64, its TLS slot (`fs_base − 8`), accepted when that `g`'s `m` names
+//!   it back (`m.g0`, `m.curg` or `m.gsignal`) and runs on that thread
+//!   (`m.procid`).
+//! - `runtime.allm`: the word of `.bss`/`.noptrbss` holding an `m` (one whose
+//!   `g0` names it back) whose `alllink` chain passes through every such `m`
+//!   (the longest such chain: the head).
+//! - `runtime.allgs`: the slice header of `.bss` (pointer, length, capacity)
+//!   whose array holds every such `m`'s `curg`, every element a valid `g`,
+//!   the first the main goroutine (id 1).
+//! - `runtime.mheap_`: the place in `.bss` where `mheap_.arenas` leads, through
+//!   the heap arena index, to in-use spans holding the goroutines found.
+
+use super::heap::HeapLayout;
+use super::Process;
+use crate::addr::Addr;
+use crate::exe::pclntab::ModuleDataLayout;
+use crate::exe::Executable;
+use crate::memory::ReadExt;
+use crate::warning::{Warning, WarningKind};
+
+/// Most `m`s followed on an `alllink` chain (the runtime's own limit, `sched.maxmcount`).
+const MAX_MS: usize = 10_000;
+/// Most goroutines a candidate `allgs` may claim.
+const MAX_ALLGS: u64 = 1 << 26;
+/// Elements of a candidate `allgs` validated as goroutines.
+const CHECKED_GS: u64 = 64;
+
+/// The stated address of `runtime.firstmoduledata`, found without symbols.
+pub fn find_moduledata(exe: &Executable, ml: &ModuleDataLayout) -> Result<Addr, String> {
+    let section = |n: &str| exe.sections.get(n).map(|s| (s.addr, s.size));
+    let (text_start, text_size) = section(".text").ok_or("the executable has no .text section")?;
+    let (pclntab, pclntab_size) = section(".gopclntab")
+        .or_else(|| section(".data.rel.ro.gopclntab"))
+        .ok_or("the executable has no .gopclntab section")?;
+    let word = |stated: u64| -> Option<u64> {
+        let b = exe.initial_bytes(stated, 8, 0)?;
+        Some(u64::from_le_bytes(b.get(..8)?.try_into().ok()?))
+    };
+    let in_text = |a: u64| a.wrapping_sub(text_start) <= text_size;
+    // pcHeader.textStart (after magic, pads, minLC, ptrSize, nfunc, nfiles):
+    // where the Go text starts (not .text's start when cgo linked C code
+    // first); 0 from Go 1.26, which no longer stores it.
+    let text_start_field = word(pclntab + 24).filter(|&t| t != 0);
+    let valid = |md: u64| -> bool {
+        let f = |o: u64| word(md + o);
+        let (Some(text), Some(minpc), Some(maxpc), Some(names)) =
+            (f(ml.text), f(ml.minpc), f(ml.maxpc), f(ml.funcnametab))
+        else {
+            return false;
+        };
+        f(ml.pc_header) == Some(pclntab)
+            && text_start_field.is_none_or(|t| t == text)
+            && in_text(text)
+            && text <= minpc
+            && minpc < maxpc
+            && in_text(maxpc)
+            && names.wrapping_sub(pclntab) < pclntab_size
+    };
+    if let Some((addr, _)) = section(".go.module") {
+        return if valid(addr) {
+            Ok(Addr(addr))
+        } else {
+            Err(".go.module does not hold a module data that points at .gopclntab and its text".into())
+        };
+    }
+    let (start, size) = section(".noptrdata").ok_or("the executable has no .noptrdata section")?;
+    let len = usize::try_from(size).map_err(|_| ".noptrdata is too large")?;
+    let bytes = exe.initial_bytes(start, len, 0).ok_or(".noptrdata is not in the file")?;
+    let found: Vec<u64> = bytes
+        .chunks_exact(8)
+        .enumerate()
+        .filter(|(_, w)| u64::from_le_bytes((*w).try_into().unwrap_or([0; 8])) == pclntab)
+        .filter_map(|(i, _)| (start + 8 * i as u64).checked_sub(ml.pc_header))
+        .filter(|&md| valid(md))
+        .collect();
+    match found.as_slice() {
+        [md] => Ok(Addr(*md)),
+        [] => Err("no word of .noptrdata is a module data pointing at .gopclntab and its text".into()),
+        many => Err(format!("{} candidates for the module data in .noptrdata", many.len())),
+    }
+}
+
+/// An `m` a thread runs, and the goroutines it names.
+#[derive(Copy, Clone, Debug)]
+struct ThreadM {
+    m: Addr,
+    curg: Addr,
+}
+
+/// Every thread's `m`, from its `g` register or TLS slot, validated.
+fn thread_ms(p: &Process) -> Vec<ThreadM> {
+    let mem = p.mem();
+    let (gl, ml) = (&p.layout.g, &p.layout.m);
+    let mut out: Vec<ThreadM> = Vec::new();
+    for t in &p.core.threads {
+        let tls = t.regs.tls_g.and_then(|a| mem.read_ptr(Addr(a)).ok());
+        for g in [Some(Addr(t.regs.g)), tls].into_iter().flatten().filter(|g| !g.is_null()) {
+            let Ok(m) = mem.read_ptr(g.add(gl.m)) else { continue };
+            if m.is_null() || out.iter().any(|o| o.m == m) {
+                continue;
+            }
+            let rd = |o: u64| mem.read_ptr(m.add(o)).unwrap_or(Addr::NULL);
+            let names_it = rd(ml.g0) == g || rd(ml.curg) == g || ml.gsignal.is_some_and(|o| rd(o) == g);
+            let on_thread = mem.read_u64(m.add(ml.procid)).is_ok_and(|id| id == u64::from(t.lwp));
+            if names_it && on_thread {
+                out.push(ThreadM { m, curg: rd(ml.curg) });
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The 8-aligned words of the writable data the program starts with zeroed
+/// (`.bss`, `.noptrbss`) or initialized (`.data`, `.noptrdata`), as (actual
+/// address, value), read from the core.
+fn data_words(p: &Process, sections: &[&str]) -> Vec<(Addr, u64)> {
+    let mut out = Vec::new();
+    for name in sections {
+        let Some(s) = p.exe.sections.get(*name) else { continue };
+        let start = Addr(s.addr).add(p.bias);
+        let Ok(bytes) = p.mem().read_vec(start, s.size, 1 << 28) else { continue };
+        out.extend(
+            bytes
+                .chunks_exact(8)
+                .enumerate()
+                .map(|(i, w)| (start.add(8 * i as u64), u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))),
+        );
+    }
+    out
+}
+
+/// Where `runtime.allm` is: the word whose chain passes every thread's `m`.
+fn find_allm(p: &Process, words: &[(Addr, u64)], ms: &[ThreadM]) -> Option<Addr> {
+    let link = p.layout.m.alllink?;
+    let mem = p.mem();
+    let chain = |head: Addr| -> Vec<Addr> {
+        let mut v = Vec::new();
+        let mut at = head;
+        while !at.is_null() && v.len() < MAX_MS && !v.contains(&at) {
+            v.push(at);
+            at = mem.read_ptr(at.add(link)).unwrap_or(Addr::NULL);
+        }
+        v
+    };
+    // Any m's g0 names it back (the head may be an m no thread runs: cgo's spare extra M).
+    let is_m = |m: Addr| {
+        mem.read_ptr(m.add(p.layout.m.g0)).and_then(|g0| mem.read_ptr(g0.add(p.layout.g.m))).is_ok_and(|b| b == m)
+    };
+    let mut best: Option<(Addr, usize)> = None;
+    for &(at, w) in words {
+        if w == 0 || w % 8 != 0 || !(ms.iter().any(|m| m.m.0 == w) || is_m(Addr(w))) {
+            continue;
+        }
+        let c = chain(Addr(w));
+        if ms.iter().all(|m| c.contains(&m.m)) && best.is_none_or(|(_, n)| c.len() > n) {
+            best = Some((at, c.len()));
+        }
+    }
+    best.map(|(at, _)| at)
+}
+
+/// Where `runtime.allgs` is: a slice header whose array holds every
+/// thread's current goroutine, its elements valid goroutines, the first the
+/// main goroutine.
+fn find_allgs(p: &Process, words: &[(Addr, u64)], ms: &[ThreadM], valid: &dyn Fn(Addr) -> bool) -> Option<Addr> {
+    let mem = p.mem();
+    let curgs: Vec<Addr> = ms.iter().map(|m| m.curg).filter(|g| !g.is_null()).collect();
+    for win in words.windows(3) {
+        let [(at, ptr), (_, len), (_, cap)] = win else { continue };
+        if *ptr == 0 || *ptr % 8 != 0 || *len == 0 || len > cap || *cap > MAX_ALLGS {
+            continue;
+        }
+        let first = mem.read_ptr(Addr(*ptr)).unwrap_or(Addr::NULL);
+        if first.is_null() || mem.read_i64(first.add(p.layout.g.goid)).ok() != Some(1) || !valid(first) {
+            continue;
+        }
+        let Ok(bytes) = mem.read_vec(Addr(*ptr), len * 8, MAX_ALLGS * 8) else { continue };
+        let gs: Vec<Addr> =
+            bytes.chunks_exact(8).map(|w| Addr(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))).collect();
+        if curgs.iter().all(|g| gs.contains(g)) && gs.iter().take(CHECKED_GS as usize).all(|&g| valid(g)) {
+            return Some(*at);
+        }
+    }
+    None
+}
+
+/// Where `runtime.mheap_` is: the `.bss` place whose `arenas` index leads
+/// to in-use spans covering every one of `objects` (heap-allocated `g`s).
+fn find_mheap(p: &Process, words: &[(Addr, u64)], objects: &[Addr]) -> Option<Addr> {
+    if objects.is_empty() {
+        return None;
+    }
+    let minor = p.go_major_minor().1;
+    let arenas = HeapLayout::builtin(minor, p.arch, Addr::NULL)?.arenas;
+    for &(at, w) in words {
+        if w == 0 || w % 8 != 0 {
+            continue;
+        }
+        let Some(base) = at.0.checked_sub(arenas) else { continue };
+        let Some(hl) = HeapLayout::builtin(minor, p.arch, Addr(base)) else { continue };
+        if objects.iter().all(|&o| hl.covers(p, o)) {
+            return Some(Addr(base));
+        }
+    }
+    None
+}
+
+/// The globals a stripped executable's symbols would have given, found in
+/// the core and validated, with a warning naming how (and what was not found).
+pub fn discover(p: &Process, valid: &dyn Fn(Addr) -> bool) -> (Vec<(&'static str, Addr)>, Vec<Warning>) {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    let ms = thread_ms(p);
+    let bss = data_words(p, &[".bss", ".noptrbss"]);
+    match find_allm(p, &bss, &ms) {
+        Some(a) => found.push(("runtime.allm", a)),
+        None => missing.push("runtime.allm"),
+    }
+    let allgs = find_allgs(p, &bss, &ms, valid);
+    match allgs {
+        Some(a) => found.push(("runtime.allgs", a)),
+        None => missing.push("runtime.allgs"),
+    }
+    // Goroutines are heap objects: the first few anchor the heap's index.
+    let mem = p.mem();
+    let gs: Vec<Addr> = allgs
+        .and_then(|a| Some((mem.read_ptr(a).ok()?, mem.read_u64(a.add(8)).ok()?)))
+        .map(|(ptr, n)| (0..n.min(4)).filter_map(|i| mem.read_ptr(ptr.add(8 * i)).ok()).collect())
+        .unwrap_or_default();
+    match find_mheap(p, &bss, &gs) {
+        Some(a) => found.push(("runtime.mheap_", a)),
+        None => missing.push("runtime.mheap_"),
+    }
+    let mut text = format!(
+        "the executable has no symbol table (stripped): {} of its threads lead to the runtime's m; found by what they hold: {}",
+        ms.len(),
+        if found.is_empty() { "nothing".to_string() } else { found.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ") }
+    );
+    if !missing.is_empty() {
+        text.push_str(&format!("; not found: {}", missing.join(", ")));
+    }
+    (found, vec![Warning::new(WarningKind::MissingRuntimeData, text)])
+}

@@ -12,7 +12,7 @@ use gotopsy::runtime::{OpenOptions, Process};
 #[test]
 fn built_in_layouts_equal_dwarf_for_every_build() {
     let mut covered = Vec::new();
-    for v in common::variants() {
+    for v in common::variants_with_dwarf() {
         let exe = Executable::open(&common::exe(&v)).unwrap();
         let minor = exe.build_info.as_ref().and_then(|b| b.major_minor()).unwrap().1;
         let from_dwarf = RuntimeLayout::from_dwarf(exe.dwarf().unwrap()).unwrap();
@@ -31,7 +31,7 @@ fn built_in_layouts_equal_dwarf_for_every_build() {
 
 #[test]
 fn without_dwarf_the_goroutines_are_the_same() {
-    for v in common::variants() {
+    for v in common::variants_with_dwarf() {
         for sc in ["zoo", "fatal", "nilderef", "mapstack"].into_iter().filter(|sc| common::has(&v, sc)) {
             let open = |ignore_dwarf| {
                 Process::open(
@@ -67,7 +67,7 @@ fn built_in_map_and_heap_layouts_equal_dwarf_for_every_build() {
     use gotopsy::addr::Addr;
     use gotopsy::runtime::heap::HeapLayout;
     use gotopsy::runtime::maps::{builtin, MapModel};
-    for v in common::variants() {
+    for v in common::variants_with_dwarf() {
         let exe = Executable::open(&common::exe(&v)).unwrap();
         let bi = exe.build_info.as_ref().unwrap();
         let minor = bi.major_minor().unwrap().1;
@@ -117,7 +117,7 @@ fn map_conclusions(a: &gotopsy::Analysis, names: bool) -> Vec<String> {
 fn map_cores_agree(copy: fn(&std::path::Path) -> std::path::PathBuf, names: bool, says: &str) {
     use gotopsy::model::NoProgress;
     let mut compared = 0;
-    for v in common::variants() {
+    for v in common::variants_with_dwarf() {
         for sc in common::scenarios(&v) {
             if !(sc.starts_with("map") || sc.starts_with("kernel-map") || sc == "iterfuncs") {
                 continue;
@@ -158,7 +158,7 @@ fn stripped_executables_give_the_same_map_findings() {
 #[test]
 fn built_in_status_and_wait_reason_names_equal_each_build() {
     use gotopsy::runtime::strings_builtin::builtin_strings;
-    for v in common::variants() {
+    for v in common::variants_with_dwarf() {
         let sc = common::scenarios(&v).into_iter().find(|s| common::exe_for(&v, s) == common::exe(&v)).unwrap();
         let p = Process::open(
             &common::core(&v, &sc),

@@ -136,7 +136,8 @@ fn oracle(stripped: bool) {
                 for name in ["runtime.firstmoduledata", "runtime.allgs", "runtime.allm", "runtime.mheap_"] {
                     let want = unstripped.symbol(name).map(|(a, _)| a.add(p.bias));
                     let got = p.found_globals.iter().find(|(n, _)| *n == name).map(|&(_, a)| a);
-                    if got != want {
+                    // A build linked with -s -w has no symbols to check against: found is all we can ask.
+                    if got.is_none() || (unstripped.has_symbols() && got != want) {
                         failures.push(format!("{v}/{sc}: {name} found at {got:?}, the symbol table says {want:?}"));
                     }
                 }

@@ -103,6 +103,12 @@ pub fn printed(variant: &str, scenario: &str) -> String {
     fs::read_to_string(fixtures_dir().join(variant).join(format!("{scenario}.txt"))).unwrap()
 }
 
+/// Variants built with DWARF and a symbol table (all but the `-stripped`
+/// ones, linked with `-ldflags="-s -w"`), for tests that compare against them.
+pub fn variants_with_dwarf() -> Vec<String> {
+    variants().into_iter().filter(|v| !v.ends_with("-stripped")).collect()
+}
+
 /// Variants that run only some scenarios (fixtures/generate.sh's `variant_scenarios`).
 pub fn subset(variant: &str) -> Option<&'static [&'static str]> {
     const ARM64: &[&str] = &["zoo", "nilderef", "fatal", "preempt", "mapiterwrite", "mapreadwrite", "mapstale"];
@@ -111,6 +117,7 @@ pub fn subset(variant: &str) -> Option<&'static [&'static str]> {
             Some(&["mapiterwrite", "mapstale", "mapinsertrange", "mapstack", "mapbig", "mapreflect"])
         }
         "go1.21.13-arm64" | "go1.24.11-arm64" | "go1.24.11-noswissmap-arm64" => Some(ARM64),
+        "go1.27.3-stripped" => Some(&["zoo", "fatal", "mapiterwrite"]),
         _ => None,
     }
 }

@@ -10,7 +10,12 @@ fn main() {
     if args.first().map(String::as_str) == Some("--strings") {
         for pair in args[1..].chunks(2) {
             let [core, exe] = pair else { panic!("--strings takes CORE EXE pairs") };
-            let opts = gotopsy::runtime::OpenOptions { exe: Some(exe.into()), force: false, ignore_dwarf: false };
+            let opts = gotopsy::runtime::OpenOptions {
+                exe: Some(exe.into()),
+                force: false,
+                ignore_dwarf: false,
+                symbols: None,
+            };
             let p = gotopsy::runtime::Process::open(std::path::Path::new(core), &opts).expect("core and executable");
             println!("// {exe} {}", p.go_version);
             println!("{} => (&{:?}, &{:?}),", p.go_major_minor().1, p.status_strings, p.wait_reason_strings);

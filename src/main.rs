@@ -76,6 +76,10 @@ struct CoreArgs {
     /// Analyze even if the core and the executable do not match.
     #[arg(long)]
     force: bool,
+    /// Symbols and DWARF for a stripped executable: its unstripped build or its
+    /// `.debug` file, of the same build ID.
+    #[arg(long, value_name = "FILE")]
+    symbols: Option<PathBuf>,
     /// Act as if the executable had no DWARF (tests the built-in layouts).
     #[arg(long, hide = true)]
     no_dwarf: bool,
@@ -212,6 +216,9 @@ enum Command {
         /// Open even if the core and the executable do not match.
         #[arg(long)]
         force: bool,
+        /// Symbols and DWARF for a stripped executable (its unstripped build or `.debug` file).
+        #[arg(long, value_name = "FILE")]
+        symbols: Option<PathBuf>,
         /// Include dead goroutines.
         #[arg(long)]
         all: bool,
@@ -282,7 +289,12 @@ fn parse_addr(s: &str) -> std::result::Result<u64, String> {
 fn open(args: &CoreArgs) -> Result<Process> {
     Ok(Process::open(
         &args.core,
-        &OpenOptions { exe: args.exe.clone(), force: args.force, ignore_dwarf: args.no_dwarf },
+        &OpenOptions {
+            exe: args.exe.clone(),
+            force: args.force,
+            ignore_dwarf: args.no_dwarf,
+            symbols: args.symbols.clone(),
+        },
     )?)
 }
 
@@ -376,6 +388,7 @@ fn run(cli: Cli) -> Result<i32> {
             report,
             exe,
             force,
+            symbols,
             all,
             no_maps,
             show_values,
@@ -396,7 +409,7 @@ fn run(cli: Cli) -> Result<i32> {
                         anyhow::bail!("{}: no such file; give the core dump's path", core.display());
                     }
                     let analyze = analyze_options(all, no_maps, show_values, trace, trace_from_core);
-                    let open = OpenOptions { exe, force, ignore_dwarf: false };
+                    let open = OpenOptions { exe, force, ignore_dwarf: false, symbols };
                     (gotopsy::tui::Source::Core { core: core.clone(), open, analyze }, core)
                 }
                 (None, None) => anyhow::bail!("give a core dump, or --report FILE.json"),

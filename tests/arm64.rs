@@ -25,7 +25,10 @@ const PAIRS: &[(&str, &str)] = &[
 ];
 
 fn open(variant: &str, scenario: &str, exe: std::path::PathBuf, force: bool) -> gotopsy::Result<Process> {
-    Process::open(&common::core(variant, scenario), &OpenOptions { exe: Some(exe), force, ignore_dwarf: false })
+    Process::open(
+        &common::core(variant, scenario),
+        &OpenOptions { exe: Some(exe), force, ignore_dwarf: false, symbols: None },
+    )
 }
 
 #[test]
@@ -103,7 +106,7 @@ fn without_exe_the_program_next_to_the_core_is_used_when_its_data_matches() {
     let dir = tempfile::tempdir().unwrap();
     let core = dir.path().join("qemu_crashzoo.core");
     std::fs::copy(common::core("go1.27.3-arm64", "fatal"), &core).unwrap();
-    let opts = OpenOptions { exe: None, force: false, ignore_dwarf: false };
+    let opts = OpenOptions { exe: None, force: false, ignore_dwarf: false, symbols: None };
     // Nothing next to it: one error naming the recorded path.
     let err = Process::open(&core, &opts).err().expect("no executable");
     assert!(err.to_string().contains("recorded executable"), "{err}");

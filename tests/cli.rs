@@ -446,3 +446,46 @@ fn inspect_names_functions_globals_and_stacks() {
     assert_eq!(a[3]["region"], "heap");
     assert_eq!(a[3]["allocated"], true);
 }
+
+/// A stripped executable with `--symbols` (its `.debug` file, as
+/// `objcopy --only-keep-debug` makes it) gives the report of the unstripped
+/// build, names included; another build's file is refused in one line.
+#[test]
+fn symbols_from_a_debug_file_restore_a_stripped_build() {
+    let (v, sc) = ("go1.27.3", "mapstale");
+    let exe = common::exe(v);
+    let stripped = common::stripped(&exe);
+    let debug = exe.with_extension("debug");
+    if !debug.exists() {
+        let st = Command::new("objcopy").arg("--only-keep-debug").arg(&exe).arg(&debug).status().expect("objcopy runs");
+        assert!(st.success());
+    }
+    let report = |exe: &Path, symbols: Option<&Path>| -> Value {
+        let core = common::core_zst(v, sc);
+        let mut args = vec!["analyze", s(&core), "--exe", s(exe), "--format", "json"];
+        if let Some(sym) = symbols {
+            args.extend(["--symbols", s(sym)]);
+        }
+        let out = gotopsy(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let names = |r: &Value| -> Vec<String> {
+        r["maps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|m| m["names"].as_array().unwrap().clone())
+            .map(|n| n["name"].to_string())
+            .collect()
+    };
+    let (full, bare, restored) = (report(&exe, None), report(&stripped, None), report(&stripped, Some(&debug)));
+    assert!(names(&full).iter().any(|n| n.contains("main.staleBig")), "{:?}", names(&full));
+    assert!(names(&bare).is_empty(), "a stripped build names no map: {:?}", names(&bare));
+    assert_eq!(names(&restored), names(&full));
+    assert_eq!(restored["findings"], full["findings"]);
+    assert_eq!(restored["goroutines"], full["goroutines"]);
+    let other = common::exe("go1.24.11");
+    let out = gotopsy(&["analyze", s(&common::core_zst(v, sc)), "--exe", s(&stripped), "--symbols", s(&other)]);
+    assert_one_line_error(&out, "is not the executable's");
+}

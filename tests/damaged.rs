@@ -59,8 +59,11 @@ fn a_damaged_copy_of_the_module_data_is_replaced_by_the_executables() {
     {
         let core = common::core(v, sc);
         let exe = common::exe(v);
-        let p =
-            Process::open(&core, &OpenOptions { exe: Some(exe.clone()), force: false, ignore_dwarf: false }).unwrap();
+        let p = Process::open(
+            &core,
+            &OpenOptions { exe: Some(exe.clone()), force: false, ignore_dwarf: false, symbols: None },
+        )
+        .unwrap();
         let md = p.global("runtime.firstmoduledata").unwrap();
         drop(p);
         let whole = analyze_json(&core, &exe);
@@ -124,8 +127,11 @@ fn goroutines_survive_a_damaged_allgs() {
     ] {
         let core = common::core(v, sc);
         let exe = common::exe(v);
-        let p =
-            Process::open(&core, &OpenOptions { exe: Some(exe.clone()), force: false, ignore_dwarf: false }).unwrap();
+        let p = Process::open(
+            &core,
+            &OpenOptions { exe: Some(exe.clone()), force: false, ignore_dwarf: false, symbols: None },
+        )
+        .unwrap();
         let (allgs, allgptr) = (p.global("runtime.allgs").unwrap(), p.global("runtime.allgptr").unwrap());
         drop(p);
         let whole = analyze_json(&core, &exe);

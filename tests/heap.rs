@@ -19,7 +19,7 @@ fn kept_objects_are_allocated_and_dropped_ones_free() {
     for v in common::variants().into_iter().filter(|v| common::has(v, "heapliveness")) {
         let p = Process::open(
             &common::core(&v, "heapliveness"),
-            &OpenOptions { exe: Some(common::exe(&v)), force: false, ignore_dwarf: false },
+            &OpenOptions { exe: Some(common::exe(&v)), force: false, ignore_dwarf: false, symbols: None },
         )
         .unwrap();
         let heap = HeapLayout::new(&p).unwrap_or_else(|e| panic!("{v}: {e}"));

@@ -36,7 +36,7 @@ fn without_dwarf_the_goroutines_are_the_same() {
             let open = |ignore_dwarf| {
                 Process::open(
                     &common::core(&v, sc),
-                    &OpenOptions { exe: Some(common::exe(&v)), force: false, ignore_dwarf },
+                    &OpenOptions { exe: Some(common::exe(&v)), force: false, ignore_dwarf, symbols: None },
                 )
                 .unwrap()
             };
@@ -125,7 +125,7 @@ fn map_cores_agree(copy: fn(&std::path::Path) -> std::path::PathBuf, names: bool
             let analyze = |exe: std::path::PathBuf| {
                 let p = Process::open(
                     &common::core(&v, &sc),
-                    &OpenOptions { exe: Some(exe), force: false, ignore_dwarf: false },
+                    &OpenOptions { exe: Some(exe), force: false, ignore_dwarf: false, symbols: None },
                 )
                 .unwrap();
                 gotopsy::analyze(&p, &Default::default(), &NoProgress).unwrap()
@@ -162,7 +162,7 @@ fn built_in_status_and_wait_reason_names_equal_each_build() {
         let sc = common::scenarios(&v).into_iter().find(|s| common::exe_for(&v, s) == common::exe(&v)).unwrap();
         let p = Process::open(
             &common::core(&v, &sc),
-            &OpenOptions { exe: Some(common::exe(&v)), force: false, ignore_dwarf: false },
+            &OpenOptions { exe: Some(common::exe(&v)), force: false, ignore_dwarf: false, symbols: None },
         )
         .unwrap();
         let (status, waits) = builtin_strings(p.go_major_minor().1).unwrap_or_else(|| panic!("{v}: none built in"));

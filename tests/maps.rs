@@ -19,7 +19,7 @@ fn run(variant: &str, scenario: &str, check: impl FnOnce(&MapAnalysis, Option<u6
     }
     let p = Process::open(
         &common::core(variant, scenario),
-        &OpenOptions { exe: Some(common::exe(variant)), force: false, ignore_dwarf: false },
+        &OpenOptions { exe: Some(common::exe(variant)), force: false, ignore_dwarf: false, symbols: None },
     )
     .unwrap_or_else(|e| panic!("{variant}/{scenario}: {e}"));
     let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
@@ -189,7 +189,7 @@ fn with_entries(variant: &str, scenario: &str, limit: usize) -> MapAnalysis {
     assert!(common::has(variant, scenario), "{variant} has no {scenario}");
     let p = Process::open(
         &common::core(variant, scenario),
-        &OpenOptions { exe: Some(common::exe(variant)), force: false, ignore_dwarf: false },
+        &OpenOptions { exe: Some(common::exe(variant)), force: false, ignore_dwarf: false, symbols: None },
     )
     .unwrap();
     let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
@@ -254,7 +254,12 @@ fn iterators_of_range_over_func_and_iter_pull_coroutines_are_found() {
     for v in ["go1.23.9", "go1.24.11", "go1.27.3"] {
         let p = Process::open(
             &common::core(v, "iterfuncs"),
-            &OpenOptions { exe: Some(common::exe_for(v, "iterfuncs")), force: false, ignore_dwarf: false },
+            &OpenOptions {
+                exe: Some(common::exe_for(v, "iterfuncs")),
+                force: false,
+                ignore_dwarf: false,
+                symbols: None,
+            },
         )
         .unwrap();
         let gs = read_goroutines(&p, ReadOptions::default()).unwrap();

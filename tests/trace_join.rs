@@ -311,7 +311,8 @@ fn cli_join_writes_the_completed_file() {
 
 fn process(v: &str, scenario: &str) -> gotopsy::runtime::Process {
     use gotopsy::runtime::{OpenOptions, Process};
-    let opts = OpenOptions { exe: Some(common::exe_for(v, scenario)), force: false, ignore_dwarf: false };
+    let opts =
+        OpenOptions { exe: Some(common::exe_for(v, scenario)), force: false, ignore_dwarf: false, symbols: None };
     Process::open(&common::core(v, scenario), &opts).unwrap()
 }
 

@@ -123,7 +123,10 @@ fn oracle(stripped: bool) {
             let exe = common::exe_for(&v, &sc);
             let exe = if stripped { common::stripped(&exe) } else { exe };
             let core = common::core(&v, &sc);
-            let p = match Process::open(&core, &OpenOptions { exe: Some(exe), force: false, ignore_dwarf: false }) {
+            let p = match Process::open(
+                &core,
+                &OpenOptions { exe: Some(exe), force: false, ignore_dwarf: false, symbols: None },
+            ) {
                 Ok(p) => p,
                 Err(e) => {
                     failures.push(format!("{v}/{sc}: open: {e}"));

@@ -67,6 +67,8 @@ pub struct Executable {
     pub build_info: Option<BuildInfo>,
     dwarf: OnceLock<std::result::Result<dwarf::DwarfIndex, String>>,
     by_address: OnceLock<Vec<(u64, u64, String)>>,
+    /// A separate file the symbols and DWARF come from (`--symbols`).
+    debug: Option<(PathBuf, Arc<Mmap>)>,
 }
 
 impl Executable {
@@ -120,6 +122,7 @@ impl Executable {
             segments,
             sections,
             symbols,
+            debug: None,
             go_build_id,
             gnu_build_id,
             build_info,
@@ -206,12 +209,41 @@ impl Executable {
         self.build_info.as_ref().map(|b| b.version())
     }
 
+    /// Takes the symbol table and DWARF from `dbg`: the unstripped build, or
+    /// the `.debug` file (`objcopy --only-keep-debug`) of this executable.
+    /// Refused unless both carry the same Go build ID or GNU build-id.
+    pub fn attach_symbols(&mut self, dbg: Executable) -> std::result::Result<(), String> {
+        let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
+        if !same(&self.go_build_id, &dbg.go_build_id) && !same(&self.gnu_build_id, &dbg.gnu_build_id) {
+            return Err(format!(
+                "its Go build ID {} is not the executable's {}: give the .debug file or unstripped build of {}",
+                dbg.go_build_id.as_deref().unwrap_or("(none)"),
+                self.go_build_id.as_deref().unwrap_or("(none)"),
+                self.path.display()
+            ));
+        }
+        if dbg.symbols.is_empty() && dbg.dwarf().is_err() {
+            return Err(format!("{} has neither a symbol table nor DWARF", dbg.path.display()));
+        }
+        self.symbols = dbg.symbols;
+        self.dwarf = OnceLock::new();
+        self.by_address = OnceLock::new();
+        self.debug = Some((dbg.path, dbg.map));
+        Ok(())
+    }
+
+    /// The file symbols and DWARF were taken from, when not the executable (`--symbols`).
+    pub fn symbols_file(&self) -> Option<&Path> {
+        self.debug.as_ref().map(|(p, _)| p.as_path())
+    }
+
     /// The DWARF index, built on first use. `Err` says why there is none
     /// (stripped with `-ldflags=-w`, or malformed).
     pub fn dwarf(&self) -> std::result::Result<&dwarf::DwarfIndex, String> {
         self.dwarf
             .get_or_init(|| {
-                let file = object::File::parse(&**self.map).map_err(|e| e.to_string())?;
+                let map = self.debug.as_ref().map_or(&self.map, |(_, m)| m);
+                let file = object::File::parse(&***map).map_err(|e| e.to_string())?;
                 dwarf::DwarfIndex::load(&file)
             })
             .as_ref()

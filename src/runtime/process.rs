@@ -20,6 +20,9 @@ pub struct OpenOptions {
     pub force: bool,
     /// Act as if the executable had no DWARF (exercises the fallback layouts).
     pub ignore_dwarf: bool,
+    /// Symbols and DWARF from this file (the unstripped build or its `.debug`
+    /// file) for a stripped executable (`--symbols`).
+    pub symbols: Option<PathBuf>,
 }
 
 /// A core dump of a Go process with its executable, ready to be read.
@@ -82,7 +85,11 @@ impl Process {
                 }
             }
         };
-        let exe = Executable::open(&exe_path)?;
+        let mut exe = Executable::open(&exe_path)?;
+        if let Some(sym) = &opts.symbols {
+            let dbg = Executable::open(sym)?;
+            exe.attach_symbols(dbg).map_err(|why| Error::BadExecutable { path: sym.clone(), reason: why })?;
+        }
         let p = Self::from_parts(core, exe, opts)?;
         if opts.exe.is_none() && p.exe_match == ExeMatch::Unverified && !opts.force {
             return Err(Error::NoExecutable {

@@ -18,7 +18,7 @@ fn fixture(variant: &str, scenario: &str) -> (PathBuf, PathBuf) {
 }
 
 fn bench_core(c: &mut Criterion, name: &str, core: &Path, exe: &Path, samples: usize) {
-    let opts = OpenOptions { exe: Some(exe.to_path_buf()), force: false, ignore_dwarf: false };
+    let opts = OpenOptions { exe: Some(exe.to_path_buf()), force: false, ignore_dwarf: false, symbols: None };
     let mut g = c.benchmark_group(name);
     g.sample_size(samples);
     let p = match Process::open(core, &opts) {

@@ -64,6 +64,10 @@ impl Addr {
     }
 
     /// [`Addr::to_hex`] as bytes.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "digits written right to left into a fixed 18-byte buffer, at most 16 of them"
+    )]
     pub fn to_hex_bytes(self, buf: &mut [u8; 18]) -> &[u8] {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut v = self.0;

@@ -168,7 +168,9 @@ fn parse_location(line: &str) -> Option<Location> {
                 "pc" => 2,
                 _ => continue,
             };
-            regs[i] = parse_hex(v);
+            if let Some(r) = regs.get_mut(i) {
+                *r = parse_hex(v);
+            }
         }
     }
     Some((file.to_string(), ln, off, regs))

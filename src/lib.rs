@@ -5,9 +5,10 @@
 //! [`model`] (the owned [`Analysis`], entry point [`analyze`]) → [`report`].
 
 #![warn(missing_docs)]
-// No panics on input-derived data (docs/security.md): no unwrap/expect in the
-// library outside its tests.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+// No panics on input-derived data (docs/security.md): no unwrap/expect and no
+// unchecked indexing in the library outside its tests; each exception says
+// why its index cannot be out of range.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 /// `as_str`, `Display` and comparison with `&str` by the name the JSON
 /// report uses, for a unit enum (defined before the modules that use it).

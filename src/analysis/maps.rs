@@ -111,6 +111,10 @@ struct MapCall {
 /// The map functions on a goroutine's stack, innermost first; the first whose
 /// argument gives a readable map header names the map. The operation is that
 /// of the outermost map function (the runtime entry point).
+#[allow(
+    clippy::indexing_slicing,
+    reason = "frame indices come from enumerating the same goroutine's frames; fi - 1 only when fi > 0"
+)]
 fn map_call(p: &Process, model: &MapModel, g: &Goroutine, maps: &mut HashMap<Addr, MapHeader>) -> Option<MapCall> {
     // Most goroutines are in no map function: decide without allocating.
     if !g.frames.iter().any(|f| !f.inlined && map_function(&f.function).is_some()) {
@@ -292,6 +296,10 @@ fn consistent(h: &MapHeader) -> bool {
 /// The value of argument `i` of frame `fi`, and where it was read: from the
 /// parameter's DWARF location at the frame's pc (a stack slot, or a register
 /// `runtime.asyncPreempt` saved), else from its argument spill slot.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "frame indices come from enumerating the same goroutine's frames; fi - 1 only when fi > 0"
+)]
 fn arg_word(p: &Process, g: &Goroutine, fi: usize, i: u64) -> Result<(Option<Addr>, String), String> {
     let mem = p.mem();
     let fr = &g.frames[fi];
@@ -325,6 +333,10 @@ fn arg_word(p: &Process, g: &Goroutine, fi: usize, i: u64) -> Result<(Option<Add
     }
 }
 
+#[allow(
+    clippy::indexing_slicing,
+    reason = "frame indices come from enumerating the same goroutine's frames; fi - 1 only when fi > 0"
+)]
 fn map_from_args(
     p: &Process,
     model: &MapModel,

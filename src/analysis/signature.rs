@@ -73,6 +73,7 @@ fn slug(s: &str) -> String {
 }
 
 /// Hex addresses and decimal numbers become `N`.
+#[allow(clippy::indexing_slicing, reason = "i < b.len() is the loop condition")]
 fn mask_numbers(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let b = s.as_bytes();

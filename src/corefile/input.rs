@@ -93,7 +93,7 @@ pub fn open_input(path: &Path) -> Result<Input> {
     let mut magic = [0u8; 6];
     let n = read_up_to(&mut f, &mut magic).map_err(io_err)?;
     f.seek(SeekFrom::Start(0)).map_err(io_err)?;
-    let kind = Compression::sniff(&magic[..n]);
+    let kind = Compression::sniff(magic.get(..n).unwrap_or_default());
     if kind == Compression::None {
         return finish(path, f, kind, None);
     }
@@ -158,8 +158,8 @@ fn temp_err(path: &Path, e: io::Error) -> Error {
 
 fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..])? {
+    while let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) {
+        match f.read(rest)? {
             0 => break,
             k => n += k,
         }

@@ -81,7 +81,7 @@ impl CoreFile {
     fn parse(path: &Path, map: Arc<Mmap>, compression: Compression) -> Result<CoreFile> {
         let bad = |reason: String| Error::NotACore { path: path.to_path_buf(), reason };
         let data: &[u8] = &map;
-        if data.len() < header::header64::SIZEOF_EHDR || &data[..4] != b"\x7fELF" {
+        if data.len() < header::header64::SIZEOF_EHDR || !data.starts_with(b"\x7fELF") {
             return Err(bad("no ELF header".into()));
         }
         let hdr = Elf::parse_header(data).map_err(|e| bad(format!("bad ELF header: {e}")))?;
@@ -150,7 +150,7 @@ impl CoreFile {
                 program_header::PT_NOTE => {
                     let start = ph.p_offset.min(flen) as usize;
                     let end = ph.p_offset.saturating_add(ph.p_filesz).min(flen) as usize;
-                    core.read_notes(&data[start..end]);
+                    core.read_notes(data.get(start..end).unwrap_or_default());
                 }
                 _ => {}
             }

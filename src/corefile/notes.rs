@@ -95,7 +95,7 @@ pub fn parse_notes(seg: &[u8]) -> (Vec<Note<'_>>, Option<String>) {
         else {
             return (out, Some(format!("note at offset {off} runs past its segment")));
         };
-        let name = &name[..name.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)];
+        let name = name.get(..name.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)).unwrap_or(name);
         out.push(Note { name, kind, desc });
         off = next;
     }
@@ -114,8 +114,8 @@ pub fn parse_prstatus(d: &[u8], arch: &dyn Arch) -> Option<ThreadState> {
 /// Decodes `NT_PRPSINFO` (`struct elf_prpsinfo`, the same on amd64 and arm64).
 pub fn parse_prpsinfo(d: &[u8]) -> Option<ProcessInfo> {
     let cstr = |b: &[u8]| {
-        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-        String::from_utf8_lossy(&b[..end]).trim_end().to_string()
+        let text = b.split(|&c| c == 0).next().unwrap_or_default();
+        String::from_utf8_lossy(text).trim_end().to_string()
     };
     Some(ProcessInfo { pid: u32_at(d, 24)?, fname: cstr(d.get(40..56)?), psargs: cstr(d.get(56..136)?) })
 }

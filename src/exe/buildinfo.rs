@@ -61,15 +61,15 @@ pub fn parse(section: &[u8]) -> Option<BuildInfo> {
     if section.len() < 32 || !section.starts_with(MAGIC) {
         return None;
     }
-    let flags = section[15];
+    let flags = *section.get(15)?;
     if flags & 2 == 0 {
         return None;
     }
-    let (vers, n) = varint_string(&section[32..])?;
-    let (modinfo, _) = varint_string(&section[32 + n..]).unwrap_or((&[], 0));
+    let (vers, n) = varint_string(section.get(32..)?)?;
+    let (modinfo, _) = section.get(32 + n..).and_then(varint_string).unwrap_or((&[], 0));
     let mut info = BuildInfo { go_version: String::from_utf8_lossy(vers).into_owned(), ..Default::default() };
     // modinfo is framed by 16-byte sentinels.
-    let text = if modinfo.len() >= 33 { &modinfo[16..modinfo.len() - 16] } else { modinfo };
+    let text = modinfo.get(16..modinfo.len().saturating_sub(16)).filter(|_| modinfo.len() >= 33).unwrap_or(modinfo);
     for line in String::from_utf8_lossy(text).lines() {
         let mut f = line.split('\t');
         match (f.next(), f.next(), f.next()) {

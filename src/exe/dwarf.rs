@@ -160,10 +160,18 @@ impl DwarfIndex {
         self.names.get(name)?.iter().copied().find(|e| want(e.tag))
     }
 
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "unit indices come from this index's own entries, built from the same units"
+    )]
     fn global_ref(&self, e: Entry) -> TypeRef {
         TypeRef(self.units[e.unit].0 .0 + e.offset.0)
     }
 
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "unit indices come from this index's own entries, built from the same units"
+    )]
     fn locate(&self, t: TypeRef) -> Option<(usize, UnitOffset)> {
         let i = self.units.partition_point(|(off, _)| off.0 <= t.0).checked_sub(1)?;
         Some((i, UnitOffset(t.0 - self.units[i].0 .0)))
@@ -177,6 +185,10 @@ impl DwarfIndex {
     }
 
     /// Decodes a type DIE.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "unit indices come from this index's own entries, built from the same units"
+    )]
     pub fn type_info(&self, t: TypeRef) -> Option<TypeInfo> {
         let (ui, off) = self.locate(t)?;
         let unit = &self.units[ui].1;
@@ -217,6 +229,10 @@ impl DwarfIndex {
         Some(info)
     }
 
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "unit indices come from this index's own entries, built from the same units"
+    )]
     fn type_attr(&self, ui: usize, die: &gimli::DebuggingInformationEntry<'_, '_, R>) -> Option<TypeRef> {
         match die.attr_value(dw::DW_AT_type).ok().flatten()? {
             AttributeValue::UnitRef(o) => Some(TypeRef(self.units[ui].0 .0 + o.0)),
@@ -300,6 +316,10 @@ impl DwarfIndex {
     }
 
     /// Value of a Go constant (`runtime._Gscan`).
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "unit indices come from this index's own entries, built from the same units"
+    )]
     pub fn constant(&self, name: &str) -> Option<i64> {
         let e = self.lookup(name, |t| t == dw::DW_TAG_constant)?;
         let unit = &self.units[e.unit].1;
@@ -320,6 +340,10 @@ impl DwarfIndex {
     /// a register, or an offset from the frame's canonical frame address
     /// (Go's frame base is `DW_OP_call_frame_cfa`). `None` when DWARF does not
     /// say (no such function or parameter, or no location covers `pc`).
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "unit indices come from this index's own entries, built from the same units"
+    )]
     pub fn param_location(&self, func: &str, param: usize, pc: u64) -> Option<ParamLocation> {
         let e = self.lookup(func, |t| t == dw::DW_TAG_subprogram)?;
         let unit = &self.units[e.unit].1;
@@ -347,6 +371,10 @@ impl DwarfIndex {
 
     /// The parameters and local variables of map type (`map[K]V`) of function
     /// `func` that have a location at link-time address `pc`: name and place.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "unit indices come from this index's own entries, built from the same units"
+    )]
     pub fn map_vars_at(&self, func: &str, pc: u64) -> Vec<MapVar> {
         let mut out = Vec::new();
         let Some(e) = self.lookup(func, |t| t == dw::DW_TAG_subprogram) else { return out };
@@ -398,6 +426,10 @@ impl DwarfIndex {
 
     /// Whether a subprogram's frame base is the CFA (`DW_OP_call_frame_cfa`, as
     /// Go emits), so that `DW_OP_fbreg` offsets are CFA offsets.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "unit indices come from this index's own entries, built from the same units"
+    )]
     fn frame_base_is_cfa(&self, e: Entry) -> bool {
         let unit = &self.units[e.unit].1;
         let Ok(die) = unit.entry(e.offset) else { return false };
@@ -443,6 +475,10 @@ impl DwarfIndex {
     }
 
     /// Stated address and type of a global variable (`runtime.allgs`).
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "unit indices come from this index's own entries, built from the same units"
+    )]
     pub fn global(&self, name: &str) -> Option<(Addr, Option<TypeRef>)> {
         let e = self.lookup(name, |t| t == dw::DW_TAG_variable)?;
         let unit = &self.units[e.unit].1;

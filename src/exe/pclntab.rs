@@ -167,7 +167,7 @@ fn u32_at(b: &[u8], off: usize) -> Option<u32> {
 fn cstr_at(b: &[u8], off: usize) -> Option<&str> {
     let s = b.get(off..)?;
     let end = s.iter().position(|&c| c == 0)?;
-    std::str::from_utf8(&s[..end]).ok()
+    std::str::from_utf8(s.get(..end)?).ok()
 }
 
 fn read_slice_header(mem: &dyn Memory, at: Addr) -> Result<(Addr, u64), MemError> {

@@ -31,6 +31,10 @@ impl FakeMemory {
 }
 
 impl Memory for FakeMemory {
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the run found holds `at`, and n is bounded by what is left of both the run and the buffer"
+    )]
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<(), MemError> {
         let mut done = 0usize;
         while done < buf.len() {

@@ -141,20 +141,21 @@ impl ProcessImage {
         if let Some(r) = find(&self.exe_first, a, |r| r.range) {
             return Some(r);
         }
-        let i = self.core.partition_point(|x| x.range.start <= a);
-        if i > 0 && self.core[i - 1].range.contains(a) {
-            if !self.core[i - 1].under_exe {
-                self.hint.store(i - 1, Relaxed);
+        let i = self.core.partition_point(|x| x.range.start <= a).checked_sub(1);
+        if let Some((i, r)) = i.and_then(|i| Some((i, self.core.get(i)?))).filter(|(_, r)| r.range.contains(a)) {
+            if !r.under_exe {
+                self.hint.store(i, Relaxed);
             }
-            return Some(&self.core[i - 1]);
+            return Some(r);
         }
         find(&self.exe, a, |r| r.range)
     }
 
+    /// The bytes behind a region (empty if its backing is shorter than it says).
     fn bytes(&self, r: &Region) -> &[u8] {
-        let all = self.backings[r.backing].as_ref().as_ref();
+        let Some(all) = self.backings.get(r.backing) else { return &[] };
         let len = r.range.len() as usize;
-        &all[r.offset..r.offset + len]
+        all.as_ref().as_ref().get(r.offset..r.offset.saturating_add(len)).unwrap_or_default()
     }
 
     /// Reads only from the core's own segments (used to check that the core and
@@ -179,10 +180,7 @@ impl ProcessImage {
 /// Binary search for the range containing `a` in a list sorted by start.
 fn find<T>(list: &[T], a: Addr, range: impl Fn(&T) -> AddrRange) -> Option<&T> {
     let i = list.partition_point(|x| range(x).start <= a);
-    if i == 0 {
-        return None;
-    }
-    let cand = &list[i - 1];
+    let cand = list.get(i.checked_sub(1)?)?;
     range(cand).contains(a).then_some(cand)
 }
 
@@ -200,9 +198,12 @@ impl Memory for ProcessImage {
                 return Err(MemError { addr: at, len: (buf.len() - done) as u64, kind });
             };
             let off = (at.0 - r.range.start.0) as usize;
-            let src = &self.bytes(r)[off..];
+            let src = self.bytes(r).get(off..).unwrap_or_default();
             let n = src.len().min(buf.len() - done);
-            buf[done..done + n].copy_from_slice(&src[..n]);
+            let (Some(dst), Some(src), true) = (buf.get_mut(done..done + n), src.get(..n), n > 0) else {
+                return Err(MemError { addr: at, len: (buf.len() - done) as u64, kind: MemErrorKind::NotInCore });
+            };
+            dst.copy_from_slice(src);
             done += n;
         }
         Ok(())
@@ -215,7 +216,8 @@ impl Memory for ProcessImage {
         if let Some(r) = self.region_at(addr) {
             let off = (addr.0 - r.range.start.0) as usize;
             if (off as u64).saturating_add(len) <= r.range.len() {
-                if let Some(v) = View::window(self.backings[r.backing].clone(), r.offset + off, len as usize) {
+                let backing = self.backings.get(r.backing).cloned();
+                if let Some(v) = backing.and_then(|b| View::window(b, r.offset + off, len as usize)) {
                     return Ok(v);
                 }
             }

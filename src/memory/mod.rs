@@ -98,6 +98,10 @@ impl View {
     }
 
     /// The bytes.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the view's window and the chunk lengths are checked against the backing when made"
+    )]
     pub fn bytes(&self) -> &[u8] {
         &self.backing.as_ref().as_ref()[self.off..self.off + self.len]
     }
@@ -179,6 +183,10 @@ pub trait ReadExt: Memory {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
     /// Reads a NUL-terminated string of at most `max` bytes.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the view's window and the chunk lengths are checked against the backing when made"
+    )]
     fn read_cstring(&self, addr: Addr, max: u64) -> Result<String, MemError> {
         let mut out = Vec::new();
         let mut chunk = [0u8; 64];

@@ -37,6 +37,7 @@ fn stack_hash(g: &Goroutine) -> u64 {
 impl Analysis {
     /// The goroutines for which `keep` holds, grouped by identical stacks;
     /// largest group first, groups of equal size in order of first appearance.
+    #[allow(clippy::indexing_slicing, reason = "group indices and members come from the groups this function builds")]
     pub fn stack_groups(&self, keep: impl Fn(&Goroutine) -> bool) -> Vec<StackGroup> {
         let mut groups: Vec<StackGroup> = Vec::new();
         let mut by_hash: FxHashMap<u64, Vec<usize>> = FxHashMap::default();

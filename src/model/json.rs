@@ -204,6 +204,7 @@ fn json_addr(b: &mut Vec<u8>, a: Addr) {
     b.push(b'"');
 }
 
+#[allow(clippy::indexing_slicing, reason = "at most 20 decimal digits of a u64, written into a 20-byte buffer")]
 fn json_u64(b: &mut Vec<u8>, v: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();

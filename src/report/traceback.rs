@@ -73,6 +73,7 @@ fn write_frame(w: &mut dyn Write, f: &Frame) -> io::Result<()> {
 }
 
 /// Writes frames with the runtime's 50 + 50 elision.
+#[allow(clippy::indexing_slicing, reason = "only when the stack has more frames than both ends together")]
 pub fn write_frames(w: &mut dyn Write, frames: &[Frame]) -> io::Result<()> {
     if frames.len() <= INNER_FRAMES + OUTER_FRAMES {
         for f in frames {

@@ -225,8 +225,9 @@ fn split_batches(b: &[u8]) -> Vec<Vec<u8>> {
     let mut rest = b;
     while let Some(h) = BatchHeader::read(rest) {
         let Some(end) = h.data(rest).map(|d| h.data_start + d.len()) else { break };
-        out.push(rest[..end].to_vec());
-        rest = &rest[end..];
+        let (Some(batch), Some(after)) = (rest.get(..end), rest.get(end..)) else { break };
+        out.push(batch.to_vec());
+        rest = after;
     }
     out
 }
@@ -305,12 +306,13 @@ fn last_generation(b: &[u8]) -> Option<u64> {
     let mut last = None;
     loop {
         match rest.first() {
-            Some(0x34) => rest = &rest[1..], // end of generation
+            Some(0x34) => rest = rest.get(1..).unwrap_or_default(), // end of generation
             Some(_) => {
                 let Some(h) = BatchHeader::read(rest) else { break };
                 let Some(d) = h.data(rest) else { break }; // a cut last batch
                 last = last.max(Some(h.gen));
-                rest = &rest[h.data_start + d.len()..];
+                let Some(after) = rest.get(h.data_start + d.len()..) else { break };
+                rest = after;
             }
             None => break,
         }

@@ -279,8 +279,7 @@ impl<'a> Symbolizer<'a> {
         let mut slot = 0u8;
         let p = &info.layout;
         let mut i = 0usize;
-        while i < p.len() {
-            let o = p[i];
+        while let Some(&o) = p.get(i) {
             i += 1;
             let comma = |s: &mut String, start: bool| {
                 if !start {

@@ -26,9 +26,9 @@ fn open(path: &Path) -> Result<Box<dyn Read>, String> {
 pub fn kind(path: &Path) -> Result<Option<InputKind>, String> {
     let mut head = Vec::with_capacity(1 << 16);
     open(path)?.take(1 << 16).read_to_end(&mut head).map_err(|e| format!("reading: {e}"))?;
-    if head.len() >= 18 && head.starts_with(b"\x7fELF") {
+    if let (true, Some(&[a, b])) = (head.starts_with(b"\x7fELF"), head.get(16..18)) {
         // e_type at 16: ET_CORE.
-        return Ok((u16::from_le_bytes([head[16], head[17]]) == 4).then_some(InputKind::Core));
+        return Ok((u16::from_le_bytes([a, b]) == 4).then_some(InputKind::Core));
     }
     // Text is a candidate log: the crashes in it are looked for when it is
     // read whole (one read); text with none is skipped then.

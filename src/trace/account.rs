@@ -167,6 +167,10 @@ const DENSE_IDS: u64 = 1 << 22;
 
 impl GTable {
     #[inline(always)]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "state_index maps each GoState to an index below the arrays' fixed length"
+    )]
     pub(super) fn get(&mut self, g: u64) -> &mut GAcc {
         if g >= DENSE_IDS {
             return self.sparse_get(g);
@@ -230,6 +234,7 @@ pub(super) struct Counts {
 }
 
 /// Turns the per-goroutine accumulators into the summary.
+#[allow(clippy::indexing_slicing, reason = "state_index maps each GoState to an index below the arrays' fixed length")]
 pub(super) fn summarize(
     trace_version: String,
     c: Counts,
@@ -317,6 +322,7 @@ pub(super) fn summarize(
 /// stack id of the current generation (0: none).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
+#[allow(clippy::indexing_slicing, reason = "state_index maps each GoState to an index below the arrays' fixed length")]
 pub(super) fn transition(
     gs: &mut GTable,
     g: u64,
@@ -413,6 +419,10 @@ impl GTable {
     /// Adds one generation's accumulators, decoded from some of its threads,
     /// to this table (the goroutines' state before that generation).
     /// `reason_ids` maps the part's interned reasons to this table's.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "state_index maps each GoState to an index below the arrays' fixed length"
+    )]
     pub(super) fn absorb(&mut self, part: GTable, reason_ids: &[u32]) {
         for (g, p) in part.into_iter() {
             let a = self.get(g);

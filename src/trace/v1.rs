@@ -53,7 +53,8 @@ struct RawEvents<'a> {
 
 impl<'a> RawEvents<'a> {
     fn new(b: &'a [u8]) -> Self {
-        RawEvents { c: Cursor { b: &b[16..], pos: 0, base: 16 }, p: u64::MAX, ts: 0 }
+        // The caller checked the 16-byte header; a shorter input reads as empty.
+        RawEvents { c: Cursor { b: b.get(16..).unwrap_or_default(), pos: 0, base: 16 }, p: u64::MAX, ts: 0 }
     }
 
     /// The next non-string, non-batch event; `None` at the end.
@@ -126,6 +127,7 @@ fn first_gomaxprocs(b: &[u8]) -> u64 {
 
 /// Settles a syscall once it is known whether it blocked: Go's converter makes
 /// a blocked one a begin, the others a begin and an end. Returns the events made.
+#[allow(clippy::indexing_slicing, reason = "state_index maps each GoState to an index below the arrays' fixed length")]
 fn resolve_syscall(gs: &mut GTable, (g, ts, stack): (u64, u64, u64), blocked: bool) -> u64 {
     transition(gs, g, ts, GoState::Running, GoState::Syscall, None, stack, None);
     if blocked {
@@ -167,8 +169,16 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<rustc_hash::FxHashSet<u64>>>)
                 EV_STACK => {
                     // [id, n, {pc, func, file, line}×n]
                     if let (Some(&id), Some(&n)) = (args.first(), args.get(1)) {
-                        let frames =
-                            args[2..].chunks_exact(4).take(n as usize).map(|f| (f[0], f[1], f[2], f[3])).collect();
+                        let frames = args
+                            .get(2..)
+                            .unwrap_or_default()
+                            .chunks_exact(4)
+                            .take(n as usize)
+                            .filter_map(|f| match *f {
+                                [pc, func, file, line] => Some((pc, func, file, line)),
+                                _ => None,
+                            })
+                            .collect();
                         t.stacks.insert(id, frames);
                     }
                     return Ok(true);

@@ -99,6 +99,7 @@ struct GMask([u64; 4]);
 
 impl GMask {
     #[inline]
+    #[allow(clippy::indexing_slicing, reason = "the word index is masked to 0..=3, the array's length")]
     fn add(&mut self, g: u64) {
         self.0[(g as usize >> 6) & 3] |= 1 << (g & 63);
     }
@@ -328,7 +329,7 @@ fn read_with(
     if !matches!(minor, 22 | 23 | 25 | 26) {
         return Err(TraceError::Unsupported(minor));
     }
-    let mut c = Cursor { b: &b[16..], pos: 0, base: 16 };
+    let mut c = Cursor { b: b.get(16..).unwrap_or_default(), pos: 0, base: 16 };
     let mut gs = GTable::default();
     gs.watch = watch;
     let mut d = Decoder {

@@ -68,7 +68,7 @@ impl<'a> Cursor<'a> {
         let n = usize::try_from(n).map_err(|_| self.err("length too large"))?;
         let end =
             self.pos.checked_add(n).filter(|&e| e <= self.b.len()).ok_or_else(|| self.err("data runs past the end"))?;
-        let s = &self.b[self.pos..end];
+        let s = self.b.get(self.pos..end).ok_or_else(|| self.err("data runs past the end"))?;
         self.pos = end;
         Ok(s)
     }
@@ -92,7 +92,7 @@ impl ArgCounts {
     /// The number of arguments of event type `ev`; `None` when the format has no such type.
     #[inline(always)]
     pub(super) fn get(&self, ev: u8) -> Option<usize> {
-        let n = self.0[ev as usize];
+        let n = *self.0.get(ev as usize)?;
         (n != u8::MAX).then_some(n as usize)
     }
 }

@@ -258,6 +258,10 @@ impl App {
     /// `--source-root`, the path itself, then with its leading directories
     /// dropped one by one (`-trimpath` builds record `module/dir/file.go`;
     /// others the build machine's absolute path). Remembered.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "indices come from the views table, taken modulo its length, and from the groups the model built"
+    )]
     pub fn source_of(&mut self, file: &str) -> Option<std::path::PathBuf> {
         if let Some(found) = self.sources.get(file) {
             return found.clone();
@@ -302,6 +306,10 @@ impl App {
 
     /// Recomputes the goroutine rows from the filter and order. Filters by
     /// group where they can (identical stacks share status and functions).
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "indices come from the views table, taken modulo its length, and from the groups the model built"
+    )]
     pub fn refilter(&mut self) {
         let Some(a) = self.analysis.clone() else { return };
         let f = self.filter.trim().to_string();
@@ -456,6 +464,10 @@ impl App {
     }
 
     /// Handles one key.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "indices come from the views table, taken modulo its length, and from the groups the model built"
+    )]
     pub fn key(&mut self, k: KeyEvent) -> Action {
         self.status = None;
         if self.typing {

@@ -232,6 +232,7 @@ fn save(app: &App, to: &Path) -> String {
 }
 
 /// Standard base64, for OSC 52.
+#[allow(clippy::indexing_slicing, reason = "the index is masked to 6 bits, the 64-entry alphabet")]
 fn base64(b: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(b.len().div_ceil(3) * 4);

@@ -246,6 +246,10 @@ impl<'a> IterScanner<'a> {
     }
 
     /// The live (or possibly live) iterators on one goroutine's stack.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "frame indices come from enumerating the same goroutine's frames (fi - 1 only when fi > 0); the cache slot is taken modulo its length"
+    )]
     pub fn scan(&mut self, g: &Goroutine) -> Vec<MapIterator> {
         let (p, model) = (self.p, self.model);
         let size = model.iter_size();
@@ -349,6 +353,10 @@ fn is_injected(f: &str) -> bool {
 }
 
 /// Reads and validates an iterator at `at`; classifies its state.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "frame indices come from enumerating the same goroutine's frames (fi - 1 only when fi > 0); the cache slot is taken modulo its length"
+)]
 fn read_iterator(
     p: &Process,
     model: &MapModel,
@@ -582,6 +590,10 @@ const MAX_FRAME_SLOTS: u32 = 4096;
 /// to one on the heap — each validated as an iterator (map type descriptor,
 /// readable map header). DWARF does not help here: the compiler keeps no
 /// variable for such iterators.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "frame indices come from enumerating the same goroutine's frames (fi - 1 only when fi > 0); the cache slot is taken modulo its length"
+)]
 pub fn reflect_iterators_in_frames(
     p: &Process,
     model: &MapModel,

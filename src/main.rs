@@ -268,6 +268,18 @@ enum Command {
         /// a cluster not in the baseline (new), or any crash (any) exists.
         #[arg(long, value_enum)]
         fail_on: Option<ScanGate>,
+        /// Leave out inputs written before this: RFC 3339 (2026-12-01T00:00:00Z) or a
+        /// duration back from now (24h, 30m, 7d). A systemd-coredump name's time, else the mtime.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Scan only shard I of N of the sorted inputs (0 <= I < N); `auto/N` takes I from
+        /// JOB_COMPLETION_INDEX (Kubernetes Indexed Job), `auto` both from Slurm's job array.
+        #[arg(long, value_name = "I/N", conflicts_with = "merge")]
+        shard: Option<String>,
+        /// The PATHs are the JSON or NDJSON outputs of a scan's shards: merge them into
+        /// what a single scan gives.
+        #[arg(long)]
+        merge: bool,
     },
     /// Print a shell completion script.
     Completions {
@@ -419,14 +431,30 @@ fn run(cli: Cli) -> Result<i32> {
             let o = gotopsy::tui::TuiOptions { mouse: !no_mouse, save_to, source_roots };
             gotopsy::tui::run(source, &o).map_err(|e| anyhow::anyhow!("{e}"))?;
         }
-        Command::Scan { paths, exe, exe_dirs, jobs, format, output, baseline, fail_on } => {
+        Command::Scan { paths, exe, exe_dirs, jobs, format, output, baseline, fail_on, since, shard, merge } => {
             let baseline = match &baseline {
                 Some(f) => Some(read_baseline(f)?),
                 None => None,
             };
-            let o = gotopsy::scan::ScanOptions { exe, exe_dirs, baseline };
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
-            let r = pool.install(|| gotopsy::scan::scan(&paths, &o));
+            let r = if merge {
+                let parts = paths.iter().map(|f| read_scan_output(f)).collect::<Result<Vec<_>>>()?;
+                gotopsy::scan::merge(parts, baseline.as_deref())
+            } else {
+                let since = match &since {
+                    Some(s) => Some(
+                        gotopsy::scan::when::parse_since(s, std::time::SystemTime::now())
+                            .map_err(anyhow::Error::msg)?,
+                    ),
+                    None => None,
+                };
+                let shard = match &shard {
+                    Some(s) => Some(parse_shard(s, &|k| std::env::var(k).ok()).map_err(anyhow::Error::msg)?),
+                    None => None,
+                };
+                let o = gotopsy::scan::ScanOptions { exe, exe_dirs, baseline, since, shard };
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
+                pool.install(|| gotopsy::scan::scan(&paths, &o))
+            };
             let mut sink: Box<dyn Write> = match &output {
                 Some(f) => Box::new(BufWriter::new(
                     std::fs::File::create(f).with_context(|| format!("{}: cannot write", f.display()))?,
@@ -553,6 +581,77 @@ fn run(cli: Cli) -> Result<i32> {
 }
 
 /// The signatures of an earlier scan's clusters (its JSON, or NDJSON lines).
+/// `--shard`: `I/N`; `auto/N` with I from `JOB_COMPLETION_INDEX`; `auto`
+/// with I and N from a Slurm job array.
+fn parse_shard(s: &str, env: &dyn Fn(&str) -> Option<String>) -> std::result::Result<(usize, usize), String> {
+    let num = |v: Option<String>, what: &str| -> std::result::Result<usize, String> {
+        let v = v.ok_or_else(|| format!("--shard {s}: {what} is not set"))?;
+        v.trim().parse().map_err(|_| format!("--shard {s}: {what} is {v:?}, not a number"))
+    };
+    let (i, n) = match s.split_once('/') {
+        Some(("auto", n)) => (num(env("JOB_COMPLETION_INDEX"), "JOB_COMPLETION_INDEX")?, num(Some(n.into()), "N")?),
+        Some((i, n)) => (num(Some(i.into()), "I")?, num(Some(n.into()), "N")?),
+        None if s == "auto" => {
+            let id = num(env("SLURM_ARRAY_TASK_ID"), "SLURM_ARRAY_TASK_ID")?;
+            let min = num(env("SLURM_ARRAY_TASK_MIN"), "SLURM_ARRAY_TASK_MIN")?;
+            let count = num(env("SLURM_ARRAY_TASK_COUNT"), "SLURM_ARRAY_TASK_COUNT")?;
+            (
+                id.checked_sub(min)
+                    .ok_or_else(|| format!("--shard auto: task {id} is below the array's minimum {min}"))?,
+                count,
+            )
+        }
+        None => return Err(format!("--shard {s}: give I/N (0 <= I < N), auto/N or auto")),
+    };
+    if n == 0 || i >= n {
+        return Err(format!("--shard {s}: shard {i} of {n} does not exist (0 <= I < N)"));
+    }
+    Ok((i, n))
+}
+
+/// A shard's output for `--merge`: a scan's JSON, or its NDJSON (the header's
+/// counts, one record per `input` line; clusters are made again).
+fn read_scan_output(f: &std::path::Path) -> Result<gotopsy::scan::ScanResult> {
+    let meta = std::fs::metadata(f).with_context(|| format!("{}: cannot read the shard's output", f.display()))?;
+    anyhow::ensure!(
+        meta.len() <= gotopsy::model::MAX_REPORT_BYTES,
+        "{}: larger than a scan's output may be",
+        f.display()
+    );
+    let text =
+        std::fs::read_to_string(f).with_context(|| format!("{}: cannot read the shard's output", f.display()))?;
+    if let Ok(r) = serde_json::from_str::<gotopsy::scan::ScanResult>(&text) {
+        return Ok(r);
+    }
+    let mut r = gotopsy::scan::ScanResult {
+        schema_version: gotopsy::model::SCHEMA_VERSION.into(),
+        cores: Vec::new(),
+        clusters: Vec::new(),
+        skipped: 0,
+        baseline: false,
+        too_old: 0,
+        shard: None,
+    };
+    let mut header = false;
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: neither a scan's JSON nor its NDJSON", f.display(), n + 1))?;
+        match v.get("record").and_then(|k| k.as_str()) {
+            Some("header") => {
+                header = true;
+                r.skipped = v.get("skipped").and_then(|x| x.as_u64()).unwrap_or(0) as usize;
+                r.too_old = v.get("too_old").and_then(|x| x.as_u64()).unwrap_or(0) as usize;
+            }
+            Some("input") => r.cores.push(
+                serde_json::from_value(v).with_context(|| format!("{}:{}: not a scan record", f.display(), n + 1))?,
+            ),
+            _ => {}
+        }
+    }
+    anyhow::ensure!(header, "{}: neither a scan's JSON nor its NDJSON (no header line)", f.display());
+    Ok(r)
+}
+
 fn read_baseline(f: &std::path::Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read the baseline", f.display()))?;
     let docs: Vec<serde_json::Value> = match serde_json::from_str::<serde_json::Value>(&text) {
@@ -582,8 +681,8 @@ fn write_scan(w: &mut dyn Write, r: &gotopsy::scan::ScanResult, format: ScanForm
             writeln!(w)?;
         }
         ScanFormat::Ndjson => {
-            let header =
-                serde_json::json!({"record": "header", "schema_version": r.schema_version, "skipped": r.skipped});
+            let header = serde_json::json!({"record": "header", "schema_version": r.schema_version,
+                "skipped": r.skipped, "too_old": r.too_old, "shard": r.shard});
             writeln!(w, "{header}")?;
             for c in &r.cores {
                 let mut v = serde_json::to_value(c)?;
@@ -671,5 +770,28 @@ fn main() {
             eprintln!("gotopsy: {}", one_line(&e));
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_shard;
+
+    #[test]
+    fn shards_from_arguments_and_the_environment() {
+        let none = |_: &str| None;
+        assert_eq!(parse_shard("0/4", &none), Ok((0, 4)));
+        assert_eq!(parse_shard("3/4", &none), Ok((3, 4)));
+        assert!(parse_shard("4/4", &none).is_err() && parse_shard("0/0", &none).is_err());
+        assert!(parse_shard("auto/4", &none).is_err() && parse_shard("x", &none).is_err());
+        let k8s = |k: &str| (k == "JOB_COMPLETION_INDEX").then(|| "2".to_string());
+        assert_eq!(parse_shard("auto/8", &k8s), Ok((2, 8)));
+        let slurm = |k: &str| match k {
+            "SLURM_ARRAY_TASK_ID" => Some("12".to_string()),
+            "SLURM_ARRAY_TASK_MIN" => Some("10".to_string()),
+            "SLURM_ARRAY_TASK_COUNT" => Some("5".to_string()),
+            _ => None,
+        };
+        assert_eq!(parse_shard("auto", &slurm), Ok((2, 5)));
     }
 }

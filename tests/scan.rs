@@ -182,3 +182,79 @@ fn a_fleet_scans_into_clusters_by_bug() {
     ]);
     assert_eq!(crit.status.code(), Some(3), "the map crashes are critical findings");
 }
+
+/// `--shard I/N` splits the inputs; `--merge` of the shards' JSON and NDJSON
+/// outputs gives exactly the single scan; `--since` leaves out older inputs;
+/// a systemd-coredump name gives the record its time.
+#[test]
+fn shards_merge_into_one_scan_and_since_leaves_out_old_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, exes) = (tmp.path().join("dumps"), tmp.path().join("bin"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&exes).unwrap();
+    fleet(&dir, &exes);
+    // systemd-coredump's name: core.COMM.UID.BOOTID.PID.USEC.zst (2026-12-01T03:12:44Z).
+    let sd = "core.svc\\x2ed.1000.0123456789abcdef0123456789abcdef.4242.1796094764000000.zst";
+    std::os::unix::fs::symlink(common::core_zst("go1.27.3", "fatal"), dir.join(sd)).unwrap();
+    let (d, e) = (dir.to_str().unwrap(), exes.to_str().unwrap());
+    let scan = |extra: &[&str]| -> Value {
+        let mut args = vec!["scan", d, "--exe-dir", e, "--format", "json"];
+        args.extend(extra);
+        let out = gotopsy(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let whole = scan(&[]);
+    let n = whole["cores"].as_array().unwrap().len();
+    let sdrec = whole["cores"].as_array().unwrap().iter().find(|c| c["path"].as_str().unwrap().ends_with(sd)).unwrap();
+    assert_eq!(sdrec["time"], "2026-12-01T03:12:44Z");
+    assert!(whole["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["first_seen"].is_string() && c["last_seen"].is_string()));
+    // Three shards: two as JSON, one as NDJSON.
+    let mut parts = Vec::new();
+    let mut total = 0;
+    for i in 0..3 {
+        let f = tmp.path().join(format!("shard{i}"));
+        let fmt = if i == 2 { "ndjson" } else { "json" };
+        let shard = format!("{i}/3");
+        let out = gotopsy(&["scan", d, "--exe-dir", e, "--shard", &shard, "--format", fmt, "-o", f.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        if i < 2 {
+            let r: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+            assert_eq!(r["shard"], shard.as_str());
+            let k = r["cores"].as_array().unwrap().len();
+            assert!(k > 0 && k < n, "shard {i}: {k} of {n}");
+            total += k;
+        }
+        parts.push(f);
+    }
+    let mut args: Vec<&str> = vec!["scan", "--merge", "--format", "json"];
+    args.extend(parts.iter().map(|p| p.to_str().unwrap()));
+    let out = gotopsy(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let merged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(total < n);
+    assert_eq!(merged["cores"], whole["cores"]);
+    assert_eq!(merged["clusters"], whole["clusters"]);
+    assert_eq!(merged["skipped"], whole["skipped"]);
+    // --since: everything is newer than 2000, nothing than 2999.
+    let recent = scan(&["--since", "2000-01-01T00:00:00Z"]);
+    assert_eq!(recent["cores"], whole["cores"]);
+    assert_eq!(recent["too_old"], 0);
+    let future = scan(&["--since", "2999-01-01"]);
+    assert!(future["cores"].as_array().unwrap().is_empty());
+    assert!(future["too_old"].as_u64().unwrap() >= n as u64 - 3, "{}", future["too_old"]);
+    // The systemd name's time counts, not the file's: 2026-12-01 is before 2026-12-02.
+    let after = scan(&["--since", "2026-12-01T03:12:45Z"]);
+    assert!(after["cores"].as_array().unwrap().iter().all(|c| !c["path"].as_str().unwrap().ends_with(sd)));
+    for bad in [&["--shard", "3/3"][..], &["--shard", "x"], &["--since", "yesterday"]] {
+        let mut args = vec!["scan", d];
+        args.extend(bad);
+        let out = gotopsy(&args);
+        assert_eq!(out.status.code(), Some(1), "{bad:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end().lines().count(), 1, "{bad:?}");
+    }
+}

@@ -7,6 +7,7 @@
 mod detect;
 mod logs;
 mod walk;
+pub mod when;
 
 use crate::analysis::signature::{self, Signature};
 use crate::analysis::Finding;
@@ -29,6 +30,11 @@ pub struct ScanOptions {
     pub exe_dirs: Vec<PathBuf>,
     /// Signatures of an earlier scan (`--baseline`): clusters not among them are new.
     pub baseline: Option<Vec<String>>,
+    /// Inputs written before this time (seconds since the epoch) are left out (`--since`).
+    pub since: Option<i64>,
+    /// This scan's share of the sorted input list: shard `I` of `N` takes the
+    /// inputs whose position modulo `N` is `I` (`--shard I/N`).
+    pub shard: Option<(usize, usize)>,
 }
 
 /// The executable a core was analyzed with.
@@ -54,6 +60,10 @@ pub struct Record {
     pub kind: InputKind,
     /// The input's size in bytes.
     pub size: u64,
+    /// When it was written (RFC 3339, UTC): a systemd-coredump name's
+    /// timestamp, else the file's modification time.
+    #[serde(default)]
+    pub time: Option<String>,
     /// Go version (cores: from the executable; logs: unknown).
     pub go_version: Option<String>,
     /// The executable a core was analyzed with, or null.
@@ -154,6 +164,12 @@ pub struct Cluster {
     pub examples: Vec<String>,
     /// The kinds of the findings among its cores.
     pub finding_kinds: Vec<String>,
+    /// The earliest and latest `time` of its inputs.
+    #[serde(default)]
+    pub first_seen: Option<String>,
+    #[serde(default)]
+    #[allow(missing_docs)]
+    pub last_seen: Option<String>,
     /// Not in the baseline (true when no baseline was given).
     pub new: bool,
 }
@@ -171,6 +187,12 @@ pub struct ScanResult {
     pub skipped: usize,
     /// A baseline was given (clusters' `new` compares with it).
     pub baseline: bool,
+    /// Inputs left out as written before `--since`.
+    #[serde(default)]
+    pub too_old: usize,
+    /// `I/N` when this is one shard of a scan (`--shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 fn crash_of(c: &Crash) -> RecordCrash {
@@ -189,6 +211,7 @@ fn empty(path: &Path, kind: InputKind, size: u64) -> Record {
         line: None,
         kind,
         size,
+        time: None,
         go_version: None,
         executable: None,
         executable_error: None,
@@ -339,27 +362,25 @@ fn scan_log(path: &Path, size: u64) -> Vec<Record> {
 
 /// Scans `paths` (files and folders, walked following symlinks).
 pub fn scan(paths: &[PathBuf], o: &ScanOptions) -> ScanResult {
-    let files = walk::walk(paths);
+    let mut files = walk::walk(paths);
+    if let Some((i, n)) = o.shard {
+        files = files.into_iter().enumerate().filter(|(k, _)| k % n.max(1) == i).map(|(_, f)| f).collect();
+    }
+    let times: Vec<Option<i64>> = files.iter().map(|f| when::of_file(f)).collect();
+    let before = files.len();
+    let (files, times): (Vec<PathBuf>, Vec<Option<i64>>) =
+        files.into_iter().zip(times).filter(|(_, t)| o.since.is_none_or(|since| t.is_none_or(|t| t >= since))).unzip();
+    let too_old = before - files.len();
     let exes = index(&o.exe_dirs);
     let per_file: Vec<(Vec<Record>, bool)> = files
         .par_iter()
-        .map(|f| {
-            let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
-            match detect::kind(f) {
-                Ok(Some(InputKind::Core)) => (vec![scan_core(f, size, o, &exes)], false),
-                Ok(Some(InputKind::Log)) => {
-                    // Text that mentioned goroutines but holds no crash is skipped too.
-                    let r = scan_log(f, size);
-                    let none = r.is_empty();
-                    (r, none)
-                }
-                Ok(None) => (Vec::new(), true),
-                Err(e) => {
-                    let mut r = empty(f, InputKind::Core, size);
-                    r.error = Some(e);
-                    (vec![r], false)
-                }
+        .zip(times.par_iter())
+        .map(|(f, t)| {
+            let (mut records, skipped) = scan_file(f, o, &exes);
+            for r in &mut records {
+                r.time = t.map(when::rfc3339);
             }
+            (records, skipped)
         })
         .collect();
     let skipped = per_file.iter().filter(|(_, s)| *s).count();
@@ -371,6 +392,53 @@ pub fn scan(paths: &[PathBuf], o: &ScanOptions) -> ScanResult {
         clusters,
         skipped,
         baseline: o.baseline.is_some(),
+        too_old,
+        shard: o.shard.map(|(i, n)| format!("{i}/{n}")),
+    }
+}
+
+/// Merges the results of the shards of one scan (`--merge`) into what a
+/// single scan gives: the records in walk order (the inputs' sorted paths,
+/// then line), counts added, clusters made again from every record.
+pub fn merge(parts: Vec<ScanResult>, baseline: Option<&[String]>) -> ScanResult {
+    let mut skipped = 0;
+    let mut too_old = 0;
+    let mut records = Vec::new();
+    for p in parts {
+        skipped += p.skipped;
+        too_old += p.too_old;
+        records.extend(p.cores);
+    }
+    records.sort_by(|a, b| Path::new(&a.path).cmp(Path::new(&b.path)).then(a.line.cmp(&b.line)));
+    let clusters = clusters(&records, baseline);
+    ScanResult {
+        schema_version: SCHEMA_VERSION.into(),
+        cores: records,
+        clusters,
+        skipped,
+        baseline: baseline.is_some(),
+        too_old,
+        shard: None,
+    }
+}
+
+/// The records of one input file, and whether it was skipped (neither a core nor a crash log).
+fn scan_file(f: &Path, o: &ScanOptions, exes: &[Candidate]) -> (Vec<Record>, bool) {
+    let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+    match detect::kind(f) {
+        Ok(Some(InputKind::Core)) => (vec![scan_core(f, size, o, exes)], false),
+        Ok(Some(InputKind::Log)) => {
+            // Text that mentioned goroutines but holds no crash is skipped too.
+            let r = scan_log(f, size);
+            let none = r.is_empty();
+            (r, none)
+        }
+        Ok(None) => (Vec::new(), true),
+        Err(e) => {
+            let mut r = empty(f, InputKind::Core, size);
+            r.error = Some(e);
+            (vec![r], false)
+        }
     }
 }
 
@@ -388,6 +456,8 @@ fn clusters(records: &[Record], baseline: Option<&[String]>) -> Vec<Cluster> {
             executables: Vec::new(),
             examples: Vec::new(),
             finding_kinds: Vec::new(),
+            first_seen: None,
+            last_seen: None,
             new: baseline.is_none_or(|b| !b.iter().any(|s| s == sig)),
         });
         c.count += 1;
@@ -409,6 +479,14 @@ fn clusters(records: &[Record], baseline: Option<&[String]>) -> Vec<Cluster> {
         }
         for f in &r.findings {
             add(&mut c.finding_kinds, f.kind.as_str());
+        }
+        if let Some(t) = &r.time {
+            if c.first_seen.as_ref().is_none_or(|f| t < f) {
+                c.first_seen = Some(t.clone());
+            }
+            if c.last_seen.as_ref().is_none_or(|l| t > l) {
+                c.last_seen = Some(t.clone());
+            }
         }
         if c.examples.len() < 5 {
             let ex = match r.line {

@@ -489,3 +489,35 @@ fn symbols_from_a_debug_file_restore_a_stripped_build() {
     let out = gotopsy(&["analyze", s(&common::core_zst(v, sc)), "--exe", s(&stripped), "--symbols", s(&other)]);
     assert_one_line_error(&out, "is not the executable's");
 }
+
+/// Map keys and values appear in no output without `--show-values`: the
+/// crashiter core's maps hold "three" (map[int]string) and "x" … (map[string]int).
+#[test]
+fn map_values_appear_only_with_show_values() {
+    let (v, sc) = ("go1.27.3", "iterfuncs");
+    let (core, exe) = (common::core_zst(v, sc), common::exe_for(v, sc));
+    let tmp = tempfile::tempdir().unwrap();
+    let saved = tmp.path().join("r.json");
+    let run = |args: &[&str]| -> String {
+        let out = gotopsy(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (c, e) = (s(&core), s(&exe));
+    let mut outputs = vec![
+        run(&["analyze", c, "--exe", e]),
+        run(&["analyze", c, "--exe", e, "--format", "json"]),
+        run(&["goroutines", c, "--exe", e]),
+        run(&["goroutines", c, "--exe", e, "--format", "json"]),
+    ];
+    std::fs::write(&saved, &outputs[1]).unwrap();
+    outputs.push(run(&["report", s(&saved)]));
+    outputs.push(run(&["scan", c, "--exe", e, "--format", "json"]));
+    for (i, o) in outputs.iter().enumerate() {
+        for marker in ["three", "\"x\"", "\\\"x\\\""] {
+            assert!(!o.contains(marker), "output {i} holds the map value {marker}");
+        }
+    }
+    let shown = run(&["analyze", c, "--exe", e, "--show-values"]);
+    assert!(shown.contains("\"three\"") && shown.contains("\"x\": 1"), "--show-values shows them");
+}

@@ -271,3 +271,30 @@ fn mouse_clicks_and_wheel() {
     app.mouse(MouseEvent { kind: MouseEventKind::ScrollDown, column: 5, row: 5, modifiers: KeyModifiers::NONE });
     assert_eq!(app.sel, 5);
 }
+
+/// No view shows a map's keys or values: the crashiter core's maps hold the
+/// string "three", which appears on no screen, whether or not the analysis
+/// read the entries (`--show-values`; the TUI has no entries view yet).
+#[test]
+fn no_view_shows_map_values_by_default() {
+    let (v, s) = ("go1.27.3", "iterfuncs");
+    for show_values in [false, true] {
+        let opts = OpenOptions { exe: Some(common::exe_for(v, s)), ..Default::default() };
+        let p = Process::open(&common::core(v, s), &opts).expect("opens");
+        let a = gotopsy::analyze(&p, &AnalyzeOptions { show_values, ..Default::default() }, &NoProgress).unwrap();
+        let read = a.maps.iter().flat_map(|m| m.entries.iter().flatten()).any(|e| e.value == "three");
+        assert_eq!(read, show_values, "the analysis read the entries only when asked");
+        let mut app = App::with_analysis(Arc::new(a));
+        let mut all = screen(&mut app, 160, 60);
+        for k in ['2', '3', '4', '5', '6'] {
+            key(&mut app, KeyCode::Char(k));
+            all.push_str(&screen(&mut app, 160, 60));
+            for _ in 0..8 {
+                key(&mut app, KeyCode::Down);
+                key(&mut app, KeyCode::Enter);
+                all.push_str(&screen(&mut app, 160, 60));
+            }
+        }
+        assert!(!all.contains("three"), "show_values={show_values}: a screen shows a map value");
+    }
+}

@@ -258,3 +258,50 @@ fn shards_merge_into_one_scan_and_since_leaves_out_old_inputs() {
         assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end().lines().count(), 1, "{bad:?}");
     }
 }
+
+/// Executables stripped of their symbols, with their debug files in
+/// debuginfod's layouts (`.build-id/xx/rest` + `rest.debug`; the client
+/// cache's `<build-id>/executable` + `debuginfo`): matched by build, the
+/// debug file attached, the map named as with the unstripped build.
+#[test]
+fn stripped_executables_get_their_debug_files_from_debuginfod_layouts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dumps, store) = (tmp.path().join("dumps"), tmp.path().join("store"));
+    std::fs::create_dir_all(&dumps).unwrap();
+    let objcopy = |args: &[&std::ffi::OsStr]| {
+        assert!(Command::new("objcopy").args(args).status().expect("objcopy (binutils)").success());
+    };
+    for (i, v) in ["go1.24.11", "go1.27.3"].iter().enumerate() {
+        std::os::unix::fs::symlink(common::core_zst(v, "mapstale"), dumps.join(format!("core.{v}.zst"))).unwrap();
+        let exe = common::exe(v);
+        let id = gotopsy::exe::Executable::open(&exe).unwrap().gnu_build_id.expect("Go 1.24+ writes a GNU build-id");
+        let (exe_at, debug_at) = if i == 0 {
+            let d = store.join(".build-id").join(&id[..2]);
+            (d.join(&id[2..]), d.join(format!("{}.debug", &id[2..])))
+        } else {
+            let d = store.join(&id);
+            (d.join("executable"), d.join("debuginfo"))
+        };
+        std::fs::create_dir_all(exe_at.parent().unwrap()).unwrap();
+        objcopy(&["--strip-all".as_ref(), exe.as_os_str(), exe_at.as_os_str()]);
+        objcopy(&["--only-keep-debug".as_ref(), exe.as_os_str(), debug_at.as_os_str()]);
+    }
+    let out = gotopsy(&["scan", dumps.to_str().unwrap(), "--exe-dir", store.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cores = r["cores"].as_array().unwrap();
+    assert_eq!(cores.len(), 2);
+    for c in cores {
+        assert!(c["error"].is_null(), "{c}");
+        let exe = c["executable"]["path"].as_str().unwrap();
+        assert!(!exe.ends_with(".debug") && !exe.ends_with("debuginfo"), "the executable, not its debug file: {exe}");
+        let names: Vec<&str> = c["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["map_names"].as_array().unwrap())
+            .filter_map(|n| n["name"].as_str())
+            .collect();
+        assert!(names.contains(&"main.staleBig"), "{}: names from the debug file: {names:?}", c["path"]);
+    }
+}

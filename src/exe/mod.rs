@@ -156,6 +156,13 @@ impl Executable {
         Some(out)
     }
 
+    /// True for a debug file (`objcopy --only-keep-debug`, a debuginfod
+    /// `.debug` or `debuginfo`): sections listed but no code or tables in the file.
+    pub fn is_debug_only(&self) -> bool {
+        let pclntab = [".gopclntab", ".data.rel.ro.gopclntab"].iter().find_map(|n| self.sections.get(*n));
+        pclntab.is_none_or(|s| self.initial_bytes(s.addr, 8, 0).is_none())
+    }
+
     /// True when the executable has a symbol table (not `-ldflags=-s`, not `strip`ped).
     pub fn has_symbols(&self) -> bool {
         !self.symbols.is_empty()

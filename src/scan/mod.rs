@@ -234,23 +234,54 @@ fn set_signature(r: &mut Record, s: Signature) {
     r.signature_top = Some(s.signature_top);
 }
 
-/// A candidate executable under an `--exe-dir`, indexed once.
+/// A candidate executable (or debug file) under an `--exe-dir`, indexed once.
 struct Candidate {
     path: PathBuf,
     /// Stated entry point (a non-PIE core's `AT_ENTRY` equals it).
     entry: u64,
     pie: bool,
+    /// A debug file: symbols and DWARF for a stripped executable of its build.
+    debug_only: bool,
+    go_build_id: Option<String>,
+    gnu_build_id: Option<String>,
 }
 
-/// The Go executables under the `--exe-dir`s (other files are left out).
+/// The Go executables and debug files under the `--exe-dir`s (other files
+/// are left out), recognised by content whatever their names — so
+/// debuginfod's layouts (`.build-id/xx/rest` and `rest.debug`, the client
+/// cache's `<build-id>/executable` and `debuginfo`) are found too.
 fn index(dirs: &[PathBuf]) -> Vec<Candidate> {
     walk::walk(dirs)
         .par_iter()
         .filter_map(|p| {
             let e = crate::exe::Executable::open(p).ok()?;
-            Some(Candidate { path: p.clone(), entry: e.entry, pie: e.is_pie })
+            Some(Candidate {
+                path: p.clone(),
+                entry: e.entry,
+                pie: e.is_pie,
+                debug_only: e.is_debug_only(),
+                go_build_id: e.go_build_id.clone(),
+                gnu_build_id: e.gnu_build_id.clone(),
+            })
         })
         .collect()
+}
+
+/// A stripped executable gets the symbols of a debug file of its build, when one was indexed.
+fn with_debug_file(mut e: crate::exe::Executable, exes: &[Candidate]) -> crate::exe::Executable {
+    if e.has_symbols() {
+        return e;
+    }
+    let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
+    let dbg = exes
+        .iter()
+        .filter(|c| c.debug_only || c.path != e.path)
+        .find(|c| same(&c.go_build_id, &e.go_build_id) || same(&c.gnu_build_id, &e.gnu_build_id));
+    if let Some(d) = dbg.and_then(|c| crate::exe::Executable::open(&c.path).ok()) {
+        // A file of the same build without symbols either changes nothing.
+        let _ = e.attach_symbols(d);
+    }
+    e
 }
 
 /// Candidate executables: `--exe`, else the path the core records, else the
@@ -267,7 +298,7 @@ fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process
     // The core is read (and decompressed) once; each candidate gets a clone of it.
     let core = crate::corefile::CoreFile::open(path).map_err(|e| Box::new((e.to_string(), None, None)))?;
     let with = |exe: &Path| -> Result<Process, String> {
-        let e = crate::exe::Executable::open(exe).map_err(|e| e.to_string())?;
+        let e = with_debug_file(crate::exe::Executable::open(exe).map_err(|e| e.to_string())?, exes);
         Process::from_parts(core.clone(), e, &OpenOptions::default()).map_err(|e| e.to_string())
     };
     let mut tried = Vec::new();
@@ -280,7 +311,7 @@ fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process
         None => tried.push("the core records no executable".into()),
     }
     let entered = core.auxv(crate::corefile::notes::AT_ENTRY);
-    for exe in exes.iter().filter(|c| c.pie || entered.is_none_or(|e| e == c.entry)) {
+    for exe in exes.iter().filter(|c| !c.debug_only && (c.pie || entered.is_none_or(|e| e == c.entry))) {
         if let Ok(p) = with(&exe.path) {
             return Ok(p);
         }

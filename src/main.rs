@@ -280,6 +280,10 @@ enum Command {
         /// what a single scan gives.
         #[arg(long)]
         merge: bool,
+        /// Longest one core's analysis may take (seconds; 0: no limit); a core that
+        /// takes longer gets a record saying so.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+        timeout: f64,
     },
     /// Print a shell completion script.
     Completions {
@@ -431,7 +435,20 @@ fn run(cli: Cli) -> Result<i32> {
             let o = gotopsy::tui::TuiOptions { mouse: !no_mouse, save_to, source_roots };
             gotopsy::tui::run(source, &o).map_err(|e| anyhow::anyhow!("{e}"))?;
         }
-        Command::Scan { paths, exe, exe_dirs, jobs, format, output, baseline, fail_on, since, shard, merge } => {
+        Command::Scan {
+            paths,
+            exe,
+            exe_dirs,
+            jobs,
+            format,
+            output,
+            baseline,
+            fail_on,
+            since,
+            shard,
+            merge,
+            timeout,
+        } => {
             let baseline = match &baseline {
                 Some(f) => Some(read_baseline(f)?),
                 None => None,
@@ -451,7 +468,12 @@ fn run(cli: Cli) -> Result<i32> {
                     Some(s) => Some(parse_shard(s, &|k| std::env::var(k).ok()).map_err(anyhow::Error::msg)?),
                     None => None,
                 };
-                let o = gotopsy::scan::ScanOptions { exe, exe_dirs, baseline, since, shard };
+                anyhow::ensure!(
+                    timeout.is_finite() && timeout >= 0.0,
+                    "--timeout {timeout}: give seconds, 0 for no limit"
+                );
+                let timeout = (timeout > 0.0).then(|| std::time::Duration::from_secs_f64(timeout));
+                let o = gotopsy::scan::ScanOptions { exe, exe_dirs, baseline, since, shard, timeout };
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
                 pool.install(|| gotopsy::scan::scan(&paths, &o))
             };

@@ -305,3 +305,29 @@ fn stripped_executables_get_their_debug_files_from_debuginfod_layouts() {
         assert!(names.contains(&"main.staleBig"), "{}: names from the debug file: {names:?}", c["path"]);
     }
 }
+
+/// `--timeout`: a core whose analysis takes longer gets a record saying so
+/// (logs are parsed, not analyzed); the default limit lets every core finish.
+#[test]
+fn a_core_over_the_timeout_is_a_record_saying_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::os::unix::fs::symlink(common::core_zst("go1.27.3", "mapiterwrite"), dir.join("a.core.zst")).unwrap();
+    std::fs::write(dir.join("a.log"), common::printed("go1.27.3", "mapiterwrite")).unwrap();
+    let exe = common::exe("go1.27.3");
+    let scan = |extra: &[&str]| -> Value {
+        let mut args = vec!["scan", dir.to_str().unwrap(), "--exe", exe.to_str().unwrap(), "--format", "json"];
+        args.extend(extra);
+        let out = gotopsy(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let of = |r: &Value, kind: &str| r["cores"].as_array().unwrap().iter().find(|c| c["kind"] == kind).unwrap().clone();
+    let quick = scan(&["--timeout", "0.000001"]);
+    let core = of(&quick, "core");
+    assert!(core["error"].as_str().unwrap().contains("--timeout"), "{core}");
+    assert!(core["signature"].is_null());
+    assert!(of(&quick, "log")["signature"].is_string(), "the log is still read");
+    let normal = scan(&[]);
+    assert!(of(&normal, "core")["error"].is_null() && of(&normal, "core")["signature"].is_string());
+}

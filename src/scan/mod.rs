@@ -35,6 +35,8 @@ pub struct ScanOptions {
     /// This scan's share of the sorted input list: shard `I` of `N` takes the
     /// inputs whose position modulo `N` is `I` (`--shard I/N`).
     pub shard: Option<(usize, usize)>,
+    /// Longest one core's analysis may take (`--timeout`; `None`: no limit).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The executable a core was analyzed with.
@@ -322,6 +324,32 @@ fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process
     Err(Box::new(("no executable matches".into(), Some(tried.join("; ")), Some(CoreOnly::of(&core)))))
 }
 
+/// [`scan_core`] within `--timeout`: the analysis runs on a thread of its
+/// own; one that takes longer is left to finish unobserved (every loop over
+/// target data is bounded, so it ends) and the core's record says it timed out.
+fn scan_core_timed(path: &Path, size: u64, o: &ScanOptions, exes: &std::sync::Arc<Vec<Candidate>>) -> Record {
+    let Some(limit) = o.timeout else { return scan_core(path, size, o, exes) };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (p, opts, list) = (path.to_path_buf(), o.clone(), std::sync::Arc::clone(exes));
+    let spawned = std::thread::Builder::new().name("scan-core".into()).spawn(move || {
+        // The receiver may be gone (timed out): the record is then dropped.
+        let _ = tx.send(scan_core(&p, size, &opts, &list));
+    });
+    if let Err(e) = spawned {
+        let mut r = empty(path, InputKind::Core, size);
+        r.error = Some(format!("cannot start the analysis: {e}"));
+        return r;
+    }
+    match rx.recv_timeout(limit) {
+        Ok(r) => r,
+        Err(_) => {
+            let mut r = empty(path, InputKind::Core, size);
+            r.error = Some(format!("the analysis took longer than --timeout {}s: left out", limit.as_secs_f64()));
+            r
+        }
+    }
+}
+
 fn scan_core(path: &Path, size: u64, o: &ScanOptions, exes: &[Candidate]) -> Record {
     let mut r = empty(path, InputKind::Core, size);
     let p = match open_core(path, o, exes) {
@@ -402,7 +430,7 @@ pub fn scan(paths: &[PathBuf], o: &ScanOptions) -> ScanResult {
     let (files, times): (Vec<PathBuf>, Vec<Option<i64>>) =
         files.into_iter().zip(times).filter(|(_, t)| o.since.is_none_or(|since| t.is_none_or(|t| t >= since))).unzip();
     let too_old = before - files.len();
-    let exes = index(&o.exe_dirs);
+    let exes = std::sync::Arc::new(index(&o.exe_dirs));
     let per_file: Vec<(Vec<Record>, bool)> = files
         .par_iter()
         .zip(times.par_iter())
@@ -454,10 +482,10 @@ pub fn merge(parts: Vec<ScanResult>, baseline: Option<&[String]>) -> ScanResult 
 }
 
 /// The records of one input file, and whether it was skipped (neither a core nor a crash log).
-fn scan_file(f: &Path, o: &ScanOptions, exes: &[Candidate]) -> (Vec<Record>, bool) {
+fn scan_file(f: &Path, o: &ScanOptions, exes: &std::sync::Arc<Vec<Candidate>>) -> (Vec<Record>, bool) {
     let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
     match detect::kind(f) {
-        Ok(Some(InputKind::Core)) => (vec![scan_core(f, size, o, exes)], false),
+        Ok(Some(InputKind::Core)) => (vec![scan_core_timed(f, size, o, exes)], false),
         Ok(Some(InputKind::Log)) => {
             // Text that mentioned goroutines but holds no crash is skipped too.
             let r = scan_log(f, size);

@@ -78,6 +78,19 @@ impl CoreFile {
         Ok(core)
     }
 
+    /// Parses a core held in memory (fuzzing, tests): the bytes are copied
+    /// into an anonymous mapping; `name` stands for the path in errors.
+    pub fn from_bytes(name: &Path, bytes: &[u8]) -> Result<CoreFile> {
+        let io = |source| Error::Io { path: name.to_path_buf(), source };
+        if bytes.is_empty() {
+            return Err(Error::NotACore { path: name.to_path_buf(), reason: "empty".into() });
+        }
+        let mut m = memmap2::MmapMut::map_anon(bytes.len()).map_err(io)?;
+        m.copy_from_slice(bytes);
+        let map = m.make_read_only().map_err(io)?;
+        Self::parse(name, Arc::new(map), Compression::None)
+    }
+
     fn parse(path: &Path, map: Arc<Mmap>, compression: Compression) -> Result<CoreFile> {
         let bad = |reason: String| Error::NotACore { path: path.to_path_buf(), reason };
         let data: &[u8] = &map;

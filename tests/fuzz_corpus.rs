@@ -1,0 +1,58 @@
+//! The fuzz targets (`fuzz/targets.rs`) over every committed corpus input and
+//! regression (`fuzz/corpus/<target>/`, `fuzz/regressions/<target>/`), on the
+//! stable toolchain: a smoke run of each target in CI, and every crash the
+//! fuzzer ever found kept as a test. The fuzzing itself: `docs/security.md`.
+
+#[path = "../fuzz/targets.rs"]
+mod targets;
+
+mod common;
+
+fn run(target: &str, f: fn(&[u8])) {
+    let mut n = 0;
+    for dir in ["corpus", "regressions"] {
+        let d = common::root().join("fuzz").join(dir).join(target);
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd {
+            let p = e.unwrap().path();
+            let data = std::fs::read(&p).unwrap();
+            f(&data);
+            // Cut short and bit-flipped, as the fuzzer would start.
+            for cut in [0, 1, data.len() / 3, data.len() / 2] {
+                f(&data[..cut.min(data.len())]);
+            }
+            let mut flipped = data.clone();
+            for i in (0..flipped.len()).step_by(97) {
+                flipped[i] ^= 0x5a;
+            }
+            f(&flipped);
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "fuzz/corpus/{target}: {n} inputs (the corpus is committed with the fuzz targets)");
+}
+
+#[test]
+fn core_file() {
+    run("core_file", targets::core_file);
+}
+
+#[test]
+fn build_info() {
+    run("build_info", targets::build_info);
+}
+
+#[test]
+fn trace() {
+    run("trace", targets::trace);
+}
+
+#[test]
+fn crash_log() {
+    run("crash_log", targets::crash_log);
+}
+
+#[test]
+fn saved_report() {
+    run("saved_report", targets::saved_report);
+}

@@ -27,6 +27,30 @@ const EXIT_GATE: i32 = 3;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Most bytes one compressed input may decompress to (K, M, G, T suffixes);
+    /// default: the temporary directory's free space less 1 GiB.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    max_decompressed: Option<u64>,
+}
+
+/// A size: bytes, or with a K, M, G or T suffix (powers of 1024).
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let (num, mul) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("{s:?}: the size's unit is K, M, G or T")),
+            };
+            (&t[..i], 1u64 << shift)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a size (e.g. 500M, 64G)"))?;
+    n.checked_mul(mul).filter(|&v| v > 0).ok_or_else(|| format!("{s:?}: give a size above 0 that fits 64 bits"))
 }
 
 #[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
@@ -359,6 +383,9 @@ fn render(out: &mut dyn Write, a: &Analysis, show: &ShowArgs) -> Result<bool> {
 }
 
 fn run(cli: Cli) -> Result<i32> {
+    if let Some(n) = cli.max_decompressed {
+        gotopsy::corefile::set_max_decompressed(n);
+    }
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match cli.command {

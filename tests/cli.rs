@@ -521,3 +521,42 @@ fn map_values_appear_only_with_show_values() {
     let shown = run(&["analyze", c, "--exe", e, "--show-values"]);
     assert!(shown.contains("\"three\"") && shown.contains("\"x\": 1"), "--show-values shows them");
 }
+
+/// Against decompression bombs: a compressed core with a gigabyte of zeros
+/// appended decompresses only as far as its ELF headers say it ends, and
+/// `--max-decompressed` stops any input at a size (a cut core, analyzed as far
+/// as it goes, with a warning).
+#[test]
+fn decompression_stops_where_the_core_ends_and_at_max_decompressed() {
+    let (v, sc) = ("go1.27.3", "mapiterwrite");
+    let tmp = tempfile::tempdir().unwrap();
+    let bomb = tmp.path().join("bomb.core.zst");
+    {
+        let mut enc = zstd::stream::write::Encoder::new(std::fs::File::create(&bomb).unwrap(), 3).unwrap();
+        std::io::Write::write_all(&mut enc, &std::fs::read(common::core(v, sc)).unwrap()).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..1024 {
+            std::io::Write::write_all(&mut enc, &zeros).unwrap();
+        }
+        enc.finish().unwrap();
+    }
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 4 << 20, "a gigabyte of zeros compresses to little");
+    let exe = common::exe(v);
+    let json = |core: &Path, extra: &[&str]| -> Value {
+        let mut args = vec!["analyze", s(core), "--exe", s(&exe), "--format", "json"];
+        args.extend(extra);
+        let out = gotopsy(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (plain, bombed) = (json(&common::core_zst(v, sc), &[]), json(&bomb, &[]));
+    assert_eq!(bombed["findings"], plain["findings"]);
+    assert_eq!(bombed["goroutines"], plain["goroutines"]);
+    assert_eq!(bombed["warnings"], plain["warnings"], "not cut, not truncated");
+    let capped = json(&common::core_zst(v, sc), &["--max-decompressed", "2M"]);
+    let warned =
+        capped["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("--max-decompressed"));
+    assert!(warned, "{}", capped["warnings"]);
+    let out = gotopsy(&["analyze", s(&common::core_zst(v, sc)), "--max-decompressed", "lots"]);
+    assert_eq!(out.status.code(), Some(2), "a bad size is a usage error");
+}

@@ -169,17 +169,103 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Streams a decoder into an unlinked temporary file. A stream that breaks
 /// off (cut short, or damaged further on) keeps what came before, and says why.
+/// The most bytes one input may decompress to (`--max-decompressed`);
+/// 0: the temporary directory's free space less 1 GiB, as it is when the
+/// decompression starts.
+static MAX_DECOMPRESSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sets the most bytes one input may decompress to (0: the temporary
+/// directory's free space less 1 GiB). A process-wide limit, set once by the
+/// command line.
+pub fn set_max_decompressed(bytes: u64) {
+    MAX_DECOMPRESSED.store(bytes, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Free bytes in the temporary directory (`statvfs`), if it can be asked.
+fn temp_free_space() -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = std::ffi::CString::new(std::env::temp_dir().as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `dir` is a NUL-terminated path and `st` a buffer statvfs fills on success.
+    let rc = unsafe { libc::statvfs(dir.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it initialized `st`.
+    let st = unsafe { st.assume_init() };
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// The limit in force: `--max-decompressed`, else free space less 1 GiB.
+fn max_decompressed() -> u64 {
+    match MAX_DECOMPRESSED.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => temp_free_space().map_or(u64::MAX, |free| free.saturating_sub(1 << 30)),
+        n => n,
+    }
+}
+
+/// Where a core ends by its own headers: the end of its last segment's file
+/// data or of its section header table, whichever is later (`None` until the
+/// headers are in `head`, and for anything but a 64-bit little-endian ELF
+/// core: an executable's non-allocated sections may lie anywhere).
+fn elf_end(head: &[u8]) -> Option<u64> {
+    // e_type at 16: ET_CORE.
+    if !head.starts_with(b"\x7fELF\x02\x01") || head.get(16..18) != Some(&[4, 0]) {
+        return None;
+    }
+    let u16_at =
+        |o: usize| head.get(o..o + 2).and_then(|b| b.try_into().ok()).map(|b| u64::from(u16::from_le_bytes(b)));
+    let u64_at = |o: u64| {
+        let o = usize::try_from(o).ok()?;
+        head.get(o..o.checked_add(8)?).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
+    };
+    let (phoff, shoff) = (u64_at(0x20)?, u64_at(0x28)?);
+    let (phentsize, phnum, shentsize, shnum) = (u16_at(0x36)?, u16_at(0x38)?, u16_at(0x3a)?, u16_at(0x3c)?);
+    let mut end = shoff.saturating_add(shentsize.saturating_mul(shnum));
+    for i in 0..phnum {
+        let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        let (offset, filesz) = (u64_at(ph.checked_add(8)?)?, u64_at(ph.checked_add(32)?)?);
+        end = end.max(offset.saturating_add(filesz));
+    }
+    Some(end)
+}
+
+/// Bytes of the decompressed stream kept to read an ELF file's headers from.
+const HEAD: usize = 1 << 20;
+
 fn spill(mut r: impl Read) -> io::Result<(File, Option<String>)> {
+    let limit = max_decompressed();
     let mut tmp = tempfile::tempfile()?;
     let mut buf = vec![0u8; 1 << 20];
+    let mut head: Vec<u8> = Vec::new();
+    let mut end: Option<u64> = None;
     let mut total: u64 = 0;
     let mut cut = None;
     loop {
         match r.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                io::Write::write_all(&mut tmp, buf.get(..n).unwrap_or_default())?;
-                total += n as u64;
+                let chunk = buf.get(..n).unwrap_or_default();
+                if end.is_none() && head.len() < HEAD {
+                    head.extend_from_slice(chunk.get(..chunk.len().min(HEAD - head.len())).unwrap_or_default());
+                    end = elf_end(&head);
+                }
+                // An ELF file ends where its headers say: bytes past that (a
+                // bomb appended to a core) are not written.
+                let keep = end.map_or(n as u64, |e| e.saturating_sub(total).min(n as u64));
+                if total.saturating_add(keep) > limit {
+                    cut = Some(format!(
+                        "decompression stopped at {limit} bytes (--max-decompressed; by default the temporary directory's free space less 1 GiB)"
+                    ));
+                    let room = usize::try_from(limit.saturating_sub(total)).unwrap_or(0);
+                    io::Write::write_all(&mut tmp, chunk.get(..room.min(n)).unwrap_or_default())?;
+                    break;
+                }
+                io::Write::write_all(&mut tmp, chunk.get(..keep as usize).unwrap_or_default())?;
+                total += keep;
+                if end.is_some_and(|e| total >= e) {
+                    break;
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {

@@ -137,10 +137,14 @@ impl GAcc {
 }
 
 /// Goroutine accumulators: dense by id (ids are small and never reused),
-/// with a map for outliers.
+/// with a map for outliers. The dense table grows only while it stays within
+/// a few times the number of goroutines seen, so a trace naming a huge id (a
+/// damaged or crafted one) costs a map entry, not a table that size.
 #[derive(Default)]
 pub(super) struct GTable {
     dense: Vec<Option<GAcc>>,
+    /// Goroutines in `dense`.
+    dense_count: usize,
     sparse: FxHashMap<u64, GAcc>,
     /// The generation (index in the file) being decoded.
     pub(super) gen: usize,
@@ -172,21 +176,37 @@ impl GTable {
         reason = "state_index maps each GoState to an index below the arrays' fixed length"
     )]
     pub(super) fn get(&mut self, g: u64) -> &mut GAcc {
-        if g >= DENSE_IDS {
+        let i = g as usize;
+        if g >= DENSE_IDS || (i >= self.dense.len() && !self.grow(i)) {
             return self.sparse_get(g);
         }
-        let i = g as usize;
-        if i >= self.dense.len() {
-            self.grow(i);
-        }
         let watch = &self.watch;
-        self.dense[i].get_or_insert_with(|| new_acc(watch, g))
+        let slot = &mut self.dense[i];
+        if slot.is_none() {
+            self.dense_count += 1;
+        }
+        slot.get_or_insert_with(|| new_acc(watch, g))
     }
 
+    /// Grows the dense table to hold `i`, when that keeps it within a few
+    /// times the goroutines seen; the sparse ones it now covers move in.
     #[cold]
     #[inline(never)]
-    fn grow(&mut self, i: usize) {
-        self.dense.resize_with((i + 1).next_power_of_two(), || None);
+    fn grow(&mut self, i: usize) -> bool {
+        let limit = 4096usize.max(4 * (self.dense_count + self.sparse.len()));
+        if i >= limit {
+            return false;
+        }
+        let len = (i + 1).next_power_of_two();
+        self.dense.resize_with(len, || None);
+        let moved: Vec<u64> = self.sparse.keys().copied().filter(|&k| (k as usize) < len).collect();
+        for k in moved {
+            if let (Some(a), Some(slot)) = (self.sparse.remove(&k), self.dense.get_mut(k as usize)) {
+                *slot = Some(a);
+                self.dense_count += 1;
+            }
+        }
+        true
     }
 
     #[cold]
@@ -198,10 +218,9 @@ impl GTable {
 
     /// The accumulator of `g`, if it has one.
     pub(super) fn peek(&self, g: u64) -> Option<&GAcc> {
-        if g < DENSE_IDS {
-            self.dense.get(g as usize).and_then(Option::as_ref)
-        } else {
-            self.sparse.get(&g)
+        match self.dense.get(g as usize) {
+            Some(slot) if g < DENSE_IDS => slot.as_ref(),
+            _ => self.sparse.get(&g),
         }
     }
 

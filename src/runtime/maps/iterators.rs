@@ -39,6 +39,7 @@ json_named!(IterState {
     SmallMapGrew => "small-map-grew",
     Finished => "finished",
     Starting => "starting",
+    Unknown => "unknown",
 });
 
 /// An iterator's view of its map compared with the map now.
@@ -67,12 +68,22 @@ pub enum IterState {
     /// the goroutine is still inside `mapiterinit` / `mapIterStart` (which
     /// runs the first `Next`).
     Starting,
+    /// A field the state depends on could not be read (`state_reason` says
+    /// which): no state is made up from a missing word.
+    Unknown,
 }
 
 impl IterState {
     /// True when the map changed shape under the iterator.
     pub fn is_stale(self) -> bool {
-        !matches!(self, IterState::Current | IterState::StartedMidGrow | IterState::Finished | IterState::Starting)
+        !matches!(
+            self,
+            IterState::Current
+                | IterState::StartedMidGrow
+                | IterState::Finished
+                | IterState::Starting
+                | IterState::Unknown
+        )
     }
 }
 
@@ -99,6 +110,9 @@ pub struct MapIterator {
     pub liveness: Liveness,
     /// Its state against the map.
     pub state: IterState,
+    /// Why the state is `unknown`: what could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
     /// How the state was decided.
     pub evidence: Vec<String>,
     /// The iterator's pointers into the map's storage (classic `buckets`,
@@ -415,7 +429,9 @@ pub fn read_iterator_at(
         MapLayout::Classic(l) => vec![("buckets", ptr(l.it_buckets)), ("bptr", ptr(l.it_bptr))],
         MapLayout::Swiss(l) => vec![("tab", ptr(l.it_tab)), ("group", ptr(l.it_group))],
     };
+    let state_reason = (state == IterState::Unknown).then(|| evidence.last().cloned()).flatten();
     Some(MapIterator {
+        state_reason,
         held_by: None,
         storage: storage.into_iter().filter(|(_, a)| !a.is_null()).map(|(n, a)| (n.into(), a)).collect(),
         goroutine: 0,
@@ -432,16 +448,27 @@ pub fn read_iterator_at(
 
 fn classify(mem: &dyn Memory, model: &MapModel, it: Addr, h: &MapHeader) -> (IterState, Vec<String>) {
     let mut ev = Vec::new();
+    // A field the state depends on: unreadable means the state is unknown, never a made-up one.
+    macro_rules! field {
+        ($read:expr, $name:literal) => {
+            match $read {
+                Ok(v) => v,
+                Err(e) => {
+                    ev.push(format!("{} unreadable: {e}", $name));
+                    return (IterState::Unknown, ev);
+                }
+            }
+        };
+    }
     match &model.layout {
         MapLayout::Classic(l) => {
-            let rd = |o: u64| mem.read_ptr(it.add(o)).unwrap_or(Addr::NULL);
-            let ib = rd(l.it_buckets);
-            let bptr = rd(l.it_bptr);
-            let it_b = mem.read_u8(it.add(l.it_b)).unwrap_or(0);
+            let ib = field!(mem.read_ptr(it.add(l.it_buckets)), "it.buckets");
+            let bptr = field!(mem.read_ptr(it.add(l.it_bptr)), "it.bptr");
+            let it_b = field!(mem.read_u8(it.add(l.it_b)), "it.B");
             let hb = h.buckets.unwrap_or(Addr::NULL);
             let hold = h.oldbuckets.unwrap_or(Addr::NULL);
             if let (Some(o), Some(hc)) = (l.it_clear_seq, h.clear_seq) {
-                let ic = mem.read_u64(it.add(o)).unwrap_or(hc);
+                let ic = field!(mem.read_u64(it.add(o)), "it.clearSeq");
                 if ic != hc {
                     ev.push(format!("it.clearSeq={ic}, h.clearSeq={hc}"));
                     return (IterState::Cleared, ev);
@@ -471,15 +498,15 @@ fn classify(mem: &dyn Memory, model: &MapModel, it: Addr, h: &MapHeader) -> (Ite
             }
         }
         MapLayout::Swiss(l) => {
-            let ic = mem.read_u64(it.add(l.it_clear_seq)).unwrap_or(0);
+            let ic = field!(mem.read_u64(it.add(l.it_clear_seq)), "it.clearSeq");
             let hc = h.clear_seq.unwrap_or(ic);
             if ic != hc {
                 ev.push(format!("it.clearSeq={ic}, m.clearSeq={hc}"));
                 return (IterState::Cleared, ev);
             }
-            let dir_idx = mem.read_i64(it.add(l.it_dir_idx)).unwrap_or(0);
-            let igd = mem.read_u8(it.add(l.it_global_depth)).unwrap_or(0);
-            let tab = mem.read_ptr(it.add(l.it_tab)).unwrap_or(Addr::NULL);
+            let dir_idx = field!(mem.read_i64(it.add(l.it_dir_idx)), "it.dirIdx");
+            let igd = field!(mem.read_u8(it.add(l.it_global_depth)), "it.globalDepth");
+            let tab = field!(mem.read_ptr(it.add(l.it_tab)), "it.tab");
             let dir_len = h.dir_len.unwrap_or(0);
             let tab_index = if tab.is_null() { None } else { mem.read_i64(tab.add(l.table_index)).ok() };
             let state = if dir_idx == -1 && dir_len > 0 {
@@ -662,4 +689,54 @@ pub fn reflect_iterators_in_frames(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::FakeMemory;
+
+    fn swiss_header(clear_seq: u64) -> MapHeader {
+        MapHeader {
+            address: Addr(0x9000),
+            type_descriptor: None,
+            type_name: None,
+            key_type: None,
+            value_type: None,
+            len: 3,
+            layout: "swiss".into(),
+            writing: false,
+            clear_seq: Some(clear_seq),
+            flags: None,
+            b: None,
+            buckets: None,
+            oldbuckets: None,
+            nevacuate: None,
+            growing: None,
+            dir_ptr: Some(Addr(0xa000)),
+            dir_len: Some(0),
+            global_depth: Some(0),
+            entries: None,
+            entries_note: None,
+            names: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_unreadable_field_makes_the_state_unknown_not_cleared() {
+        let model = super::super::builtin::builtin_model(27, "go1.27.3").unwrap();
+        let it = Addr(0x1000);
+        // The iterator's first 40 bytes only: it.clearSeq (offset 48) is past them.
+        let cut = FakeMemory::new().map_words(it, &[0x5000, 0, 0x6000, 0x9000, 0]);
+        let (state, ev) = classify(&cut, &model, it, &swiss_header(7));
+        assert_eq!(state, IterState::Unknown);
+        assert!(ev.last().unwrap().starts_with("it.clearSeq unreadable"), "{ev:?}");
+        // Readable and equal: current; readable and different: cleared.
+        let mut words = vec![0u64; 12];
+        words[6] = 7; // clearSeq
+        words[8] = u64::MAX; // dirIdx = -1 would mean small-map-grew only with a directory
+        let whole = FakeMemory::new().map_words(it, &words);
+        assert_eq!(classify(&whole, &model, it, &swiss_header(7)).0, IterState::Current);
+        assert_eq!(classify(&whole, &model, it, &swiss_header(8)).0, IterState::Cleared);
+    }
 }

@@ -4,9 +4,11 @@
 # figures recorded in docs/security.md). Needs a nightly toolchain and
 # cargo-fuzz: cargo install cargo-fuzz.
 # Usage: fuzz/run.sh [TARGET...]    RUNS=1000000 fuzz/run.sh core_file
+#        SECONDS_EACH=900 fuzz/run.sh trace    (stop after that long instead)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-10000000}
+limit=(); [ -z "${SECONDS_EACH:-}" ] || limit=(-max_total_time="$SECONDS_EACH")
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(core_file build_info trace crash_log saved_report)
 # Longest input per target: a core's headers and notes, a trace's first batches, a log's crash.
@@ -15,9 +17,9 @@ for t in "${targets[@]}"; do
   work=$(mktemp -d)
   cp fuzz/corpus/"$t"/* "$work"/
   start=$(date +%s)
-  cargo +nightly fuzz run -O "$t" "$work" -- -runs="$runs" -max_len="${max_len[$t]:-65536}" -rss_limit_mb=2048 -timeout=10 \
+  cargo +nightly fuzz run -O "$t" "$work" -- -runs="$runs" -max_len="${max_len[$t]:-65536}" -rss_limit_mb=2048 -timeout=10 "${limit[@]}" \
     > "$work/log" 2>&1 || { echo "$t: FAILED (crash input under fuzz/artifacts/$t)"; tail -20 "$work/log"; exit 1; }
   secs=$(( $(date +%s) - start ))
-  echo "$t: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$work/log" | tail -1) (wall ${secs}s, $(grep -o 'cov: [0-9]*' "$work/log" | tail -1))"
+  echo "$t: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$work/log" | tail -1) (wall ${secs}s, $(grep -o 'cov: [0-9]*' "$work/log" | tail -1), $(grep -o 'exec/s: [0-9]*' "$work/log" | tail -1))"
   rm -rf "$work"
 done

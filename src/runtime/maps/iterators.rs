@@ -698,27 +698,12 @@ mod tests {
 
     fn swiss_header(clear_seq: u64) -> MapHeader {
         MapHeader {
-            address: Addr(0x9000),
-            type_descriptor: None,
-            type_name: None,
-            key_type: None,
-            value_type: None,
             len: 3,
-            layout: "swiss".into(),
-            writing: false,
             clear_seq: Some(clear_seq),
-            flags: None,
-            b: None,
-            buckets: None,
-            oldbuckets: None,
-            nevacuate: None,
-            growing: None,
             dir_ptr: Some(Addr(0xa000)),
             dir_len: Some(0),
             global_depth: Some(0),
-            entries: None,
-            entries_note: None,
-            names: Vec::new(),
+            ..MapHeader::unread(Addr(0x9000), "swiss")
         }
     }
 

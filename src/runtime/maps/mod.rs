@@ -411,6 +411,35 @@ pub struct MapHeader {
     pub names: Vec<names::MapName>,
 }
 
+impl MapHeader {
+    /// A header at `address` with none of its fields read yet.
+    pub fn unread(address: Addr, layout: &'static str) -> MapHeader {
+        MapHeader {
+            names: Vec::new(),
+            address,
+            type_descriptor: None,
+            type_name: None,
+            key_type: None,
+            value_type: None,
+            len: 0,
+            layout: layout.into(),
+            writing: false,
+            clear_seq: None,
+            flags: None,
+            b: None,
+            buckets: None,
+            oldbuckets: None,
+            nevacuate: None,
+            growing: None,
+            dir_ptr: None,
+            dir_len: None,
+            global_depth: None,
+            entries: None,
+            entries_note: None,
+        }
+    }
+}
+
 impl Process {
     /// The name of a runtime type descriptor (see [`crate::runtime::types::type_name`]).
     pub fn type_name(&self, tl: &TypeLayout, types: Addr, ty: Addr) -> Option<String> {
@@ -449,27 +478,11 @@ impl Process {
             None => (None, None, None),
         };
         let mut out = MapHeader {
-            names: Vec::new(),
-            address: h,
             type_descriptor: t,
             type_name,
             key_type,
             value_type,
-            len: 0,
-            layout: model.layout_name().into(),
-            writing: false,
-            clear_seq: None,
-            flags: None,
-            b: None,
-            buckets: None,
-            oldbuckets: None,
-            nevacuate: None,
-            growing: None,
-            dir_ptr: None,
-            dir_len: None,
-            global_depth: None,
-            entries: None,
-            entries_note: None,
+            ..MapHeader::unread(h, model.layout_name())
         };
         match &model.layout {
             MapLayout::Classic(l) => {

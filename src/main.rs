@@ -326,8 +326,8 @@ fn parse_addr(s: &str) -> std::result::Result<u64, String> {
     r.map_err(|e| format!("{s:?} is not an address: {e}"))
 }
 
-fn open(args: &CoreArgs) -> Result<Process> {
-    Ok(Process::open(
+fn open(args: &CoreArgs) -> gotopsy::Result<Process> {
+    Process::open(
         &args.core,
         &OpenOptions {
             exe: args.exe.clone(),
@@ -335,7 +335,7 @@ fn open(args: &CoreArgs) -> Result<Process> {
             ignore_dwarf: args.no_dwarf,
             symbols: args.symbols.clone(),
         },
-    )?)
+    )
 }
 
 /// The analysis the flags ask for.
@@ -391,10 +391,19 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Analyze { core, show, all, no_maps, trace, trace_from_core, show_values } => {
             let progress = CliProgress::start();
-            let p = open(&core)?;
-            progress.mark("open");
             let opts = analyze_options(all, no_maps, show_values, trace, trace_from_core);
-            let a = gotopsy::analyze(&p, &opts, &progress)?;
+            let a = match open(&core) {
+                Ok(p) => {
+                    progress.mark("open");
+                    gotopsy::analyze(&p, &opts, &progress)?
+                }
+                // No executable to be had: what the core alone says, with a warning saying what to pass.
+                Err(gotopsy::Error::NoExecutable { core: path, reason }) => {
+                    let c = gotopsy::corefile::CoreFile::open(&path)?;
+                    gotopsy::model::core_only(&c, &format!("no executable given (--exe) and {reason}"))
+                }
+                Err(e) => return Err(e.into()),
+            };
             progress.finish("analysis");
             for w in a.warnings.iter().filter(|w| w.kind.matters()) {
                 eprintln!("gotopsy: warning: {w}");

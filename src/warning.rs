@@ -29,6 +29,9 @@ pub enum WarningKind {
     Maps,
     /// Something else odd about the core file (a note skipped, …).
     CoreFile,
+    /// No executable could be used: the report holds only what the core
+    /// alone says (threads, signal, mappings), no goroutines or maps.
+    NoExecutable,
     /// Read from a saved report that did not record the kind.
     Unclassified,
 }
@@ -42,6 +45,7 @@ impl WarningKind {
                 | WarningKind::ExecutableMismatch
                 | WarningKind::DamagedCore
                 | WarningKind::Trace
+                | WarningKind::NoExecutable
         )
     }
 }

@@ -692,6 +692,16 @@ pub fn analyze_with(
     }
     let mut list: Vec<MapHeader> = maps.into_values().collect();
     list.sort_unstable_by_key(|h| h.address);
+    for h in list.iter().filter(|h| h.damage.is_some()) {
+        out.warnings.push(Warning::new(
+            WarningKind::DamagedCore,
+            format!(
+                "the map header at {} looks damaged ({}): its length and state are not to be trusted",
+                h.address,
+                h.damage.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
     out.maps = list;
     out.iterators = iterators;
     out.findings = findings;

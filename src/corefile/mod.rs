@@ -234,7 +234,7 @@ impl CoreFile {
     }
 
     /// Up to `max` bytes the core holds from `addr` on, within one segment.
-    fn bytes_at(&self, addr: Addr, max: u64) -> Option<&[u8]> {
+    pub(crate) fn bytes_at(&self, addr: Addr, max: u64) -> Option<&[u8]> {
         let seg = self.segments.iter().find(|s| s.range.contains(addr))?;
         let rel = addr.checked_sub(seg.range.start)?;
         if rel >= seg.file_size {

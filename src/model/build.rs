@@ -158,6 +158,7 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
         dead_iterator_slots: m.dead_iterator_slots,
         trace,
         warnings,
+        core_alone: None,
     };
     a.crash.user_frame = a.crashing_goroutine().and_then(|g| g.user_frame(minor));
     place_roles(&mut a, minor);

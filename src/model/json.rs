@@ -54,6 +54,9 @@ impl Analysis {
         field(w, false, "warnings", &self.warnings)?;
         let kinds: Vec<crate::warning::WarningKind> = self.warnings.iter().map(|w| w.kind).collect();
         field(w, false, "warning_kinds", &kinds)?;
+        if let Some(c) = &self.core_alone {
+            field(w, false, "core_alone", c)?;
+        }
         w.write_all(b"}\n")
     }
 

@@ -5,6 +5,7 @@
 //! text and JSON renderers, `report`, the TUI, the scan — draws from it.
 
 mod build;
+mod core_only;
 pub mod filter;
 pub mod goroutine;
 pub mod group;
@@ -13,6 +14,7 @@ mod json;
 pub mod secrets;
 
 pub use build::{analyze, AnalyzeOptions, NoProgress, Phase, Progress, TraceSource};
+pub use core_only::{core_only, CoreAlone, CoreMapping, CoreThread};
 pub use filter::GoroutineFilter;
 pub use goroutine::{CreatedBy, Frame, Goroutine};
 pub use group::StackGroup;
@@ -29,7 +31,7 @@ use crate::runtime::Process;
 
 /// Version of the JSON report's schema. The major changes on incompatible
 /// changes; fields are added in minors.
-pub const SCHEMA_VERSION: &str = "1.3.0";
+pub const SCHEMA_VERSION: &str = "1.4.0";
 
 /// The analyzed program.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -139,6 +141,10 @@ pub struct Analysis {
     /// Problems that did not stop the analysis, typed (in JSON: `warnings[]`
     /// their texts, `warning_kinds[]` their kinds, in the same order).
     pub warnings: Vec<crate::warning::Warning>,
+    /// What the core alone says (threads and their registers, mappings),
+    /// given only when no executable could be used ([`core_only`]).
+    #[serde(default)]
+    pub core_alone: Option<CoreAlone>,
 }
 
 impl Analysis {

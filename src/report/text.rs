@@ -143,6 +143,9 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
             writeln!(w, "- {x}")?;
         }
     }
+    if let Some(alone) = &a.core_alone {
+        write_core_alone(w, alone, &paint)?;
+    }
 
     let mut shown: FxHashSet<u64> = FxHashSet::default();
     if !a.findings.is_empty() {
@@ -236,7 +239,10 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
     let groups = a.stack_groups(rest);
     let count: usize = groups.iter().map(|g| g.members.len()).sum();
     let heading = format!("== other goroutines: {count} in {} groups of identical stacks ==", groups.len());
-    writeln!(w, "\n{}", paint.heading(&heading))?;
+    // Without the executable there are no goroutines to speak of.
+    if a.core_alone.is_none() || !a.goroutines.is_empty() {
+        writeln!(w, "\n{}", paint.heading(&heading))?;
+    }
     for grp in &groups {
         let Some(first) = grp.members.first().and_then(|&i| a.goroutines.get(i)) else { continue };
         writeln!(w)?;
@@ -265,6 +271,28 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
         for x in &rest_warnings {
             writeln!(w, "- {x}")?;
         }
+    }
+    Ok(())
+}
+
+/// What a core alone says (no executable): its threads with their registers
+/// and its file mappings.
+fn write_core_alone(w: &mut dyn Write, c: &crate::model::CoreAlone, paint: &Paint) -> io::Result<()> {
+    writeln!(w, "\n{}", paint.heading(&format!("== threads: {} ==", c.threads.len())))?;
+    for t in &c.threads {
+        write!(w, "thread {}", t.lwp)?;
+        if let Some(s) = &t.signal {
+            write!(w, " ({s})")?;
+        }
+        write!(w, "  pc={} sp={} fp={}", t.pc, t.sp, t.fp)?;
+        if let Some(lr) = t.lr {
+            write!(w, " lr={lr}")?;
+        }
+        writeln!(w, " g={}", t.g)?;
+    }
+    writeln!(w, "\n{}", paint.heading(&format!("== mappings: {} ==", c.mappings.len())))?;
+    for m in &c.mappings {
+        writeln!(w, "{}-{} {:#x} {}", m.start, m.end, m.file_offset, m.path)?;
     }
     Ok(())
 }

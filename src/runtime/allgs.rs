@@ -56,7 +56,8 @@ pub fn find(p: &Process, valid: &dyn Fn(Addr) -> bool) -> (Found, Vec<Warning>) 
                 .map_err(|e| format!("runtime.allgs unreadable: {e}"))
                 .and_then(|(b, n)| slice_of(mem, b, n, "runtime.allgs"));
             match got {
-                Ok(v) => return (Ok((v, Source::Allgs)), warnings),
+                Ok(v) if !damaged_entries(&v, valid) => return (Ok((v, Source::Allgs)), warnings),
+                Ok(v) => return repaired(p, v, "runtime.allgs", Source::Allgs, valid),
                 Err(e) => why.push(e),
             }
         }
@@ -69,9 +70,15 @@ pub fn find(p: &Process, valid: &dyn Fn(Addr) -> bool) -> (Found, Vec<Warning>) 
             .map_err(|e| format!("runtime.allgptr/allglen unreadable: {e}"))
             .and_then(|(b, n)| slice_of(mem, b, n, "runtime.allgptr/allglen"));
         match got {
-            Ok(v) => {
+            Ok(v) if !damaged_entries(&v, valid) => {
                 warn(&mut warnings, format!("{}: goroutines from its copy runtime.allgptr/allglen", why.join("; ")));
                 return (Ok((v, Source::Allgptr)), warnings);
+            }
+            Ok(v) => {
+                let (found, mut more) = repaired(p, v, "runtime.allgptr/allglen", Source::Allgptr, valid);
+                warn(&mut warnings, format!("{}: goroutines from its copy runtime.allgptr/allglen", why.join("; ")));
+                warnings.append(&mut more);
+                return (found, warnings);
             }
             Err(e) => why.push(e),
         }
@@ -97,6 +104,45 @@ pub fn find(p: &Process, valid: &dyn Fn(Addr) -> bool) -> (Found, Vec<Warning>) 
             (Err(why.join("; ")), warnings)
         }
     }
+}
+
+/// Entries checked for damage in a goroutine list that has no null entry.
+const SAMPLE: usize = 64;
+
+/// True when a goroutine list has entries that are not goroutines: a null
+/// one (the runtime only appends `g`s), or one of an even sample that
+/// `valid` refuses — so a healthy list of a million costs 64 reads.
+fn damaged_entries(v: &[Addr], valid: &dyn Fn(Addr) -> bool) -> bool {
+    v.iter().any(|g| g.is_null()) || v.iter().step_by((v.len() / SAMPLE).max(1)).any(|&g| !valid(g))
+}
+
+/// A damaged goroutine list: its entries that are goroutines, in its order,
+/// then the goroutines a heap scan finds that it lost (by address), and a
+/// warning that says how many of each.
+fn repaired(
+    p: &Process,
+    v: Vec<Addr>,
+    what: &str,
+    source: Source,
+    valid: &dyn Fn(Addr) -> bool,
+) -> (Found, Vec<Warning>) {
+    let total = v.len();
+    let mut kept: Vec<Addr> = v.into_iter().filter(|&g| !g.is_null() && valid(g)).collect();
+    let lost = total - kept.len();
+    let head = format!("{what}: {lost} of its {total} entries are not goroutines (null, or not a g's status, id and stack): the core's memory there is damaged");
+    let text = match heap_scan(p, valid) {
+        Ok(found) => {
+            let seen: rustc_hash::FxHashSet<Addr> = kept.iter().copied().collect();
+            let before = kept.len();
+            kept.extend(found.into_iter().filter(|g| !seen.contains(g)));
+            format!(
+                "{head}; {} more found by scanning the heap's spans of runtime.g's size (listed after the others, by address)",
+                kept.len() - before
+            )
+        }
+        Err(e) => format!("{head}; the heap scan to find the others failed: {e}"),
+    };
+    (Ok((kept, source)), vec![Warning::new(WarningKind::DamagedCore, text)])
 }
 
 /// Every object of an in-use span whose element size fits `runtime.g` that `valid` accepts.

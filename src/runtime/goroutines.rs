@@ -253,8 +253,12 @@ fn read_m(p: &Process, addr: Addr) -> Result<MInfo, MemError> {
 /// hold its saved sp (tells goroutines from other bytes in a heap scan, or a
 /// guessed `allgs` of a stripped executable).
 pub fn plausible_g(p: &Process, at: Addr) -> bool {
+    read_g(p, at).is_ok_and(|g| plausible_raw(p, &g))
+}
+
+/// [`plausible_g`] of a `g` already read.
+fn plausible_raw(p: &Process, g: &RawG) -> bool {
     let st = &p.layout.status;
-    let Ok(g) = read_g(p, at) else { return false };
     let base = g.status & !st.scan;
     let known = [st.idle, st.runnable, st.running, st.syscall, st.waiting, st.dead, st.copystack, st.preempted]
         .contains(&base)
@@ -376,10 +380,23 @@ pub fn read_goroutines_with<V: StackVisitor>(
             let mut state = visitor.start();
             let mut warn = Vec::new();
             for (j, (&gp, slot)) in chunk.iter().zip(out.iter_mut()).enumerate() {
+                // The runtime only appends goroutines to allgs: a null or
+                // implausible entry is damage, said and skipped.
                 if gp.is_null() {
+                    warn.push(Warning::new(
+                        WarningKind::DamagedCore,
+                        format!("allgs[{}] is null: the core's memory there is damaged", ci * CHUNK + j),
+                    ));
                     continue;
                 }
                 match read_g(p, gp) {
+                    Ok(g) if !plausible_raw(p, &g) => warn.push(Warning::new(
+                        WarningKind::DamagedCore,
+                        format!(
+                            "allgs[{}] points at {gp}, which is not a goroutine (status, id or stack bounds are not a g's): skipped",
+                            ci * CHUNK + j
+                        ),
+                    )),
                     Ok(g) => {
                         if let Some(g) = ctx.build(&g, &mut sym, &cached) {
                             visitor.visit(&mut state, &g);
@@ -409,6 +426,30 @@ pub fn read_goroutines_with<V: StackVisitor>(
     for (w, out) in chunks {
         warnings.extend(w);
         found.push(out);
+    }
+
+    // Incomplete stacks are each a goroutine's `stack_error`; the report says so once.
+    let broken: Vec<&Goroutine> = list.iter().filter(|g| g.stack_error.is_some()).collect();
+    if !broken.is_empty() {
+        use super::unwind::StackError;
+        let zeroed = broken.iter().any(|g| matches!(g.stack_error, Some(StackError::NullReturn { .. })));
+        let named: Vec<String> = broken
+            .iter()
+            .take(3)
+            .map(|g| {
+                format!("goroutine {} ({})", g.id, g.stack_error.as_ref().map(|e| e.to_string()).unwrap_or_default())
+            })
+            .collect();
+        warnings.push(Warning::new(
+            if zeroed { WarningKind::DamagedCore } else { WarningKind::Unreadable },
+            format!(
+                "the stacks of {} goroutine{} are incomplete: {}{}",
+                broken.len(),
+                if broken.len() == 1 { "" } else { "s" },
+                named.join("; "),
+                if broken.len() > 3 { "; …" } else { "" }
+            ),
+        ));
     }
 
     // The core holds no clock reading at death: measure waits against the

@@ -118,7 +118,12 @@ impl Process {
         let mut warnings = core.warnings.clone();
         let bias = load_bias(&core, &exe);
         let image = build_image(&core, &exe, bias);
-        let exe_match = check_match(&core, &exe, &image, bias);
+        let exe_match = check_match(&core, &exe, &image, bias).map(|(m, damaged)| {
+            if let Some(text) = damaged {
+                warnings.push(Warning::new(WarningKind::DamagedCore, text));
+            }
+            m
+        });
         if let Err(reason) = &exe_match {
             let reason = reason.clone();
             if !force {
@@ -381,20 +386,28 @@ pub enum ExeMatch {
     /// A read-only segment the core holds (qemu-user cores hold no text, but
     /// keep read-only data such as the pclntab), at this address.
     ReadOnlySegment(Addr),
+    /// The core's copy of the module data's first words (its build ID note
+    /// being damaged).
+    ModuleData,
     /// Nothing in the core to compare.
     Unverified,
 }
+
+/// How the executable was matched, and a note when the core's copy of the
+/// build ID was damaged.
+type Matched = (ExeMatch, Option<String>);
 
 /// Checks that the core was written by a process of this executable: the Go
 /// build ID note (in the first page, which kernel cores keep) must be the same
 /// bytes, else the first page, else a read-only segment the core holds; and the
 /// entry point must be the executable's.
-fn check_match(core: &CoreFile, exe: &Executable, image: &ProcessImage, bias: u64) -> Result<ExeMatch, String> {
+fn check_match(core: &CoreFile, exe: &Executable, image: &ProcessImage, bias: u64) -> Result<Matched, String> {
     if let Some(entry) = core.auxv(AT_ENTRY) {
         if entry != exe.entry.wrapping_add(bias) {
             return Err(format!("the process entered at {entry:#x}, the executable's entry is {:#x}", exe.entry));
         }
     }
+    let mut note_damaged = false;
     if let (Some(sec), Some(id)) = (exe.sections.get(".note.go.buildid"), &exe.go_build_id) {
         let mut buf = vec![0u8; sec.size.min(4096) as usize];
         if image.read_core_only(Addr(sec.addr.wrapping_add(bias)), &mut buf).is_ok() {
@@ -403,12 +416,44 @@ fn check_match(core: &CoreFile, exe: &Executable, image: &ProcessImage, bias: u6
                 .iter()
                 .find(|n| n.name == b"Go" && n.kind == 4)
                 .map(|n| String::from_utf8_lossy(n.desc).into_owned());
-            return match in_core {
-                Some(c) if &c == id => Ok(ExeMatch::BuildId),
-                Some(c) => Err(format!("Go build ID in the core is {c}, the executable's is {id}")),
-                None => Err("the core has no Go build ID where the executable has one".into()),
-            };
+            match in_core {
+                Some(c) if &c == id => return Ok((ExeMatch::BuildId, None)),
+                Some(c) => return Err(format!("Go build ID in the core is {c}, the executable's is {id}")),
+                // The page is there but holds no Go note where the executable has
+                // one: the core's memory is damaged there (another build has its
+                // own note). The read-only pages decide.
+                None => note_damaged = true,
+            }
         }
+    }
+    if note_damaged {
+        // The module data's first words (table pointers and lengths, section
+        // bounds) never change after start and differ between builds.
+        let md_same = exe.symbol("runtime.firstmoduledata").and_then(|(a, _)| {
+            let initial = exe.initial_bytes(a.0, MODULEDATA_WORDS, bias)?;
+            let mut b = vec![0u8; MODULEDATA_WORDS];
+            image.read_core_only(Addr(a.0.wrapping_add(bias)), &mut b).ok()?;
+            Some(initial == b)
+        });
+        if md_same == Some(true) {
+            return Ok((
+                ExeMatch::ModuleData,
+                Some("the core's copy of the executable's Go build ID note is damaged (no note where the executable has one); the core's runtime.firstmoduledata agrees with the executable's, so it is used".into()),
+            ));
+        }
+        return match compare_pages(exe, image, bias) {
+            (same, differ, Some(at)) if same > 0 && same >= 2 * differ => Ok((
+                ExeMatch::ReadOnlySegment(at),
+                Some(format!(
+                    "the core's copy of the executable's Go build ID note is damaged (no note where the executable has one); {same} of {} of the executable's read-only pages the core holds match it, so it is used",
+                    same + differ
+                )),
+            )),
+            (same, differ, _) => Err(format!(
+                "the core has no Go build ID where the executable has one, and {differ} of {} read-only pages differ",
+                same + differ
+            )),
+        };
     }
     // No build ID in the core to compare: the first page, else the first page
     // of each read-only segment the core holds bytes of.
@@ -429,5 +474,42 @@ fn check_match(core: &CoreFile, exe: &Executable, image: &ProcessImage, bias: u6
         }
         compared.get_or_insert(if seg.offset == 0 { ExeMatch::FirstPage } else { ExeMatch::ReadOnlySegment(at) });
     }
-    Ok(compared.unwrap_or(ExeMatch::Unverified))
+    Ok((compared.unwrap_or(ExeMatch::Unverified), None))
+}
+
+/// Bytes of the module data compared when the build ID note is damaged.
+const MODULEDATA_WORDS: usize = 256;
+
+/// Pages sampled per read-only segment by [`compare_pages`].
+const PAGES_PER_SEGMENT: u64 = 16;
+
+/// Compares up to [`PAGES_PER_SEGMENT`] evenly spaced pages of each of the
+/// executable's read-only segments with the core's copies, leaving out pages
+/// that are all zeroes in the file (any build has those): how many are the
+/// same, how many differ, and the first segment compared.
+fn compare_pages(exe: &Executable, image: &ProcessImage, bias: u64) -> (u64, u64, Option<Addr>) {
+    let (mut same, mut differ, mut first) = (0u64, 0u64, None);
+    let mut buf = vec![0u8; 4096];
+    for seg in exe.segments.iter().filter(|s| s.filesz >= 4096 && !s.writable) {
+        let pages = seg.filesz / 4096;
+        let step = (pages / PAGES_PER_SEGMENT).max(1);
+        for i in (0..pages).step_by(usize::try_from(step).unwrap_or(1)).take(PAGES_PER_SEGMENT as usize) {
+            let (Some(off), Some(va)) = (seg.offset.checked_add(i * 4096), seg.vaddr.checked_add(i * 4096)) else {
+                continue;
+            };
+            let Some(file) = usize::try_from(off).ok().and_then(|o| exe.map.get(o..o.checked_add(4096)?)) else {
+                continue;
+            };
+            if file.iter().all(|&b| b == 0) || image.read_core_only(Addr(va.wrapping_add(bias)), &mut buf).is_err() {
+                continue;
+            }
+            first.get_or_insert(Addr(seg.vaddr.wrapping_add(bias)));
+            if file == buf.as_slice() {
+                same += 1;
+            } else {
+                differ += 1;
+            }
+        }
+    }
+    (same, differ, first)
 }

@@ -193,6 +193,15 @@ pub enum StackError {
         /// Its stack pointer.
         sp: Addr,
     },
+    /// A goroutine's frame returns to address 0: a goroutine's stack ends
+    /// in `runtime.goexit` (a system stack in a switch back to it, or a
+    /// signal frame), so the stack's memory is damaged (zeroed) there.
+    NullReturn {
+        /// The frame's pc.
+        pc: Addr,
+        /// Its stack pointer.
+        sp: Addr,
+    },
     /// More frames than gotopsy follows.
     TooDeep(usize),
     /// Read from a saved report: the reason as it was written.
@@ -211,6 +220,12 @@ impl std::fmt::Display for StackError {
             }
             StackError::SignalContextUnreadable(e) => write!(f, "signal context unreadable: {e}"),
             StackError::Stuck { pc, sp } => write!(f, "traceback stuck at pc={pc} sp={sp}"),
+            StackError::NullReturn { pc, sp } => {
+                write!(
+                    f,
+                    "return address 0 in the frame at sp={sp} pc={pc}, before runtime.goexit: the stack is damaged"
+                )
+            }
             StackError::TooDeep(max) => write!(f, "stopped after {max} frames"),
             StackError::Other(s) => f.write_str(s),
         }
@@ -368,6 +383,9 @@ pub fn unwind(
             }
         };
         if ret.is_null() {
+            if curg.is_some() {
+                out.error = Some(StackError::NullReturn { pc, sp });
+            }
             return out;
         }
         if ret == pc && fp == sp {

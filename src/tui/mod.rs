@@ -73,10 +73,15 @@ pub fn run(source: Source, o: &TuiOptions) -> Result<(), String> {
         Source::Core { core, open, analyze: opts } => {
             std::thread::spawn(move || {
                 let progress = ChannelProgress(std::sync::Mutex::new(tx.clone()));
-                let result = Process::open(&core, &open)
-                    .and_then(|p| analyze(&p, &opts, &progress))
-                    .map(Box::new)
-                    .map_err(|e| e.to_string());
+                let result = match Process::open(&core, &open) {
+                    Ok(p) => analyze(&p, &opts, &progress),
+                    // No executable to be had: what the core alone says, with its warning.
+                    Err(crate::Error::NoExecutable { core: path, reason }) => crate::corefile::CoreFile::open(&path)
+                        .map(|c| crate::model::core_only(&c, &format!("no executable given (--exe) and {reason}"))),
+                    Err(e) => Err(e),
+                }
+                .map(Box::new)
+                .map_err(|e| e.to_string());
                 let _ = tx.send(Msg::Done(result));
             });
         }

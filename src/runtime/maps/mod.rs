@@ -409,6 +409,11 @@ pub struct MapHeader {
     /// The names the program has for the map (see [`names`]).
     #[serde(default)]
     pub names: Vec<names::MapName>,
+    /// Why the header's words cannot be a live map's (a hash seed of 0, an
+    /// impossible size): the core's memory there is damaged, and its
+    /// `len` and the rest are not to be trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damage: Option<String>,
 }
 
 impl MapHeader {
@@ -436,6 +441,7 @@ impl MapHeader {
             global_depth: None,
             entries: None,
             entries_note: None,
+            damage: None,
         }
     }
 }
@@ -497,6 +503,22 @@ impl Process {
                 out.growing = Some(!old.is_null());
                 out.nevacuate = Some(mem.read_u64(h.add(l.nevacuate))?);
                 out.clear_seq = l.clear_seq.map(|o| mem.read_u64(h.add(o))).transpose()?;
+                // makemap seeds every map with a random hash0; B counts bucket bits.
+                let hash0 = mem.read_u32(h.add(l.hash0))?;
+                out.damage = if hash0 == 0 {
+                    Some("hash seed (hash0) 0, which makemap never leaves".into())
+                } else if out.b.is_some_and(|b| b > 63) {
+                    Some(format!("{} bucket bits (B)", out.b.unwrap_or(0)))
+                } else if flags > 15 {
+                    Some(format!("flags {flags:#x}, where the runtime uses 4 bits"))
+                } else if out.b.is_some_and(|b| out.len > 16u64.checked_shl(u32::from(b)).unwrap_or(u64::MAX)) {
+                    // Growth starts past 6.5 entries per bucket.
+                    Some(format!("{} entries in 2^{} buckets", out.len, out.b.unwrap_or(0)))
+                } else if out.len > 0 && out.buckets.is_some_and(|b| b.is_null()) {
+                    Some(format!("{} entries but no buckets", out.len))
+                } else {
+                    None
+                };
             }
             MapLayout::Swiss(l) => {
                 out.len = mem.read_u64(h.add(l.used))?;
@@ -505,6 +527,29 @@ impl Process {
                 out.dir_len = Some(mem.read_i64(h.add(l.dir_len))?);
                 out.global_depth = Some(mem.read_u8(h.add(l.global_depth))?);
                 out.clear_seq = Some(mem.read_u64(h.add(l.clear_seq))?);
+                // NewMap seeds every map with a random seed.
+                let seed = mem.read_u64(h.add(l.seed))?;
+                let (dir_len, depth) = (out.dir_len.unwrap_or(0), out.global_depth.unwrap_or(0));
+                out.damage = if seed == 0 {
+                    Some("hash seed 0, which NewMap never leaves".into())
+                } else if !(0..=1 << 40).contains(&dir_len)
+                    || depth > 40
+                    || (dir_len != 0 && dir_len != 1i64 << depth && dir_len != 1i64 << depth.saturating_sub(1))
+                {
+                    // A directory has 2^globalDepth entries (2^(globalDepth-1)
+                    // while installTableSplit doubles it); a small map none.
+                    Some(format!("directory length {dir_len}, global depth {depth}"))
+                } else if out.len > 1 << 48 || (dir_len == 0 && out.len > 8) {
+                    Some(format!(
+                        "{} entries{}",
+                        out.len,
+                        if dir_len == 0 { " in a small map's one group" } else { "" }
+                    ))
+                } else if out.len > 0 && out.dir_ptr.is_some_and(|d| d.is_null()) {
+                    Some(format!("{} entries but no groups", out.len))
+                } else {
+                    None
+                };
             }
         }
         Ok(out)

@@ -511,29 +511,45 @@ fn run(cli: Cli) -> Result<i32> {
                 let timeout = (timeout > 0.0).then(|| std::time::Duration::from_secs_f64(timeout));
                 let o = gotopsy::scan::ScanOptions { exe, exe_dirs, baseline, since, shard, timeout };
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
+                if format == ScanFormat::Ndjson {
+                    // NDJSON as it goes: the header, each input's line as it
+                    // finishes, the clusters at the end.
+                    let mut sink = scan_sink(&output, &mut out)?;
+                    let header = serde_json::json!({"record": "header", "schema_version": gotopsy::model::SCHEMA_VERSION,
+                        "shard": o.shard.map(|(i, n)| format!("{i}/{n}")),
+                        "arguments": {"paths": paths, "exe": o.exe, "exe_dirs": o.exe_dirs, "since": since}});
+                    writeln!(sink, "{header}")?;
+                    sink.flush()?;
+                    let (tx, rx) = std::sync::mpsc::channel::<String>();
+                    let r = std::thread::scope(|scope| -> Result<gotopsy::scan::ScanResult> {
+                        let worker = scope.spawn(|| {
+                            let done = |rec: &gotopsy::scan::Record| {
+                                if let Ok(line) = input_line(rec) {
+                                    let _ = tx.send(line);
+                                }
+                            };
+                            let r = pool.install(|| gotopsy::scan::scan_streaming(&paths, &o, &done));
+                            drop(tx);
+                            r
+                        });
+                        for line in rx {
+                            writeln!(sink, "{line}")?;
+                            sink.flush()?;
+                        }
+                        worker.join().map_err(|_| anyhow::anyhow!("the scan's worker thread panicked"))
+                    })?;
+                    writeln!(sink, "{}", clusters_line(&r))?;
+                    sink.flush()?;
+                    drop(sink);
+                    return gate(&r, fail_on, &mut out);
+                }
                 pool.install(|| gotopsy::scan::scan(&paths, &o))
             };
-            let mut sink: Box<dyn Write> = match &output {
-                Some(f) => Box::new(BufWriter::new(
-                    std::fs::File::create(f).with_context(|| format!("{}: cannot write", f.display()))?,
-                )),
-                None => Box::new(&mut out),
-            };
+            let mut sink = scan_sink(&output, &mut out)?;
             write_scan(&mut sink, &r, format)?;
             sink.flush()?;
             drop(sink);
-            let worst = r.cores.iter().flat_map(|c| c.findings.iter().map(|f| f.severity)).max();
-            let tripped = match fail_on {
-                None => false,
-                Some(ScanGate::Critical) => worst >= Some(Severity::Critical),
-                Some(ScanGate::Warning) => worst >= Some(Severity::Warning),
-                Some(ScanGate::New) => r.clusters.iter().any(|c| c.new),
-                Some(ScanGate::Any) => r.cores.iter().any(|c| c.signature.is_some()),
-            };
-            if tripped {
-                out.flush()?;
-                return Ok(EXIT_GATE);
-            }
+            return gate(&r, fail_on, &mut out);
         }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "gotopsy", &mut out);
@@ -691,10 +707,27 @@ fn read_scan_output(f: &std::path::Path) -> Result<gotopsy::scan::ScanResult> {
         shard: None,
     };
     let mut header = false;
+    let last = text.lines().count();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: neither a scan's JSON nor its NDJSON", f.display(), n + 1))?;
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            // A shard killed mid-write leaves its last line cut: the records before it stand.
+            Err(_) if header && n + 1 == last && !text.ends_with('\n') => break,
+            Err(e) => {
+                return Err(anyhow::anyhow!("{}:{}: neither a scan's JSON nor its NDJSON ({e})", f.display(), n + 1))
+            }
+        };
         match v.get("record").and_then(|k| k.as_str()) {
+            // The counts are on the clusters line (on the header before the
+            // NDJSON was streamed).
+            Some("clusters") => {
+                if let Some(n) = v.get("skipped").and_then(|x| x.as_u64()) {
+                    r.skipped = n as usize;
+                }
+                if let Some(n) = v.get("too_old").and_then(|x| x.as_u64()) {
+                    r.too_old = n as usize;
+                }
+            }
             Some("header") => {
                 header = true;
                 r.skipped = v.get("skipped").and_then(|x| x.as_u64()).unwrap_or(0) as usize;
@@ -731,6 +764,45 @@ fn read_baseline(f: &std::path::Path) -> Result<Vec<String>> {
     Ok(sigs)
 }
 
+/// Where a scan's output goes: `-o FILE`, else standard output.
+fn scan_sink<'a>(output: &Option<PathBuf>, out: &'a mut dyn Write) -> Result<Box<dyn Write + 'a>> {
+    Ok(match output {
+        Some(f) => Box::new(BufWriter::new(
+            std::fs::File::create(f).with_context(|| format!("{}: cannot write", f.display()))?,
+        )),
+        None => Box::new(out),
+    })
+}
+
+/// The exit status of a scan whose output is written: [`EXIT_GATE`] when a
+/// `--fail-on` gate tripped.
+fn gate(r: &gotopsy::scan::ScanResult, fail_on: Option<ScanGate>, out: &mut dyn Write) -> Result<i32> {
+    let worst = r.cores.iter().flat_map(|c| c.findings.iter().map(|f| f.severity)).max();
+    let tripped = match fail_on {
+        None => false,
+        Some(ScanGate::Critical) => worst >= Some(Severity::Critical),
+        Some(ScanGate::Warning) => worst >= Some(Severity::Warning),
+        Some(ScanGate::New) => r.clusters.iter().any(|c| c.new),
+        Some(ScanGate::Any) => r.cores.iter().any(|c| c.signature.is_some()),
+    };
+    out.flush()?;
+    Ok(if tripped { EXIT_GATE } else { 0 })
+}
+
+/// A record's NDJSON line (`"record": "input"`).
+fn input_line(c: &gotopsy::scan::Record) -> Result<String> {
+    let mut v = serde_json::to_value(c)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("record".into(), "input".into());
+    }
+    Ok(v.to_string())
+}
+
+/// The NDJSON's last line: the clusters, and the counts known only at the end.
+fn clusters_line(r: &gotopsy::scan::ScanResult) -> serde_json::Value {
+    serde_json::json!({"record": "clusters", "clusters": r.clusters, "skipped": r.skipped, "too_old": r.too_old})
+}
+
 /// Writes a scan's result.
 fn write_scan(w: &mut dyn Write, r: &gotopsy::scan::ScanResult, format: ScanFormat) -> Result<()> {
     match format {
@@ -743,13 +815,9 @@ fn write_scan(w: &mut dyn Write, r: &gotopsy::scan::ScanResult, format: ScanForm
                 "skipped": r.skipped, "too_old": r.too_old, "shard": r.shard});
             writeln!(w, "{header}")?;
             for c in &r.cores {
-                let mut v = serde_json::to_value(c)?;
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("record".into(), "input".into());
-                }
-                writeln!(w, "{v}")?;
+                writeln!(w, "{}", input_line(c)?)?;
             }
-            writeln!(w, "{}", serde_json::json!({"record": "clusters", "clusters": r.clusters}))?;
+            writeln!(w, "{}", clusters_line(r))?;
         }
         ScanFormat::Table | ScanFormat::Text => {
             let total: usize = r.clusters.iter().map(|c| c.count).sum();

@@ -155,6 +155,22 @@ fn a_fleet_scans_into_clusters_by_bug() {
         assert!(errs.is_empty(), "{}", errs.join("\n"));
     }
     assert!(lines.last().unwrap()["clusters"].as_array().unwrap().iter().all(|c| c["new"] == false));
+    // The NDJSON is streamed: the header says what was asked before any
+    // input is read; the counts known only at the end close it.
+    assert_eq!(lines[0]["arguments"]["paths"][0], dir.to_str().unwrap());
+    assert_eq!(lines.last().unwrap()["skipped"], r["skipped"]);
+    assert_eq!(lines.last().unwrap()["too_old"], r["too_old"]);
+    let sigs = |c: &Value| -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = c
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["signature"].as_str().unwrap().to_string(), c["count"].as_u64().unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sigs(&lines.last().unwrap()["clusters"]), sigs(&r["clusters"]), "NDJSON's clusters are JSON's");
     let mut fewer = r.clone();
     fewer["clusters"].as_array_mut().unwrap().remove(0);
     std::fs::write(&base, serde_json::to_vec(&fewer).unwrap()).unwrap();

@@ -421,6 +421,12 @@ fn scan_log(path: &Path, size: u64) -> Vec<Record> {
 
 /// Scans `paths` (files and folders, walked following symlinks).
 pub fn scan(paths: &[PathBuf], o: &ScanOptions) -> ScanResult {
+    scan_streaming(paths, o, &|_| {})
+}
+
+/// [`scan`], handing each record to `done` as its input finishes (on the
+/// worker that read it, in no set order): NDJSON is written as it goes.
+pub fn scan_streaming(paths: &[PathBuf], o: &ScanOptions, done: &(dyn Fn(&Record) + Sync)) -> ScanResult {
     let mut files = walk::walk(paths);
     if let Some((i, n)) = o.shard {
         files = files.into_iter().enumerate().filter(|(k, _)| k % n.max(1) == i).map(|(_, f)| f).collect();
@@ -438,6 +444,7 @@ pub fn scan(paths: &[PathBuf], o: &ScanOptions) -> ScanResult {
             let (mut records, skipped) = scan_file(f, o, &exes);
             for r in &mut records {
                 r.time = t.map(when::rfc3339);
+                done(r);
             }
             (records, skipped)
         })

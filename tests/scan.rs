@@ -347,3 +347,59 @@ fn a_core_over_the_timeout_is_a_record_saying_so() {
     let normal = scan(&[]);
     assert!(of(&normal, "core")["error"].is_null() && of(&normal, "core")["signature"].is_string());
 }
+
+/// systemd-coredump's `user.coredump.*` extended attributes on a core (set
+/// here as systemd does: values without a trailing NUL) are in its record,
+/// and its timestamp is the record's time when the name carries none.
+#[test]
+fn systemd_coredump_xattrs_are_read() {
+    use std::os::unix::ffi::OsStrExt;
+    // Under target/: the file system of the checkout, where user xattrs work
+    // on ext4, xfs and btrfs (some tmpfs do not keep them).
+    std::fs::create_dir_all(common::root().join("target")).unwrap();
+    let tmp = tempfile::tempdir_in(common::root().join("target")).unwrap();
+    let core = tmp.path().join("crash.core");
+    std::fs::copy(common::core("go1.27.3", "fatal"), &core).unwrap();
+    let path = std::ffi::CString::new(core.as_os_str().as_bytes()).unwrap();
+    let attrs = [
+        ("pid", "4242"),
+        ("uid", "1000"),
+        ("signal", "6"),
+        ("timestamp", "1764556364123456"),
+        ("comm", "crashzoo"),
+        ("exe", "/srv/app/crashzoo"),
+        ("hostname", "node-7"),
+    ];
+    for (k, v) in attrs {
+        let name = std::ffi::CString::new(format!("user.coredump.{k}")).unwrap();
+        // SAFETY: NUL-terminated names; the value's pointer and length match.
+        let rc = unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), v.as_ptr().cast(), v.len(), 0) };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            assert_eq!(e.raw_os_error(), Some(libc::ENOTSUP), "setxattr: {e}");
+            eprintln!("SKIPPED systemd_coredump_xattrs_are_read: this file system keeps no user xattrs ({e})");
+            return;
+        }
+    }
+    let out = gotopsy(&[
+        "scan",
+        tmp.path().to_str().unwrap(),
+        "--exe",
+        common::exe("go1.27.3").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rec = &r["cores"][0];
+    let c = &rec["coredump"];
+    assert_eq!(c["pid"], 4242);
+    assert_eq!(c["uid"], 1000);
+    assert_eq!(c["signal"], "SIGABRT");
+    assert_eq!(c["comm"], "crashzoo");
+    assert_eq!(c["exe"], "/srv/app/crashzoo");
+    assert_eq!(c["hostname"], "node-7");
+    assert_eq!(c["timestamp"], "2025-12-01T02:32:44Z");
+    assert_eq!(rec["time"], "2025-12-01T02:32:44Z", "the attribute's time, not the copy's mtime");
+    assert_eq!(rec["crash"]["message"], "concurrent map writes");
+}

@@ -8,6 +8,7 @@ mod detect;
 mod logs;
 mod walk;
 pub mod when;
+pub mod xattrs;
 
 use crate::analysis::signature::{self, Signature};
 use crate::analysis::Finding;
@@ -63,9 +64,14 @@ pub struct Record {
     /// The input's size in bytes.
     pub size: u64,
     /// When it was written (RFC 3339, UTC): a systemd-coredump name's
-    /// timestamp, else the file's modification time.
+    /// timestamp, else its `user.coredump.timestamp` attribute, else the
+    /// file's modification time.
     #[serde(default)]
     pub time: Option<String>,
+    /// For cores: what systemd-coredump recorded in the file's
+    /// `user.coredump.*` extended attributes, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coredump: Option<xattrs::Coredump>,
     /// Go version (cores: from the executable; logs: unknown).
     pub go_version: Option<String>,
     /// The executable a core was analyzed with, or null.
@@ -214,6 +220,7 @@ fn empty(path: &Path, kind: InputKind, size: u64) -> Record {
         kind,
         size,
         time: None,
+        coredump: None,
         go_version: None,
         executable: None,
         executable_error: None,
@@ -492,7 +499,11 @@ pub fn merge(parts: Vec<ScanResult>, baseline: Option<&[String]>) -> ScanResult 
 fn scan_file(f: &Path, o: &ScanOptions, exes: &std::sync::Arc<Vec<Candidate>>) -> (Vec<Record>, bool) {
     let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
     match detect::kind(f) {
-        Ok(Some(InputKind::Core)) => (vec![scan_core_timed(f, size, o, exes)], false),
+        Ok(Some(InputKind::Core)) => {
+            let mut r = scan_core_timed(f, size, o, exes);
+            r.coredump = xattrs::read(f);
+            (vec![r], false)
+        }
         Ok(Some(InputKind::Log)) => {
             // Text that mentioned goroutines but holds no crash is skipped too.
             let r = scan_log(f, size);

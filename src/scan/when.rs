@@ -1,5 +1,5 @@
-//! When an input was written: a systemd-coredump name's timestamp, else the
-//! file's modification time; and `--since` (RFC 3339, or a duration back from
+//! When an input was written: a systemd-coredump name's timestamp, else its
+//! `user.coredump.timestamp` attribute, else the file's modification time; and `--since` (RFC 3339, or a duration back from
 //! now such as `24h`). Times are seconds since the Unix epoch, shown as RFC
 //! 3339 in UTC.
 
@@ -26,9 +26,13 @@ pub fn from_systemd_name(name: &str) -> Option<i64> {
     ok.then(|| i64::try_from(usec / 1_000_000).ok()).flatten()
 }
 
-/// When `path` was written: its systemd-coredump name, else its mtime.
+/// When `path` was written: its systemd-coredump name, else the timestamp
+/// systemd-coredump left in its extended attributes, else its mtime.
 pub fn of_file(path: &Path) -> Option<i64> {
     if let Some(t) = path.file_name().and_then(|n| n.to_str()).and_then(from_systemd_name) {
+        return Some(t);
+    }
+    if let Some(t) = super::xattrs::read(path).and_then(|c| c.unix_seconds) {
         return Some(t);
     }
     let m = std::fs::metadata(path).ok()?.modified().ok()?;

@@ -331,3 +331,22 @@ fn warnings_are_typed_and_their_kinds_are_saved() {
         back.goroutines.iter().filter_map(|g| g.stack_error.as_ref().map(|e| e.to_string())).collect();
     assert_eq!(broken, again);
 }
+
+/// A file larger than a report may be is refused before it is read (a
+/// sparse file: no disk is spent), one line, exit 1; the same for a scan's
+/// shard output under `--merge`.
+#[test]
+fn an_oversized_report_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(gotopsy::model::MAX_REPORT_BYTES + 1).unwrap();
+    drop(f);
+    for args in [vec!["report", big.to_str().unwrap()], vec!["scan", "--merge", big.to_str().unwrap()]] {
+        let out = gotopsy(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("big.json") && (err.contains("too large") || err.contains("larger than")), "{err}");
+    }
+}

@@ -394,7 +394,7 @@ fn scan_core(path: &Path, size: u64, o: &ScanOptions, exes: &[Candidate]) -> Rec
 }
 
 fn scan_log(path: &Path, size: u64) -> Vec<Record> {
-    let text = match detect::read_text(path) {
+    let (text, cut) = match detect::read_text(path) {
         Ok(t) => t,
         Err(e) => {
             let mut r = empty(path, InputKind::Log, size);
@@ -420,6 +420,13 @@ fn scan_log(path: &Path, size: u64) -> Vec<Record> {
             r.goroutines = t.goroutines.len();
             for g in &t.goroutines {
                 *r.states.entry(g.status()).or_default() += 1;
+            }
+            if cut {
+                r.warnings.push(format!(
+                    "the log is longer than {} MiB: only its first {} MiB were read, crashes after them are not listed",
+                    detect::MAX_LOG_MIB,
+                    detect::MAX_LOG_MIB
+                ));
             }
             r
         })

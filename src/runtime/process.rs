@@ -34,7 +34,7 @@ pub struct Process {
     /// The core file.
     pub core: CoreFile,
     /// The executable.
-    pub exe: Executable,
+    pub exe: std::sync::Arc<Executable>,
     /// The dead process's memory.
     pub image: ProcessImage,
     /// Load bias: actual minus stated addresses (0 unless PIE).
@@ -104,7 +104,14 @@ impl Process {
     }
 
     /// Builds the process from an already opened core and executable.
-    pub fn from_parts(core: CoreFile, exe: Executable, opts: &OpenOptions) -> Result<Process> {
+    /// `exe` may be shared (`Arc`): a scan of many cores of one build parses
+    /// it, and indexes its DWARF, once.
+    pub fn from_parts(
+        core: CoreFile,
+        exe: impl Into<std::sync::Arc<Executable>>,
+        opts: &OpenOptions,
+    ) -> Result<Process> {
+        let exe: std::sync::Arc<Executable> = exe.into();
         let force = opts.force;
         if core.arch.goarch() != exe.arch.goarch() {
             return Err(Error::ArchMismatch {

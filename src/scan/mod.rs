@@ -5,6 +5,7 @@
 //! of the scan.
 
 mod detect;
+pub mod exe_cache;
 mod logs;
 mod walk;
 pub mod when;
@@ -243,6 +244,13 @@ fn set_signature(r: &mut Record, s: Signature) {
     r.signature_top = Some(s.signature_top);
 }
 
+/// What every core of a scan shares: the indexed `--exe-dir` candidates and
+/// the parsed executables.
+struct Context {
+    candidates: Vec<Candidate>,
+    cache: exe_cache::ExeCache,
+}
+
 /// A candidate executable (or debug file) under an `--exe-dir`, indexed once.
 struct Candidate {
     path: PathBuf,
@@ -299,16 +307,22 @@ fn with_debug_file(mut e: crate::exe::Executable, exes: &[Candidate]) -> crate::
 /// Why a core could not be analyzed: the error, what was tried, what the core alone says.
 type CoreFailure = Box<(String, Option<String>, Option<CoreOnly>)>;
 
-fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process, CoreFailure> {
-    if let Some(exe) = &o.exe {
-        return Process::open(path, &OpenOptions { exe: Some(exe.clone()), ..Default::default() })
-            .map_err(|e| Box::new((e.to_string(), None, None)));
-    }
+fn open_core(path: &Path, o: &ScanOptions, ctx: &Context) -> Result<Process, CoreFailure> {
+    let exes = &ctx.candidates;
     // The core is read (and decompressed) once; each candidate gets a clone of it.
     let core = crate::corefile::CoreFile::open(path).map_err(|e| Box::new((e.to_string(), None, None)))?;
+    // Executables are parsed once per scan (the cache), each with its debug file.
+    let parsed = |exe: &Path| {
+        ctx.cache
+            .get(exe, || crate::exe::Executable::open(exe).map(|e| with_debug_file(e, exes)).map_err(|e| e.to_string()))
+    };
+    if let Some(exe) = &o.exe {
+        let e = parsed(exe).map_err(|e| Box::new((e, None, None)))?;
+        return Process::from_parts(core, e, &OpenOptions { exe: Some(exe.clone()), ..Default::default() })
+            .map_err(|e| Box::new((e.to_string(), None, None)));
+    }
     let with = |exe: &Path| -> Result<Process, String> {
-        let e = with_debug_file(crate::exe::Executable::open(exe).map_err(|e| e.to_string())?, exes);
-        Process::from_parts(core.clone(), e, &OpenOptions::default()).map_err(|e| e.to_string())
+        Process::from_parts(core.clone(), parsed(exe)?, &OpenOptions::default()).map_err(|e| e.to_string())
     };
     let mut tried = Vec::new();
     match core.recorded_executable().map(PathBuf::from) {
@@ -334,7 +348,7 @@ fn open_core(path: &Path, o: &ScanOptions, exes: &[Candidate]) -> Result<Process
 /// [`scan_core`] within `--timeout`: the analysis runs on a thread of its
 /// own; one that takes longer is left to finish unobserved (every loop over
 /// target data is bounded, so it ends) and the core's record says it timed out.
-fn scan_core_timed(path: &Path, size: u64, o: &ScanOptions, exes: &std::sync::Arc<Vec<Candidate>>) -> Record {
+fn scan_core_timed(path: &Path, size: u64, o: &ScanOptions, exes: &std::sync::Arc<Context>) -> Record {
     let Some(limit) = o.timeout else { return scan_core(path, size, o, exes) };
     let (tx, rx) = std::sync::mpsc::channel();
     let (p, opts, list) = (path.to_path_buf(), o.clone(), std::sync::Arc::clone(exes));
@@ -357,7 +371,7 @@ fn scan_core_timed(path: &Path, size: u64, o: &ScanOptions, exes: &std::sync::Ar
     }
 }
 
-fn scan_core(path: &Path, size: u64, o: &ScanOptions, exes: &[Candidate]) -> Record {
+fn scan_core(path: &Path, size: u64, o: &ScanOptions, exes: &Context) -> Record {
     let mut r = empty(path, InputKind::Core, size);
     let p = match open_core(path, o, exes) {
         Ok(p) => p,
@@ -450,7 +464,7 @@ pub fn scan_streaming(paths: &[PathBuf], o: &ScanOptions, done: &(dyn Fn(&Record
     let (files, times): (Vec<PathBuf>, Vec<Option<i64>>) =
         files.into_iter().zip(times).filter(|(_, t)| o.since.is_none_or(|since| t.is_none_or(|t| t >= since))).unzip();
     let too_old = before - files.len();
-    let exes = std::sync::Arc::new(index(&o.exe_dirs));
+    let exes = std::sync::Arc::new(Context { candidates: index(&o.exe_dirs), cache: Default::default() });
     let per_file: Vec<(Vec<Record>, bool)> = files
         .par_iter()
         .zip(times.par_iter())
@@ -503,7 +517,7 @@ pub fn merge(parts: Vec<ScanResult>, baseline: Option<&[String]>) -> ScanResult 
 }
 
 /// The records of one input file, and whether it was skipped (neither a core nor a crash log).
-fn scan_file(f: &Path, o: &ScanOptions, exes: &std::sync::Arc<Vec<Candidate>>) -> (Vec<Record>, bool) {
+fn scan_file(f: &Path, o: &ScanOptions, exes: &std::sync::Arc<Context>) -> (Vec<Record>, bool) {
     let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
     match detect::kind(f) {
         Ok(Some(InputKind::Core)) => {

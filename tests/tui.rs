@@ -298,3 +298,55 @@ fn no_view_shows_map_values_by_default() {
         assert!(!all.contains("three"), "show_values={show_values}: a screen shows a map value");
     }
 }
+
+/// Every view on every fixture of every build (issue 9's "done when"): the
+/// overview shows the crash, the goroutine list counts them all, the stack
+/// view of the crashing goroutine starts with its innermost function, the
+/// maps view counts the maps, and the memory, trace and help views draw —
+/// at a wide and a narrow size.
+#[test]
+fn every_view_works_on_every_fixture() {
+    let mut drawn = 0;
+    for v in common::variants() {
+        for s in common::scenarios(&v) {
+            let a = analysis(&v, &s);
+            for (w, h) in [(160, 48), (80, 24)] {
+                let mut app = App::with_analysis(a.clone());
+                let first = screen(&mut app, w, h);
+                if let Some(m) = a.crash.message.as_deref().filter(|_| w == 160) {
+                    let shown: String = m.chars().take(40).collect();
+                    assert!(first.contains(&shown), "{v}/{s}: the overview shows the crash {m:?}:\n{first}");
+                }
+                key(&mut app, KeyCode::Char('2'));
+                let list = screen(&mut app, w, h);
+                assert!(list.contains("rows"), "{v}/{s}: the goroutine list:\n{list}");
+                key(&mut app, KeyCode::Char('4'));
+                let maps = screen(&mut app, w, h);
+                if w == 160 {
+                    assert!(maps.contains(&format!("{} maps", a.maps.len())), "{v}/{s}: the maps view:\n{maps}");
+                }
+                for k in ['5', '6', '?'] {
+                    key(&mut app, KeyCode::Char(k));
+                    screen(&mut app, w, h);
+                    key(&mut app, KeyCode::Esc);
+                }
+                if let Some(g) = a.crashing_goroutine() {
+                    key(&mut app, KeyCode::Char('1'));
+                    key(&mut app, KeyCode::Enter);
+                    let stack = screen(&mut app, w, h);
+                    let top = g.frames.first().map(|f| f.function.to_string()).unwrap_or_default();
+                    let top: String = top.chars().take(30).collect();
+                    assert!(stack.contains(&format!("goroutine {} [", g.id)), "{v}/{s}: the stack view:\n{stack}");
+                    // At 80×24 the view scrolls to the frame it selects.
+                    assert!(
+                        w != 160 || stack.contains(&top),
+                        "{v}/{s}: the stack view of goroutine {} shows {top}:\n{stack}",
+                        g.id
+                    );
+                }
+                drawn += 1;
+            }
+        }
+    }
+    assert!(drawn >= 200, "only {drawn} fixture screens drawn");
+}

@@ -116,3 +116,43 @@ fn crashes_the_runtime_raised_received_nothing_from_outside() {
     let r = report("go1.27.3-arm64", "fatal");
     assert!(r["crash"]["received_signal"].is_null(), "{}", r["crash"]);
 }
+
+/// A dump the runtime printed handling a signal from outside (`kill -QUIT`,
+/// `kill -ABRT` under `GOTRACEBACK=crash`) is printed back M by M: each M's
+/// `SIGQUIT: quit` / `PC=… m=… sigcode=…` block with the stack of the
+/// goroutine it interrupted, the first M's followed by every goroutine, the
+/// registers of each interrupted context, `-----` between them — byte for
+/// byte what the runtime printed, with the executable as built and stripped.
+#[test]
+fn a_signal_dump_is_printed_back_as_the_runtime_printed_it() {
+    for v in HANG_VARIANTS {
+        for sc in ["sigquit", "sigabrt"] {
+            let exe = common::exe_for(v, sc);
+            for exe in [exe.clone(), common::stripped(&exe)] {
+                let out = Command::new(env!("CARGO_BIN_EXE_gotopsy"))
+                    .args(["goroutines", common::core(v, sc).to_str().unwrap(), "--exe", exe.to_str().unwrap()])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{v}/{sc}: {}", String::from_utf8_lossy(&out.stderr));
+                let ours = String::from_utf8(out.stdout).unwrap();
+                let printed = common::printed(v, sc);
+                if ours != printed {
+                    let at = ours.lines().zip(printed.lines()).position(|(a, b)| a != b);
+                    panic!(
+                        "{v}/{sc} ({}): differs from the runtime's printout at line {:?}:\nours:    {:?}\nprinted: {:?}",
+                        exe.display(),
+                        at.map(|i| i + 1),
+                        at.and_then(|i| ours.lines().nth(i)),
+                        at.and_then(|i| printed.lines().nth(i))
+                    );
+                }
+            }
+            // One block per M; the JSON reads back as written.
+            let r = report(v, sc);
+            let hs = r["signal_handlers"].as_array().unwrap();
+            assert_eq!(hs.len(), common::printed(v, sc).lines().filter(|l| l.starts_with("PC=")).count(), "{v}/{sc}");
+            assert_eq!(hs[0]["from_outside"], true, "{v}/{sc}");
+            assert!(hs.iter().all(|h| h["goroutine"]["frames"].as_array().is_some_and(|f| !f.is_empty())), "{v}/{sc}");
+        }
+    }
+}

@@ -62,6 +62,24 @@ impl Arch for Arm64 {
     fn signal_frame(&self) -> SignalFrame {
         SignalFrame { pc: REGS + 32 * 8, sp: REGS + 31 * 8, fp: REGS + 29 * 8, lr: Some(REGS + 30 * 8), siginfo: 0 }
     }
+    /// `signal_arm64.go`'s dumpregs over the kernel's `sigcontext`
+    /// (fault_address, regs[31], sp, pc).
+    fn signal_registers(&self) -> Vec<(&'static str, u64, u8)> {
+        const R: [&str; 30] = [
+            "r0      ", "r1      ", "r2      ", "r3      ", "r4      ", "r5      ", "r6      ", "r7      ", "r8      ",
+            "r9      ", "r10     ", "r11     ", "r12     ", "r13     ", "r14     ", "r15     ", "r16     ", "r17     ",
+            "r18     ", "r19     ", "r20     ", "r21     ", "r22     ", "r23     ", "r24     ", "r25     ", "r26     ",
+            "r27     ", "r28     ", "r29     ",
+        ];
+        let mut v: Vec<(&'static str, u64, u8)> = R.iter().zip(0u64..).map(|(n, i)| (*n, REGS + i * 8, 8)).collect();
+        v.extend([
+            ("lr      ", REGS + 30 * 8, 8),
+            ("sp      ", REGS + 31 * 8, 8),
+            ("pc      ", REGS + 32 * 8, 8),
+            ("fault   ", REGS - 8, 8),
+        ]);
+        v
+    }
     fn dwarf_register_name(&self, r: u16) -> Option<&'static str> {
         const X: [&str; 32] = [
             "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15",

@@ -137,6 +137,10 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
             }
         }
     };
+    // A signal from outside: each M's block of the runtime's printout.
+    let from_outside = c.kind == crate::runtime::crash::CrashKind::SigquitDump
+        || (c.kind == crate::runtime::crash::CrashKind::Signal && c.received_signal.is_some());
+    let signal_handlers = if from_outside { crate::runtime::signal_dump::handled_signals(p, &gs) } else { Vec::new() };
     progress.phase(Phase::Model);
     let goroutines: Vec<Goroutine> = gs.list;
     let target = Target::of(p);
@@ -158,6 +162,7 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
         dead_iterator_slots: m.dead_iterator_slots,
         trace,
         warnings,
+        signal_handlers,
         core_alone: None,
     };
     a.crash.user_frame = a.crashing_goroutine().and_then(|g| g.user_frame(minor));

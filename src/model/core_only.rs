@@ -144,6 +144,7 @@ pub fn core_only(core: &CoreFile, why: &str) -> Analysis {
         dead_iterator_slots: 0,
         trace: None,
         warnings,
+        signal_handlers: Vec::new(),
         core_alone: Some(CoreAlone::of(core)),
     }
 }

@@ -51,6 +51,25 @@ impl Analysis {
         if let Some(t) = &self.trace {
             field(w, false, "trace", t)?;
         }
+        if !self.signal_handlers.is_empty() {
+            w.write_all(b",\"signal_handlers\":[")?;
+            for (i, h) in self.signal_handlers.iter().enumerate() {
+                let mut b = Vec::new();
+                if i > 0 {
+                    b.push(b',');
+                }
+                // Its fields through serde (which skips the goroutine), then the goroutine as every goroutine is written.
+                serde_json::to_writer(&mut b, h)?;
+                if b.pop() != Some(b'}') {
+                    return Err(io::Error::other("unexpected signal handler JSON shape"));
+                }
+                b.extend_from_slice(b",\"goroutine\":");
+                write_goroutine(&mut b, &h.goroutine)?;
+                b.push(b'}');
+                w.write_all(&b)?;
+            }
+            w.write_all(b"]")?;
+        }
         field(w, false, "warnings", &self.warnings)?;
         let kinds: Vec<crate::warning::WarningKind> = self.warnings.iter().map(|w| w.kind).collect();
         field(w, false, "warning_kinds", &kinds)?;

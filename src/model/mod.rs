@@ -141,6 +141,11 @@ pub struct Analysis {
     /// Problems that did not stop the analysis, typed (in JSON: `warnings[]`
     /// their texts, `warning_kinds[]` their kinds, in the same order).
     pub warnings: Vec<crate::warning::Warning>,
+    /// The Ms inside the runtime's signal handler for a signal from outside
+    /// (a SIGQUIT dump, an external kill under `GOTRACEBACK=crash`): each
+    /// one's block of the runtime's printout.
+    #[serde(default)]
+    pub signal_handlers: Vec<crate::runtime::signal_dump::HandledSignal>,
     /// What the core alone says (threads and their registers, mappings),
     /// given only when no executable could be used ([`core_only`]).
     #[serde(default)]

@@ -186,6 +186,9 @@ pub fn write_crash_header(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
 /// are listed.
 pub fn write_dump(w: &mut dyn Write, a: &Analysis, filter: &GoroutineFilter, all_frames: bool) -> io::Result<()> {
     let style = Style::for_go(a.target.go_minor().unwrap_or(0));
+    if a.signal_handlers.first().is_some_and(|h| h.from_outside) {
+        return write_signal_dump(w, a, filter, style);
+    }
     write_crash_header(w, a)?;
     let crashing = a.crashing_goroutine().filter(|g| filter.matches(g));
     let mut first = true;
@@ -199,6 +202,35 @@ pub fn write_dump(w: &mut dyn Write, a: &Analysis, filter: &GoroutineFilter, all
         }
         first = false;
         write_goroutine(w, g, style)?;
+    }
+    Ok(())
+}
+
+/// A dump the runtime printed handling a signal from outside, M by M
+/// (`sighandler` under `GOTRACEBACK=crash`): each M's `SIGQUIT: quit` /
+/// `PC=… m=… sigcode=…` block with the goroutine it interrupted, the first
+/// M's followed by every goroutine, then its registers; `-----` between Ms.
+fn write_signal_dump(w: &mut dyn Write, a: &Analysis, filter: &GoroutineFilter, style: Style) -> io::Result<()> {
+    // dumpregs pads names to 7 columns on amd64, 8 on arm64.
+    let width = if a.target.goarch.as_deref() == Some("arm64") { 8 } else { 7 };
+    for (i, h) in a.signal_handlers.iter().enumerate() {
+        writeln!(w, "{}: {}", h.signal, signal_description(&h.signal).unwrap_or("signal"))?;
+        writeln!(w, "PC={:#x} m={} sigcode={}", h.pc.0, h.m, h.code)?;
+        writeln!(w)?;
+        write_goroutine(w, &h.goroutine, style)?;
+        if i == 0 {
+            for g in a.goroutines.iter().filter(|g| filter.matches(g)) {
+                writeln!(w)?;
+                write_goroutine(w, g, style)?;
+            }
+            writeln!(w)?;
+        }
+        for r in &h.registers {
+            writeln!(w, "{:<width$}{:#x}", r.name, r.value.0)?;
+        }
+        if i + 1 < a.signal_handlers.len() {
+            write!(w, "\n-----\n\n")?;
+        }
     }
     Ok(())
 }

@@ -215,46 +215,15 @@ pub fn detect(p: &Process, gs: &Goroutines) -> Crash {
     c
 }
 
-/// Most frames walked on a thread's stack looking for its signal frame.
-const SIGNAL_FRAME_DEPTH: usize = 64;
-
 /// The signal that came from outside: each thread's stack is walked from its
 /// registers to a `runtime.sigtramp` frame, whose kernel signal frame holds the
 /// `siginfo`. Signals the runtime relayed to its other threads (sent by the
 /// process itself) and the SIGABRT it raised to die rank after one another
 /// process or the kernel sent.
 fn received_signal(p: &Process) -> Option<ReceivedSignal> {
-    use super::unwind::{unwind, FuncTable, PclntabFuncs, Special, Start};
-    let funcs = PclntabFuncs::new(&p.pclntab);
-    let mem = p.mem();
     let own = p.core.process.as_ref().map(|i| i.pid as i32);
-    let off = p.arch.signal_frame().siginfo;
-    let mut seen = Vec::new();
-    let sf = p.arch.signal_frame();
-    for t in &p.core.threads {
-        let mut start =
-            Start { pc: Addr(t.regs.pc), sp: Addr(t.regs.sp), trap: true, syscall: false, lr: t.regs.lr.map(Addr) };
-        // A handler interrupted by another signal (the runtime raising SIGABRT
-        // while it handles SIGQUIT) nests signal frames: follow each into the
-        // context it interrupted, outermost last.
-        for _ in 0..4 {
-            let u = unwind(mem, &funcs, p.arch, start, None, SIGNAL_FRAME_DEPTH);
-            let Some(f) =
-                u.frames.iter().find(|f| funcs.lookup(f.pc).is_some_and(|ff| ff.special == Special::SigTramp))
-            else {
-                break;
-            };
-            let mut b = [0u8; 24];
-            if mem.read(f.fp.add(off), &mut b).is_ok() {
-                if let Some(si) = crate::corefile::notes::parse_siginfo(&b).filter(|si| (1..=64).contains(&si.signo)) {
-                    seen.push(si);
-                }
-            }
-            let word = |o: u64| mem.read_ptr(f.fp.add(o)).ok();
-            let (Some(pc), Some(sp)) = (word(sf.pc), word(sf.sp)) else { break };
-            start = Start { pc, sp, trap: true, syscall: false, lr: sf.lr.and_then(word) };
-        }
-    }
+    let seen: Vec<crate::corefile::notes::SigInfo> =
+        p.core.threads.iter().flat_map(|t| super::signal_dump::signal_frames(p, t)).filter_map(|(_, si)| si).collect();
     // SI_USER, SI_QUEUE, SI_TKILL carry a sender; SI_KERNEL and faults do not.
     let from_process = |code: i32| matches!(code, 0 | -1 | -6);
     let outside = |si: &&crate::corefile::notes::SigInfo| !from_process(si.code) || Some(si.pid) != own;

@@ -78,19 +78,19 @@ impl Arch for Amd64 {
     fn signal_registers(&self) -> Vec<(&'static str, u64, u8)> {
         let g = |i: u64| GREGS + i * 8;
         let mut v = vec![
-            ("rax    ", g(13), 8),
-            ("rbx    ", g(11), 8),
-            ("rcx    ", g(14), 8),
-            ("rdx    ", g(12), 8),
-            ("rdi    ", g(8), 8),
-            ("rsi    ", g(9), 8),
-            ("rbp    ", g(G_RBP), 8),
-            ("rsp    ", g(G_RSP), 8),
+            ("rax", g(13), 8),
+            ("rbx", g(11), 8),
+            ("rcx", g(14), 8),
+            ("rdx", g(12), 8),
+            ("rdi", g(8), 8),
+            ("rsi", g(9), 8),
+            ("rbp", g(G_RBP), 8),
+            ("rsp", g(G_RSP), 8),
         ];
-        let r = ["r8     ", "r9     ", "r10    ", "r11    ", "r12    ", "r13    ", "r14    ", "r15    "];
+        let r = ["r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
         v.extend(r.iter().zip(0u64..).map(|(n, i)| (*n, g(i), 8)));
-        v.extend([("rip    ", g(G_RIP), 8), ("rflags ", g(17), 8), ("cs     ", g(18), 2), ("fs     ", g(18) + 4, 2)]);
-        v.push(("gs     ", g(18) + 2, 2));
+        v.extend([("rip", g(G_RIP), 8), ("rflags", g(17), 8), ("cs", g(18), 2), ("fs", g(18) + 4, 2)]);
+        v.push(("gs", g(18) + 2, 2));
         v
     }
     fn dwarf_register_name(&self, r: u16) -> Option<&'static str> {

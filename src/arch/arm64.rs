@@ -66,17 +66,15 @@ impl Arch for Arm64 {
     /// (fault_address, regs[31], sp, pc).
     fn signal_registers(&self) -> Vec<(&'static str, u64, u8)> {
         const R: [&str; 30] = [
-            "r0      ", "r1      ", "r2      ", "r3      ", "r4      ", "r5      ", "r6      ", "r7      ", "r8      ",
-            "r9      ", "r10     ", "r11     ", "r12     ", "r13     ", "r14     ", "r15     ", "r16     ", "r17     ",
-            "r18     ", "r19     ", "r20     ", "r21     ", "r22     ", "r23     ", "r24     ", "r25     ", "r26     ",
-            "r27     ", "r28     ", "r29     ",
+            "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+            "r16", "r17", "r18", "r19", "r20", "r21", "r22", "r23", "r24", "r25", "r26", "r27", "r28", "r29",
         ];
         let mut v: Vec<(&'static str, u64, u8)> = R.iter().zip(0u64..).map(|(n, i)| (*n, REGS + i * 8, 8)).collect();
         v.extend([
-            ("lr      ", REGS + 30 * 8, 8),
-            ("sp      ", REGS + 31 * 8, 8),
-            ("pc      ", REGS + 32 * 8, 8),
-            ("fault   ", REGS - 8, 8),
+            ("lr", REGS + 30 * 8, 8),
+            ("sp", REGS + 31 * 8, 8),
+            ("pc", REGS + 32 * 8, 8),
+            ("fault", REGS - 8, 8),
         ]);
         v
     }

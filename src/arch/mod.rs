@@ -71,8 +71,8 @@ pub trait Arch: Send + Sync + std::fmt::Debug {
     /// The kernel's signal frame, from `runtime.sigtramp`'s caller-SP.
     fn signal_frame(&self) -> SignalFrame;
     /// The interrupted context's registers as the runtime's `dumpregs`
-    /// prints them, in its order: (label padded as it pads it, offset from
-    /// the `sigtramp` frame's fp, width in bytes).
+    /// prints them, in its order: (name, offset from the `sigtramp` frame's
+    /// fp, width in bytes).
     fn signal_registers(&self) -> Vec<(&'static str, u64, u8)>;
     /// The name of DWARF register `r` (for messages).
     fn dwarf_register_name(&self, r: u16) -> Option<&'static str>;

@@ -90,7 +90,7 @@ pub fn handled_signals(p: &Process, gs: &Goroutines) -> Vec<HandledSignal> {
                 } else {
                     mem.read_u64(fp.add(off)).ok()
                 };
-                v.map(|v| Register { name: name.trim_end().to_string(), value: Addr(v) })
+                v.map(|v| Register { name: name.to_string(), value: Addr(v) })
             })
             .collect();
         // The goroutine it interrupted: the M's curg when the context's sp is

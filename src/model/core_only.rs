@@ -8,7 +8,7 @@
 use super::{secrets, Analysis, MapsAnalysis, Target, SCHEMA_VERSION};
 use crate::addr::Addr;
 use crate::corefile::{notes, CoreFile};
-use crate::runtime::crash::{signal_name, Crash, CrashKind, SignalInfo};
+use crate::runtime::crash::{signal_name, Crash, CrashKind};
 use crate::warning::{Warning, WarningKind};
 
 /// What the core alone says, in a report made without the executable
@@ -95,11 +95,7 @@ pub fn core_only(core: &CoreFile, why: &str) -> Analysis {
     let ids = build_ids(core);
     let info = build_info(core);
     let crash = Crash {
-        signal: core
-            .threads
-            .first()
-            .filter(|t| t.signal != 0)
-            .map(|t| SignalInfo { number: u32::from(t.signal), name: signal_name(u32::from(t.signal)) }),
+        signal: crate::runtime::crash::core_signal(core),
         kind: if core.is_snapshot() { CrashKind::Snapshot } else { CrashKind::Signal },
         ..Default::default()
     };

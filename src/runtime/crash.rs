@@ -154,19 +154,18 @@ fn string_arg(mem: &dyn Memory, sp: Addr, fp: Addr, argp: Addr) -> Option<String
     from_closure.or_else(|| mem.read_u64(argp.add(8)).ok().and_then(|len| printable(mem, ptr, len)))
 }
 
+/// The signal that stopped the core's first thread (the one that wrote
+/// the core), if any.
+pub fn core_signal(core: &crate::corefile::CoreFile) -> Option<SignalInfo> {
+    let t = core.threads.first().filter(|t| t.signal != 0)?;
+    let n = u32::from(t.signal);
+    Some(SignalInfo { number: n, name: signal_name(n) })
+}
+
 /// Works out how the process died.
 pub fn detect(p: &Process, gs: &Goroutines) -> Crash {
     let mem = p.mem();
-    let mut c = Crash {
-        signal: p
-            .core
-            .threads
-            .first()
-            .filter(|t| t.signal != 0)
-            .map(|t| SignalInfo { number: t.signal as u32, name: signal_name(t.signal as u32) }),
-        kind: CrashKind::Signal,
-        ..Default::default()
-    };
+    let mut c = Crash { signal: core_signal(&p.core), kind: CrashKind::Signal, ..Default::default() };
     // A fatal error: some goroutine is in throw/fatal on its way to fatalthrow.
     // Only goroutines on a thread can be throwing or panicking.
     let on_thread: Vec<&Goroutine> = gs.list.iter().filter(|g| g.thread.is_some()).collect();

@@ -124,11 +124,7 @@ impl CoreOnly {
     fn of(c: &crate::corefile::CoreFile) -> CoreOnly {
         CoreOnly {
             threads: c.threads.len(),
-            signal: c
-                .threads
-                .first()
-                .filter(|t| t.signal != 0)
-                .map(|t| crate::runtime::crash::signal_name(u32::from(t.signal))),
+            signal: crate::runtime::crash::core_signal(c).map(|s| s.name),
             pid: c.process.as_ref().map(|p| p.pid),
             command: c.process.as_ref().map(|p| crate::model::secrets::mask_command(&p.psargs)),
             recorded_executable: c.recorded_executable(),

@@ -637,3 +637,48 @@ fn overview(a: gotopsy::model::Analysis) -> String {
         .map(|(x, y)| buf[(x, y)].symbol().to_string())
         .collect()
 }
+
+/// A `g` the runtime has just allocated is on `allgs` as `_Gdead` with goid 0
+/// until `newproc1` gives it an id: not damage. A live `g` with id 0 is.
+#[test]
+fn a_dead_goroutine_without_an_id_is_not_damage() {
+    use gotopsy::memory::ReadExt;
+    let scratch = tempfile::tempdir().unwrap();
+    for &(v, sc) in BUILDS {
+        let core = common::core(v, sc);
+        let exe = common::exe_for(v, sc);
+        let p = gotopsy::runtime::Process::open(
+            &core,
+            &gotopsy::runtime::OpenOptions { exe: Some(exe.clone()), ..Default::default() },
+        )
+        .unwrap();
+        let mem = p.mem();
+        let array = mem.read_ptr(p.global("runtime.allgs").unwrap()).unwrap();
+        let len = mem.read_u64(p.global("runtime.allglen").unwrap()).unwrap();
+        // A waiting goroutine: with goid 0 it is damage; made `_Gdead` too, it
+        // is what `malg` and `allgadd` leave before `newproc1` runs (the
+        // fixtures' programs have no dead goroutine to take).
+        let live = (0..len)
+            .map(|i| mem.read_ptr(gotopsy::addr::Addr(array.0 + 8 * i)).unwrap().0)
+            .find(|&g| {
+                mem.read_u32(gotopsy::addr::Addr(g + p.layout.g.atomicstatus)).unwrap() == p.layout.status.waiting
+            })
+            .unwrap_or_else(|| panic!("{v} {sc}: no waiting goroutine on allgs"));
+        let bytes = fs::read(&core).unwrap();
+        for (what, dead) in [("dead", true), ("waiting", false)] {
+            let mut b = bytes.clone();
+            let at = file_offset(&b, live + p.layout.g.goid).unwrap();
+            put_u64(&mut b, at, 0);
+            if dead {
+                let at = file_offset(&b, live + p.layout.g.atomicstatus).unwrap();
+                b[at..at + 4].copy_from_slice(&p.layout.status.dead.to_le_bytes());
+            }
+            let path = write(scratch.path(), &format!("{v}-{what}-goid0.core"), &b);
+            let what = format!("{v} {sc}: a {what} g with goid 0");
+            let r = run(&analyze_args(&path, Some(&exe), &[]), scratch.path());
+            let rep = report(&what, judge(&what, &r, size(&path), ""));
+            let said = warning_kinds(&rep).iter().any(|k| k == "damaged-core");
+            assert_eq!(said, !dead, "{what}: {}", rep["warnings"]);
+        }
+    }
+}

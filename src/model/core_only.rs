@@ -87,6 +87,9 @@ impl CoreAlone {
     }
 }
 
+/// What `.go.buildinfo` starts with.
+const BUILDINFO_MAGIC: &[u8] = b"\xff Go buildinf:";
+
 /// Most bytes of the executable's mappings searched for its build info.
 const MAX_SEARCH: u64 = 64 << 20;
 
@@ -191,6 +194,11 @@ fn build_ids(core: &CoreFile) -> (Option<String>, Option<String>) {
 /// the core's copies of the executable's mappings (its data segment is
 /// written, so the kernel dumps it).
 fn build_info(core: &CoreFile) -> Option<crate::exe::buildinfo::BuildInfo> {
+    build_info_within(core, MAX_SEARCH)
+}
+
+/// [`build_info`] searching at most `max` bytes.
+fn build_info_within(core: &CoreFile, max: u64) -> Option<crate::exe::buildinfo::BuildInfo> {
     let mut searched = 0u64;
     // Without file mappings (qemu-user cores have no NT_FILE): the segments in address order.
     let mut ranges: Vec<crate::addr::AddrRange> = exe_mappings(core).iter().map(|f| f.range).collect();
@@ -199,14 +207,15 @@ fn build_info(core: &CoreFile) -> Option<crate::exe::buildinfo::BuildInfo> {
     }
     for range in ranges {
         let mut at = range.start;
-        while at < range.end && searched < MAX_SEARCH {
-            let Some(bytes) = core.bytes_at(at, range.end.0.saturating_sub(at.0)) else { break };
+        while at < range.end && searched < max {
+            // The bound holds within one readable run too (a segment may be gigabytes).
+            let want = range.end.0.saturating_sub(at.0).min(max.saturating_sub(searched));
+            let Some(bytes) = core.bytes_at(at, want) else { break };
             if bytes.is_empty() {
                 break;
             }
-            if let Some(i) = (0..bytes.len())
-                .step_by(16)
-                .find(|&i| bytes.get(i..).is_some_and(|b| b.starts_with(b"\xff Go buildinf:")))
+            if let Some(i) =
+                (0..bytes.len()).step_by(16).find(|&i| bytes.get(i..).is_some_and(|b| b.starts_with(BUILDINFO_MAGIC)))
             {
                 return bytes.get(i..).and_then(crate::exe::buildinfo::parse);
             }
@@ -215,4 +224,40 @@ fn build_info(core: &CoreFile) -> Option<crate::exe::buildinfo::BuildInfo> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn the_build_info_search_keeps_its_bound_inside_one_mapping() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/go1.27.3/fatal.core.zst");
+        assert!(path.exists(), "the fixture {} is missing", path.display());
+        let core = CoreFile::open(&path).unwrap();
+        let found = build_info_within(&core, MAX_SEARCH).expect("the core holds its build info");
+        assert_eq!(found.go_version, "go1.27.3");
+        // Where it lies, counted as the search counts: bytes of the mappings before it.
+        let mut before = 0u64;
+        let mut ranges: Vec<crate::addr::AddrRange> = exe_mappings(&core).iter().map(|f| f.range).collect();
+        if ranges.is_empty() {
+            ranges = core.segments.iter().map(|s| s.range).collect();
+        }
+        'outer: for range in ranges {
+            let mut at = range.start;
+            while at < range.end {
+                let Some(bytes) = core.bytes_at(at, range.end.0 - at.0) else { break };
+                if let Some(i) = bytes.windows(BUILDINFO_MAGIC.len()).position(|w| w == BUILDINFO_MAGIC) {
+                    before += i as u64;
+                    break 'outer;
+                }
+                before += bytes.len() as u64;
+                at = at.add(bytes.len() as u64);
+            }
+        }
+        // A bound that ends inside the magic stops the search, though the rest of that mapping is readable.
+        assert!(build_info_within(&core, before + 8).is_none(), "the bound is not kept ({before} bytes before it)");
+        assert!(build_info_within(&core, before + 4096).is_some());
+    }
 }

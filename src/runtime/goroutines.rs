@@ -272,7 +272,9 @@ fn plausible_raw(p: &Process, g: &RawG) -> bool {
             && size <= 1 << 30
             && (g.stack.contains(g.sched_sp) || g.stack.contains(g.syscallsp) || base == st.running)
     };
-    known && g.id > 0 && g.id < 1 << 48 && stack_ok
+    // `newproc1` puts a new `g` on allgs as `_Gdead` before it gives it an id.
+    let id_ok = (g.id > 0 || st.is_dead(g.status)) && g.id < 1 << 48;
+    known && id_ok && stack_ok
 }
 
 /// Reads every M on `runtime.allm`.

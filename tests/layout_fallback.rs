@@ -166,7 +166,12 @@ fn built_in_status_and_wait_reason_names_equal_each_build() {
         )
         .unwrap();
         let (status, waits) = builtin_strings(p.go_major_minor().1).unwrap_or_else(|| panic!("{v}: none built in"));
-        assert_eq!(p.status_strings, status, "{v}: regenerate with `cargo run --example dump_layouts -- --strings`");
-        assert_eq!(p.wait_reason_strings, waits, "{v}");
+        let strs = |v: &[std::sync::Arc<str>]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            strs(&p.status_strings),
+            status,
+            "{v}: regenerate with `cargo run --example dump_layouts -- --strings`"
+        );
+        assert_eq!(strs(&p.wait_reason_strings), waits, "{v}");
     }
 }

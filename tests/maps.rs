@@ -265,7 +265,7 @@ fn iterators_of_range_over_func_and_iter_pull_coroutines_are_found() {
         let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
         let c = crash::detect(&p, &gs);
         let m = analyze(&p, &gs, &c);
-        let status = |id: u64| gs.list.iter().find(|g| g.id == id).map(|g| g.status.clone()).unwrap_or_default();
+        let status = |id: u64| gs.list.iter().find(|g| g.id == id).map(|g| g.status.to_string()).unwrap_or_default();
         assert_eq!(m.iterators.len(), 6, "{v}: {:?}", m.iterators);
         // reflect.MapIters held only by frames: one on the stack (it did not escape),
         // one on the heap reached through a live pointer slot.

@@ -34,7 +34,7 @@ fn printed_keys(t: &PrintedGoroutine) -> Vec<Key> {
 
 /// Compares one goroutine; returns a description of the first difference.
 fn compare(t: &PrintedGoroutine, g: &Goroutine) -> Result<(), String> {
-    if t.status() != g.status {
+    if *t.status() != *g.status {
         return Err(format!("status: printed {:?}, ours {:?}", t.status(), g.status));
     }
     if let Some(c) = &t.created_by {

@@ -83,9 +83,11 @@ pub struct Goroutine {
     pub id: u64,
     /// Status as the runtime prints it in brackets, without suffixes
     /// (the wait reason for waiting goroutines: `chan receive`).
-    pub status: String,
+    #[serde(deserialize_with = "crate::intern::de")]
+    pub status: Arc<str>,
     /// The wait reason, for waiting goroutines.
-    pub wait_reason: Option<String>,
+    #[serde(default, deserialize_with = "crate::intern::de_opt")]
+    pub wait_reason: Option<Arc<str>>,
     /// Estimated minutes waited (see [`Goroutines::clock_ns`]).
     pub wait_minutes: Option<i64>,
     /// `g.lockedm != 0`.
@@ -313,7 +315,7 @@ pub fn read_ms(p: &Process, warnings: &mut Vec<Warning>) -> Vec<MInfo> {
 impl Process {
     /// The status text the runtime prints for a `g`: `gStatusStrings[status]`,
     /// replaced by the wait reason for waiting (or leaked) goroutines.
-    pub fn status_text(&self, status: u32, waitreason: u8) -> (String, Option<String>) {
+    pub fn status_text(&self, status: u32, waitreason: u8) -> (Arc<str>, Option<Arc<str>>) {
         let st = &self.layout.status;
         let base = status & !st.scan;
         let mut text = self.status_strings.get(base as usize).cloned().unwrap_or_else(|| "???".into());
@@ -323,7 +325,7 @@ impl Process {
                 .wait_reason_strings
                 .get(waitreason as usize)
                 .cloned()
-                .unwrap_or_else(|| format!("wait reason {waitreason}"));
+                .unwrap_or_else(|| format!("wait reason {waitreason}").into());
             text = r.clone();
             reason = Some(r);
         }

@@ -10,6 +10,7 @@ use crate::exe::Executable;
 use crate::memory::{Backing, Memory, ProcessImage, ReadExt, RegionSource};
 use crate::warning::{Warning, WarningKind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Options for [`Process::open`].
 #[derive(Clone, Debug, Default)]
@@ -46,9 +47,9 @@ pub struct Process {
     /// Go version, e.g. `go1.27.3`.
     pub go_version: String,
     /// `runtime.gStatusStrings`.
-    pub status_strings: Vec<String>,
+    pub status_strings: Vec<Arc<str>>,
     /// `runtime.waitReasonStrings`.
-    pub wait_reason_strings: Vec<String>,
+    pub wait_reason_strings: Vec<Arc<str>>,
     /// Problems that did not stop the analysis.
     pub warnings: Vec<crate::warning::Warning>,
     /// Layouts and globals come from DWARF (false: fallback tables and symbols).
@@ -188,7 +189,7 @@ impl Process {
             None => global("runtime.buildVersion").and_then(|a| image.read_go_string(a).ok()).unwrap_or_default(),
         };
         // [N]string arrays: the count from DWARF's array type, else from the symbol's size.
-        let strings = |name: &str| -> Vec<String> {
+        let strings = |name: &str| -> Vec<Arc<str>> {
             let count = dwarf
                 .and_then(|d| d.global(name))
                 .and_then(|(_, ty)| ty.and_then(|t| dwarf.and_then(|d| d.resolve(t))).and_then(|t| t.count))
@@ -196,15 +197,15 @@ impl Process {
                 .unwrap_or(0)
                 .min(4096);
             let Some(addr) = global(name) else { return Vec::new() };
-            (0..count).map(|i| image.read_go_string(addr.add(i * 16)).unwrap_or_default()).collect()
+            (0..count).map(|i| image.read_go_string(addr.add(i * 16)).unwrap_or_default().into()).collect()
         };
         let mut status_strings = strings("runtime.gStatusStrings");
         let mut wait_reason_strings = strings("runtime.waitReasonStrings");
         if stripped {
             let minor = crate::exe::buildinfo::parse_major_minor(&go_version).map(|v| v.1);
             if let Some((st, wr)) = minor.and_then(super::strings_builtin::builtin_strings) {
-                status_strings = st.iter().map(|s| s.to_string()).collect();
-                wait_reason_strings = wr.iter().map(|s| s.to_string()).collect();
+                status_strings = st.iter().map(|&s| s.into()).collect();
+                wait_reason_strings = wr.iter().map(|&s| s.into()).collect();
             }
         }
         if wait_reason_strings.is_empty() {

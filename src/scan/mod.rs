@@ -396,7 +396,7 @@ fn scan_core(path: &Path, size: u64, o: &ScanOptions, exes: &Context) -> Record 
     set_signature(&mut r, a.signature());
     r.goroutines = a.goroutines.len();
     for g in &a.goroutines {
-        *r.states.entry(g.status.clone()).or_default() += 1;
+        *r.states.entry(g.status.to_string()).or_default() += 1;
     }
     r.warnings = a.warnings.iter().map(|w| w.text.clone()).collect();
     r.findings = a.findings;

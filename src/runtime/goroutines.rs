@@ -39,24 +39,21 @@ pub struct MInfo {
     pub vdso_pc: u64,
 }
 
-/// Where a goroutine's creation happened (`g.gopc`).
+/// Where a goroutine's creation happened (`g.gopc`) and who ran it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CreatedBy {
-    /// Function containing the `go` statement.
-    #[serde(deserialize_with = "crate::intern::de")]
-    pub function: Arc<str>,
-    /// Its file.
-    #[serde(deserialize_with = "crate::intern::de")]
-    pub file: Arc<str>,
-    /// Its line.
-    pub line: i32,
-    /// The `go` statement's pc.
-    pub pc: Addr,
-    /// Offset of that pc from the function's entry.
-    #[serde(default)]
-    pub offset: u64,
+    /// The `go` statement (`function`, `file`, `line`, `pc`, `offset` in the report).
+    #[serde(flatten)]
+    pub at: Arc<super::symbolize::GoStatement>,
     /// Id of the goroutine that ran the `go` statement (0: unknown).
     pub goroutine: u64,
+}
+
+impl std::ops::Deref for CreatedBy {
+    type Target = super::symbolize::GoStatement;
+    fn deref(&self) -> &Self::Target {
+        &self.at
+    }
 }
 
 /// Where unwinding started.
@@ -574,14 +571,7 @@ impl<'p> Shared<'_, 'p> {
         let created_by = if g.gopc.is_null() {
             None
         } else {
-            sym.created_by(&p.pclntab, g.gopc).map(|(function, file, line, offset)| CreatedBy {
-                function,
-                file,
-                line,
-                pc: g.gopc,
-                offset,
-                goroutine: g.parent,
-            })
+            sym.created_by(&p.pclntab, g.gopc).map(|at| CreatedBy { at, goroutine: g.parent })
         };
         let bubble =
             if g.bubble.is_null() { None } else { p.layout.bubble_id.and_then(|o| mem.read_u64(g.bubble.add(o)).ok()) };

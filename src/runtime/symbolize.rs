@@ -202,7 +202,7 @@ struct Resolved<'a> {
 pub struct Symbolizer<'a> {
     by_pc: HashMap<(Addr, bool), Resolved<'a>>,
     arg_info: HashMap<Addr, Option<Rc<ArgInfo>>>,
-    created: HashMap<Addr, Option<CreationSite>>,
+    created: HashMap<Addr, Option<Arc<GoStatement>>>,
     /// The sites of a physical frame (pc, trapped, on a system stack): one per logical frame.
     sites: HashMap<SiteKey, Rc<[Arc<FrameSite>]>>,
     names: Interner,
@@ -211,8 +211,24 @@ pub struct Symbolizer<'a> {
 /// A physical frame's pc, whether it trapped, whether it is on a system stack.
 type SiteKey = (Addr, bool, bool);
 
-/// Function, file, line and entry offset of a `go` statement's pc.
-pub type CreationSite = (Arc<str>, Arc<str>, i32, u64);
+/// A `go` statement: where `g.gopc` points. Shared by every goroutine it
+/// started (a million goroutines of one `go` statement hold one).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GoStatement {
+    /// Function containing the `go` statement.
+    #[serde(deserialize_with = "crate::intern::de")]
+    pub function: Arc<str>,
+    /// Its file.
+    #[serde(deserialize_with = "crate::intern::de")]
+    pub file: Arc<str>,
+    /// Its line.
+    pub line: i32,
+    /// The `go` statement's pc.
+    pub pc: Addr,
+    /// Offset of that pc from the function's entry.
+    #[serde(default)]
+    pub offset: u64,
+}
 
 struct ArgInfo {
     layout: Vec<u8>,
@@ -399,12 +415,19 @@ impl<'a> Symbolizer<'a> {
     }
 
     /// File, line and function of a `go` statement's pc (`g.gopc`), as `printcreatedby` shows it.
-    pub fn created_by(&mut self, tab: &'a Pclntab, pc: Addr) -> Option<CreationSite> {
+    pub fn created_by(&mut self, tab: &'a Pclntab, pc: Addr) -> Option<Arc<GoStatement>> {
         if let Some(v) = self.created.get(&pc) {
             return v.clone();
         }
-        let v = Self::created_by_uncached(tab, pc)
-            .map(|(function, file, line, off)| (self.names.placed(function), self.names.placed(file), line, off));
+        let v = Self::created_by_uncached(tab, pc).map(|(function, file, line, offset)| {
+            Arc::new(GoStatement {
+                function: self.names.placed(function),
+                file: self.names.placed(file),
+                line,
+                pc,
+                offset,
+            })
+        });
         self.created.insert(pc, v.clone());
         v
     }

@@ -95,7 +95,7 @@ mod tests {
             leaked: false,
             thread: None,
             created_by: None,
-            frames,
+            frames: frames.into(),
             unwound_from: UnwindSource::Sched,
             stack_error: None,
             stack: (Addr(0), Addr(0)),

@@ -173,7 +173,7 @@ impl Analysis {
             (CrashKind::Signal | CrashKind::SigquitDump, _, Some(s)) => CrashText::Signal(s),
             _ => CrashText::Unknown,
         };
-        let stack = self.crashing_goroutine().map(|g| g.frames.as_slice()).unwrap_or_default();
+        let stack = self.crashing_goroutine().map(|g| &*g.frames).unwrap_or_default();
         signature(text, stack)
     }
 

@@ -117,7 +117,7 @@ pub struct Goroutine {
     pub bubble: Option<u64>,
     /// Its stack, innermost first, inlined calls expanded.
     #[serde(skip_serializing, default)]
-    pub frames: Vec<Frame>,
+    pub frames: Box<[Frame]>,
     /// Raw `atomicstatus` (not in the report).
     #[serde(skip)]
     pub status_raw: u32,
@@ -590,7 +590,7 @@ impl<'p> Shared<'_, 'p> {
             mp: m.as_ref().map(|m| m.address),
             leaked: Some(g.status) == st.leaked,
             created_by: created_by.filter(|_| g.id != 1),
-            frames,
+            frames: frames.into(),
             unwound_from: source,
             stack_error,
             stack: (g.stack.start, g.stack.end),

@@ -103,7 +103,7 @@ pub struct Goroutine {
     /// Where unwinding started.
     pub unwound_from: UnwindSource,
     /// Why the stack is incomplete, if it is.
-    pub stack_error: Option<super::unwind::StackError>,
+    pub stack_error: Option<Box<super::unwind::StackError>>,
     /// Remarks (e.g. a running goroutine's state may have moved on after the printout).
     pub notes: Vec<String>,
     /// Address of its M (`mp=` in the runtime's header).
@@ -433,7 +433,7 @@ pub fn read_goroutines_with<V: StackVisitor>(
     let broken: Vec<&Goroutine> = list.iter().filter(|g| g.stack_error.is_some()).collect();
     if !broken.is_empty() {
         use super::unwind::StackError;
-        let zeroed = broken.iter().any(|g| matches!(g.stack_error, Some(StackError::NullReturn { .. })));
+        let zeroed = broken.iter().any(|g| matches!(g.stack_error.as_deref(), Some(StackError::NullReturn { .. })));
         let named: Vec<String> = broken
             .iter()
             .take(3)
@@ -592,7 +592,7 @@ impl<'p> Shared<'_, 'p> {
             created_by: created_by.filter(|_| g.id != 1),
             frames: frames.into(),
             unwound_from: source,
-            stack_error,
+            stack_error: stack_error.map(Box::new),
             stack: (g.stack.start, g.stack.end),
             bubble,
             notes,

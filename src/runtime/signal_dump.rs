@@ -124,7 +124,7 @@ pub fn handled_signals(p: &Process, gs: &Goroutines) -> Vec<HandledSignal> {
         };
         let u = unwind(mem, &funcs, p.arch, Start { pc, sp, trap: true, syscall: false, lr }, None, MAX_FRAMES);
         g.frames = sym.frames(&p.pclntab, mem, &u.frames).into();
-        g.stack_error = u.error;
+        g.stack_error = u.error.map(Box::new);
         let from_process = matches!(si.code, 0 | -1 | -6);
         out.push(HandledSignal {
             m: m.id,

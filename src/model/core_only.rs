@@ -197,15 +197,21 @@ fn build_info(core: &CoreFile) -> Option<crate::exe::buildinfo::BuildInfo> {
     build_info_within(core, MAX_SEARCH)
 }
 
+/// Where the build info is searched for: the executable's mappings, or
+/// without file mappings (qemu-user cores have no NT_FILE) the segments in address order.
+fn search_ranges(core: &CoreFile) -> Vec<crate::addr::AddrRange> {
+    let ranges: Vec<crate::addr::AddrRange> = exe_mappings(core).iter().map(|f| f.range).collect();
+    if ranges.is_empty() {
+        core.segments.iter().map(|s| s.range).collect()
+    } else {
+        ranges
+    }
+}
+
 /// [`build_info`] searching at most `max` bytes.
 fn build_info_within(core: &CoreFile, max: u64) -> Option<crate::exe::buildinfo::BuildInfo> {
     let mut searched = 0u64;
-    // Without file mappings (qemu-user cores have no NT_FILE): the segments in address order.
-    let mut ranges: Vec<crate::addr::AddrRange> = exe_mappings(core).iter().map(|f| f.range).collect();
-    if ranges.is_empty() {
-        ranges = core.segments.iter().map(|s| s.range).collect();
-    }
-    for range in ranges {
+    for range in search_ranges(core) {
         let mut at = range.start;
         while at < range.end && searched < max {
             // The bound holds within one readable run too (a segment may be gigabytes).
@@ -240,11 +246,7 @@ mod tests {
         assert_eq!(found.go_version, "go1.27.3");
         // Where it lies, counted as the search counts: bytes of the mappings before it.
         let mut before = 0u64;
-        let mut ranges: Vec<crate::addr::AddrRange> = exe_mappings(&core).iter().map(|f| f.range).collect();
-        if ranges.is_empty() {
-            ranges = core.segments.iter().map(|s| s.range).collect();
-        }
-        'outer: for range in ranges {
+        'outer: for range in search_ranges(&core) {
             let mut at = range.start;
             while at < range.end {
                 let Some(bytes) = core.bytes_at(at, range.end.0 - at.0) else { break };

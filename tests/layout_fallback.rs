@@ -51,7 +51,7 @@ fn without_dwarf_the_goroutines_are_the_same() {
                     g.status.clone(),
                     g.frames
                         .iter()
-                        .map(|f| (f.function.to_string(), f.file.to_string(), f.line, f.pc, f.args.clone()))
+                        .map(|f| (f.function.to_string(), f.file.to_string(), f.line, f.pc, f.args.to_string()))
                         .collect::<Vec<_>>(),
                 )
             };

@@ -259,8 +259,10 @@ fn an_iterator_inside_its_first_next_is_starting() {
         let a = analysis(&v, "mapiterwrite", &AnalyzeOptions::default());
         for it in a.iterators.iter().filter(|it| it.goroutine != 0) {
             let g = a.goroutine(it.goroutine).unwrap();
-            let inside_start = g.frames[..it.frame]
+            let inside_start = g
+                .frames
                 .iter()
+                .take(it.frame)
                 .any(|f| matches!(&*f.function, "runtime.mapiterinit" | "runtime.mapIterStart"));
             if inside_start {
                 assert_ne!(it.state, gotopsy::runtime::maps::iterators::IterState::Finished, "{v}: {it:?}");

@@ -18,7 +18,7 @@ use crate::memory::ReadExt;
 use crate::runtime::crash::Crash;
 use crate::runtime::goroutines::{Goroutine, Goroutines};
 use crate::runtime::maps::iterators::{find_iterators, Liveness, MapIterator};
-use crate::runtime::maps::{MapHeader, MapModel};
+use crate::runtime::maps::{MapHeader, MapModel, MapTable};
 use crate::runtime::process::Process;
 use crate::warning::{Warning, WarningKind};
 use std::collections::HashMap;
@@ -115,7 +115,7 @@ struct MapCall {
     clippy::indexing_slicing,
     reason = "frame indices come from enumerating the same goroutine's frames; fi - 1 only when fi > 0"
 )]
-fn map_call(p: &Process, model: &MapModel, g: &Goroutine, maps: &mut HashMap<Addr, MapHeader>) -> Option<MapCall> {
+fn map_call(p: &Process, model: &MapModel, g: &Goroutine, maps: &mut MapTable) -> Option<MapCall> {
     // Most goroutines are in no map function: decide without allocating.
     if !g.frames.iter().any(|f| !f.inlined && map_function(&f.function).is_some()) {
         return None;
@@ -128,12 +128,13 @@ fn map_call(p: &Process, model: &MapModel, g: &Goroutine, maps: &mut HashMap<Add
         .filter_map(|(i, f)| map_function(&f.function).map(|(op, a)| (i, op, a)))
         .collect();
     let &(outer_i, op, _) = calls.last()?;
-    let function = g.frames[outer_i].function.to_string();
+    let function = g.frames.get(outer_i)?.function.to_string();
     let mut reasons = Vec::new();
     for &(fi, _, arg) in &calls {
         match map_from_args(p, model, g, fi, arg, maps) {
             Ok((h, source)) => {
-                let reason = format!("map from {}'s {source}", g.frames[fi].function);
+                let at = g.frames.get(fi).map(|f| &*f.site.function).unwrap_or_default();
+                let reason = format!("map from {at}'s {source}");
                 return Some(MapCall { goroutine: g.id, function, op, map: Some(h), reason });
             }
             Err(e) => reasons.push(e),
@@ -160,7 +161,7 @@ fn map_from_callers(
     model: &MapModel,
     g: &Goroutine,
     outer: usize,
-    maps: &mut HashMap<Addr, MapHeader>,
+    maps: &mut MapTable,
 ) -> Result<(Addr, String), Vec<String>> {
     let Ok(d) = p.dwarf() else { return map_from_caller_slots(p, model, g, outer, maps) };
     let mem = p.mem();
@@ -179,7 +180,7 @@ fn map_from_callers(
             let ok = maps.contains_key(&h)
                 || match p.read_map(model, h, None) {
                     Ok(hdr) if plausible(&hdr) => {
-                        maps.insert(h, hdr);
+                        maps.insert(h, Box::new(hdr));
                         true
                     }
                     _ => false,
@@ -216,7 +217,7 @@ fn map_from_caller_slots(
     model: &MapModel,
     g: &Goroutine,
     outer: usize,
-    maps: &mut HashMap<Addr, MapHeader>,
+    maps: &mut MapTable,
 ) -> Result<(Addr, String), Vec<String>> {
     let mem = p.mem();
     for fr in g.frames.iter().skip(outer + 1).filter(|f| !f.inlined).take(CALLER_FRAMES) {
@@ -244,7 +245,7 @@ fn map_from_caller_slots(
             }
             match p.read_map(model, h, None) {
                 Ok(hdr) if plausible(&hdr) && consistent(&hdr) => {
-                    maps.insert(h, hdr);
+                    maps.insert(h, Box::new(hdr));
                     seen.push(h);
                 }
                 _ => {}
@@ -302,12 +303,13 @@ fn consistent(h: &MapHeader) -> bool {
 )]
 fn arg_word(p: &Process, g: &Goroutine, fi: usize, i: u64) -> Result<(Option<Addr>, String), String> {
     let mem = p.mem();
-    let fr = &g.frames[fi];
+    let Some(fr) = g.frames.get(fi) else { return Err(format!("goroutine {} has no frame {fi}", g.id)) };
+    let prev = fi.checked_sub(1).and_then(|i| g.frames.get(i));
     let argp = p.arch.argp(fr.fp);
     let spill =
         || Ok((mem.read_ptr(argp.add(8 * i)).ok(), "argument spill slot (written at entry; may be stale)".into()));
     let Ok(d) = p.dwarf() else { return spill() };
-    let preempted = fi > 0 && &*g.frames[fi - 1].function == "runtime.asyncPreempt";
+    let preempted = prev.is_some_and(|f| &*f.function == "runtime.asyncPreempt");
     // Return addresses are looked up at the call instruction.
     let pc = if fi == 0 || preempted { fr.pc } else { fr.pc.offset(-1) };
     let link_pc = pc.0.wrapping_sub(p.bias);
@@ -318,9 +320,9 @@ fn arg_word(p: &Process, g: &Goroutine, fi: usize, i: u64) -> Result<(Option<Add
         )),
         Some(ParamLocation::Register(r)) => {
             let name = p.arch.dwarf_register_name(r).unwrap_or("?");
-            match p.arch.async_preempt_slot(r).filter(|_| preempted) {
-                Some(off) => Ok((
-                    mem.read_ptr(g.frames[fi - 1].sp.add(off)).ok(),
+            match p.arch.async_preempt_slot(r).zip(prev).filter(|_| preempted) {
+                Some((off, prev)) => Ok((
+                    mem.read_ptr(prev.sp.add(off)).ok(),
                     format!("argument {i} in {name} (DWARF location at this pc), saved by runtime.asyncPreempt"),
                 )),
                 None => Err(format!(
@@ -343,10 +345,10 @@ fn map_from_args(
     g: &Goroutine,
     fi: usize,
     arg: MapArg,
-    maps: &mut HashMap<Addr, MapHeader>,
+    maps: &mut MapTable,
 ) -> Result<(Addr, String), String> {
     let mem = p.mem();
-    let fr = &g.frames[fi];
+    let Some(fr) = g.frames.get(fi) else { return Err(format!("goroutine {} has no frame {fi}", g.id)) };
     let argp = p.arch.argp(fr.fp);
     let word = |i: u64| mem.read_ptr(argp.add(8 * i)).ok();
     let (it_map_off, it_t_off) = match &model.layout {
@@ -377,7 +379,7 @@ fn map_from_args(
     if !known {
         match p.read_map(model, h, typ) {
             Ok(hdr) if plausible(&hdr) => {
-                maps.insert(h, hdr);
+                maps.insert(h, Box::new(hdr));
             }
             _ if maps.contains_key(&h) => {}
             _ => return Err(format!("{}'s {source} holds {h}, which is not a readable map header", fr.function)),
@@ -450,7 +452,7 @@ pub fn analyze_with(
 ) -> MapAnalysis {
     let mut out = MapAnalysis::default();
     let gs = &all.list[..];
-    let mut maps: HashMap<Addr, MapHeader> = HashMap::new();
+    let mut maps: MapTable = HashMap::new();
     let (iterators, dead) = match scan {
         Some(scan) => {
             maps = scan.maps;
@@ -466,7 +468,7 @@ pub fn analyze_with(
     iterators.extend(in_frames.into_iter().filter(|f| !known.contains(&f.address)));
     let calls: Vec<MapCall> = {
         use rayon::prelude::*;
-        let parts: Vec<(Vec<MapCall>, HashMap<Addr, MapHeader>)> = gs
+        let parts: Vec<(Vec<MapCall>, MapTable)> = gs
             .par_chunks(4096)
             .map(|chunk| {
                 let mut local = HashMap::new();
@@ -566,7 +568,7 @@ pub fn analyze_with(
             }
             let writers: Vec<String> =
                 roles.iter().skip(1).filter(|r| r.role == Role::Writer).map(|r| r.id.to_string()).collect();
-            let what = describe(map.and_then(|m| maps.get(&m)), map);
+            let what = describe(map.and_then(|m| maps.get(&m).map(|b| &**b)), map);
             let possible: Vec<String> =
                 roles.iter().filter(|r| r.role == Role::PossibleWriter).map(|r| r.id.to_string()).collect();
             let summary = match (crash_op, writers.is_empty()) {
@@ -601,7 +603,7 @@ pub fn analyze_with(
 
     // Stale iterators.
     for it in iterators.iter().filter(|i| i.state.is_stale() && i.liveness != Liveness::Dead) {
-        let h = maps.get(&it.map);
+        let h = maps.get(&it.map).map(|b| &**b);
         let writing = h.is_some_and(|h| h.writing);
         let others: Vec<&MapCall> = calls
             .iter()
@@ -690,7 +692,7 @@ pub fn analyze_with(
     for (i, f) in findings.iter_mut().enumerate() {
         f.id = format!("F{}", i + 1);
     }
-    let mut list: Vec<MapHeader> = maps.into_values().collect();
+    let mut list: Vec<MapHeader> = maps.into_values().map(|h| *h).collect();
     list.sort_unstable_by_key(|h| h.address);
     for h in list.iter().filter(|h| h.damage.is_some()) {
         out.warnings.push(Warning::new(

@@ -191,10 +191,9 @@ fn is_runtime(function: &str) -> bool {
 /// machinery, adjacent equal names (a closure and its `go` wrapper) once, the
 /// first three outside the standard library, filled with other frames outside
 /// the runtime when there are fewer; wrappers never count.
-pub fn frames<F: FrameName>(stack: &[F]) -> Vec<String> {
-    let start = stack.iter().position(|f| !is_runtime(f.function())).unwrap_or(stack.len());
+pub fn frames<F: FrameName>(stack: impl IntoIterator<Item = F>) -> Vec<String> {
     let mut below: Vec<String> =
-        stack.get(start..).unwrap_or_default().iter().map(|f| normalize_function(f.function())).collect();
+        stack.into_iter().skip_while(|f| is_runtime(f.function())).map(|f| normalize_function(f.function())).collect();
     // A closure and the compiler's `go` wrapper around it (`.func1`, `.gowrap1`)
     // read the same once normalised: one frame.
     below.dedup();
@@ -225,7 +224,7 @@ fn fnv1a(s: &str) -> String {
 }
 
 /// The signature of a crash from its text and its crashing goroutine's stack.
-pub fn signature<F: FrameName>(t: CrashText<'_>, stack: &[F]) -> Signature {
+pub fn signature<F: FrameName>(t: CrashText<'_>, stack: impl IntoIterator<Item = F>) -> Signature {
     let class = class(t);
     let frames = frames(stack);
     let mut s = class.clone();
@@ -257,7 +256,8 @@ pub fn of_crash_log(t: &crate::crashlog::PrintedTraceback) -> Signature {
         (None, None, Some(s)) => return signature(CrashText::Signal(s), &[] as &[crate::crashlog::PrintedFrame]),
         (None, None, None) => CrashText::Unknown,
     };
-    let stack = t.goroutines.iter().find(|g| !g.frames.is_empty()).map(|g| g.frames.as_slice()).unwrap_or_default();
+    let stack: &[crate::crashlog::PrintedFrame] =
+        t.goroutines.iter().find(|g| !g.frames.is_empty()).map(|g| g.frames.as_slice()).unwrap_or_default();
     signature(text, stack)
 }
 

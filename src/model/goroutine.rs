@@ -3,4 +3,5 @@
 //! report JSON's shape.
 
 pub use crate::runtime::goroutines::{CreatedBy, Goroutine};
+pub use crate::runtime::stack::{FrameRef, Frames, Stack};
 pub use crate::runtime::symbolize::Frame;

@@ -2,7 +2,7 @@
 //! hand: they are nearly all of the output), read back with serde. Writing
 //! what was read gives the same bytes.
 
-use super::{Analysis, Frame, Goroutine, SCHEMA_VERSION};
+use super::{Analysis, FrameRef, Goroutine, SCHEMA_VERSION};
 use crate::addr::Addr;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -128,6 +128,7 @@ impl Analysis {
         );
         crate::intern::forget_shared();
         crate::runtime::symbolize::forget_shared_sites();
+        crate::runtime::stack::forget_shared_stacks();
         r
     }
 }
@@ -245,7 +246,7 @@ fn json_u64(b: &mut Vec<u8>, v: u64) {
 /// A frame: `function`, `print_name` where it differs, `file`, `line`, `pc`,
 /// `sp`, `fp`, `offset` (`pc − entry`; not for inlined frames, which print
 /// none), `inlined`, `args`, `system_stack` where true.
-fn write_frame(b: &mut Vec<u8>, f: &Frame) {
+fn write_frame(b: &mut Vec<u8>, f: FrameRef<'_>) {
     b.extend_from_slice(b"{\"function\":");
     json_str(b, &f.function);
     let pn = f.print_name();
@@ -273,7 +274,7 @@ fn write_frame(b: &mut Vec<u8>, f: &Frame) {
         json_u64(b, f.offset());
         b.extend_from_slice(b",\"inlined\":false,\"args\":");
     }
-    json_str(b, &f.args);
+    json_str(b, f.args);
     if f.system_stack {
         b.extend_from_slice(b",\"system_stack\":true");
     }
@@ -283,6 +284,7 @@ fn write_frame(b: &mut Vec<u8>, f: &Frame) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Frame;
 
     #[test]
     fn frames_read_back_as_written() {
@@ -302,7 +304,8 @@ mod tests {
             };
             let f = Frame { site: site.into(), sp: Addr(0xc000010000), fp: Addr(0xc000010040), args: args.into() };
             let mut b = Vec::new();
-            write_frame(&mut b, &f);
+            let stack = crate::runtime::stack::Stack::from_frames(std::slice::from_ref(&f));
+            write_frame(&mut b, stack.first().expect("one frame"));
             let v: serde_json::Value = serde_json::from_slice(&b).expect("valid JSON");
             assert_eq!(v["line"], line);
             let back: Frame = serde_json::from_slice(&b).expect("reads back");

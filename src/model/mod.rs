@@ -16,7 +16,7 @@ pub mod secrets;
 pub use build::{analyze, AnalyzeOptions, NoProgress, Phase, Progress, TraceSource};
 pub use core_only::{core_only, CoreAlone, CoreMapping, CoreThread};
 pub use filter::GoroutineFilter;
-pub use goroutine::{CreatedBy, Frame, Goroutine};
+pub use goroutine::{CreatedBy, Frame, FrameRef, Frames, Goroutine, Stack};
 pub use group::StackGroup;
 pub use json::{ReportError, MAX_REPORT_BYTES};
 
@@ -173,7 +173,7 @@ impl Analysis {
             (CrashKind::Signal | CrashKind::SigquitDump, _, Some(s)) => CrashText::Signal(s),
             _ => CrashText::Unknown,
         };
-        let stack = self.crashing_goroutine().map(|g| &*g.frames).unwrap_or_default();
+        let stack = self.crashing_goroutine().map(|g| g.frames.iter()).into_iter().flatten();
         signature(text, stack)
     }
 

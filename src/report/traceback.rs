@@ -2,7 +2,7 @@
 //! `GOTRACEBACK=crash` for the core's Go version, so tools that read Go
 //! tracebacks (panicparse and friends) read ours.
 
-use crate::model::{Analysis, Frame, Goroutine, GoroutineFilter};
+use crate::model::{Analysis, FrameRef, Goroutine, GoroutineFilter};
 use crate::runtime::crash::CrashKind;
 use crate::runtime::symbolize::print_name;
 use std::io::{self, Write};
@@ -60,7 +60,7 @@ pub fn write_header(w: &mut dyn Write, g: &Goroutine, style: Style) -> io::Resul
     writeln!(w, " [{}]:", status_with_suffixes(g))
 }
 
-fn write_frame(w: &mut dyn Write, f: &Frame) -> io::Result<()> {
+fn write_frame(w: &mut dyn Write, f: FrameRef<'_>) -> io::Result<()> {
     writeln!(w, "{}({})", print_name(&f.function), f.args)?;
     write!(w, "\t{}:{}", f.file, f.line)?;
     if !f.inlined {
@@ -73,21 +73,16 @@ fn write_frame(w: &mut dyn Write, f: &Frame) -> io::Result<()> {
 }
 
 /// Writes frames with the runtime's 50 + 50 elision.
-#[allow(clippy::indexing_slicing, reason = "only when the stack has more frames than both ends together")]
-pub fn write_frames(w: &mut dyn Write, frames: &[Frame]) -> io::Result<()> {
-    if frames.len() <= INNER_FRAMES + OUTER_FRAMES {
-        for f in frames {
+pub fn write_frames<'a>(w: &mut dyn Write, frames: impl ExactSizeIterator<Item = FrameRef<'a>>) -> io::Result<()> {
+    let n = frames.len();
+    let elided = n.saturating_sub(INNER_FRAMES + OUTER_FRAMES);
+    for (i, f) in frames.enumerate() {
+        if elided > 0 && i == INNER_FRAMES {
+            writeln!(w, "...{elided} frames elided...")?;
+        }
+        if elided == 0 || i < INNER_FRAMES || i >= INNER_FRAMES + elided {
             write_frame(w, f)?;
         }
-        return Ok(());
-    }
-    for f in &frames[..INNER_FRAMES] {
-        write_frame(w, f)?;
-    }
-    let elided = frames.len() - INNER_FRAMES - OUTER_FRAMES;
-    writeln!(w, "...{elided} frames elided...")?;
-    for f in &frames[frames.len() - OUTER_FRAMES..] {
-        write_frame(w, f)?;
     }
     Ok(())
 }
@@ -112,7 +107,7 @@ pub fn write_goroutine(w: &mut dyn Write, g: &Goroutine, style: Style) -> io::Re
 /// [`write_goroutine`] starting at frame `start` (see [`crash_start`]).
 pub fn write_goroutine_from(w: &mut dyn Write, g: &Goroutine, style: Style, start: usize) -> io::Result<()> {
     write_header(w, g, style)?;
-    write_frames(w, g.frames.get(start..).unwrap_or_default())?;
+    write_frames(w, g.frames.iter().skip(start))?;
     if let Some(e) = &g.stack_error {
         writeln!(w, "\t(gotopsy: stack incomplete: {e})")?;
     }

@@ -3,7 +3,7 @@
 //! or the registers of the thread running it).
 
 use super::process::Process;
-use super::symbolize::{Frame, Symbolizer};
+use super::symbolize::Symbolizer;
 use super::unwind::{unwind, CachedFuncs, CurG, PclntabFuncs, Start};
 use crate::addr::{Addr, AddrRange};
 use crate::corefile::ThreadState;
@@ -117,7 +117,7 @@ pub struct Goroutine {
     pub bubble: Option<u64>,
     /// Its stack, innermost first, inlined calls expanded.
     #[serde(skip_serializing, default)]
-    pub frames: Box<[Frame]>,
+    pub frames: super::stack::Stack,
     /// Raw `atomicstatus` (not in the report).
     #[serde(skip)]
     pub status_raw: u32,
@@ -563,10 +563,10 @@ impl<'p> Shared<'_, 'p> {
         };
 
         let (frames, stack_error) = if st.is_dead(g.status) || (start.pc.is_null() && start.sp.is_null()) {
-            (Vec::new(), None)
+            (Default::default(), None)
         } else {
             let u = unwind(mem, funcs, p.arch, start, ctx, MAX_FRAMES);
-            (sym.frames(&p.pclntab, mem, &u.frames), u.error)
+            (sym.stack(&p.pclntab, mem, &u.frames), u.error)
         };
         let created_by = if g.gopc.is_null() {
             None
@@ -590,7 +590,7 @@ impl<'p> Shared<'_, 'p> {
             mp: m.as_ref().map(|m| m.address),
             leaked: Some(g.status) == st.leaked,
             created_by: created_by.filter(|_| g.id != 1),
-            frames: frames.into(),
+            frames,
             unwound_from: source,
             stack_error: stack_error.map(Box::new),
             stack: (g.stack.start, g.stack.end),

@@ -11,6 +11,7 @@ pub mod layout_fallback;
 pub mod maps;
 pub mod process;
 pub mod signal_dump;
+pub mod stack;
 pub mod strings_builtin;
 pub mod stripped;
 pub mod symbolize;

@@ -116,14 +116,14 @@ pub fn handled_signals(p: &Process, gs: &Goroutines) -> Vec<HandledSignal> {
                 mp: Some(m.address),
                 leaked: false,
                 bubble: None,
-                frames: Box::default(),
+                frames: Default::default(),
                 status_raw: 0,
                 wait_since_ns: 0,
                 stack: (Addr(0), Addr(0)),
             },
         };
         let u = unwind(mem, &funcs, p.arch, Start { pc, sp, trap: true, syscall: false, lr }, None, MAX_FRAMES);
-        g.frames = sym.frames(&p.pclntab, mem, &u.frames).into();
+        g.frames = sym.stack(&p.pclntab, mem, &u.frames);
         g.stack_error = u.error.map(Box::new);
         let from_process = matches!(si.code, 0 | -1 | -6);
         out.push(HandledSignal {

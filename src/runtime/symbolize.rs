@@ -112,7 +112,7 @@ pub fn forget_shared_sites() {
     SITES.with(|s| s.borrow_mut().clear());
 }
 
-impl Frame {
+impl FrameSite {
     /// The runtime's print name: `panic` for `runtime.gopanic`, `F[...]` for generics.
     pub fn print_name(&self) -> std::borrow::Cow<'_, str> {
         print_name(&self.function)
@@ -206,6 +206,7 @@ pub struct Symbolizer<'a> {
     /// The sites of a physical frame (pc, trapped, on a system stack): one per logical frame.
     sites: HashMap<SiteKey, Rc<[Arc<FrameSite>]>>,
     names: Interner,
+    stacks: super::stack::Stacks,
 }
 
 /// A physical frame's pc, whether it trapped, whether it is on a system stack.
@@ -398,6 +399,13 @@ impl<'a> Symbolizer<'a> {
         // Inlined calls may have grown it past its length: a million stacks keep no slack.
         out.shrink_to_fit();
         out
+    }
+
+    /// [`frames`](Self::frames) as a [`Stack`](super::stack::Stack), its shape
+    /// and argument text shared with the stacks this symbolizer built before.
+    pub fn stack(&mut self, tab: &'a Pclntab, mem: &dyn Memory, phys: &[PhysFrame]) -> super::stack::Stack {
+        let frames = self.frames(tab, mem, phys);
+        self.stacks.stack(&frames)
     }
 
     /// The logical frames of return address `ret` as the runtime's execution

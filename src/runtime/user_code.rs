@@ -92,21 +92,41 @@ pub trait FrameName {
 /// package is not the standard library's; else its first frame outside the
 /// runtime and `internal/` packages; else `None`. `minor` is the Go minor
 /// version whose `go list std` decides (none: any carried version's).
-pub fn user_frame_index<F: FrameName>(frames: &[F], minor: Option<u32>) -> Option<usize> {
-    let pkgs: Vec<Option<&str>> = frames.iter().map(|f| package_of(f.function())).collect();
-    pkgs.iter()
-        .position(|p| p.is_some_and(|p| !is_std_package(p, minor)))
-        .or_else(|| pkgs.iter().position(|p| p.is_some_and(|p| !is_runtime_package(p))))
+pub fn user_frame_index<F: FrameName>(frames: impl IntoIterator<Item = F>, minor: Option<u32>) -> Option<usize> {
+    let mut outside_runtime = None;
+    for (i, f) in frames.into_iter().enumerate() {
+        let Some(p) = package_of(f.function()) else { continue };
+        if !is_std_package(p, minor) {
+            return Some(i);
+        }
+        if outside_runtime.is_none() && !is_runtime_package(p) {
+            outside_runtime = Some(i);
+        }
+    }
+    outside_runtime
 }
 
 /// The [`UserFrame`] of a stack (see [`user_frame_index`]).
-pub fn user_frame<F: FrameName>(frames: &[F], minor: Option<u32>) -> Option<UserFrame> {
-    let f = frames.get(user_frame_index(frames, minor)?)?;
+pub fn user_frame<F: FrameName, I: IntoIterator<Item = F> + Clone>(frames: I, minor: Option<u32>) -> Option<UserFrame> {
+    let i = user_frame_index(frames.clone(), minor)?;
+    let f = frames.into_iter().nth(i)?;
     Some(UserFrame {
         function: super::symbolize::print_name(f.function()).into(),
         file: f.file().into(),
         line: f.line(),
     })
+}
+
+impl<T: FrameName> FrameName for &T {
+    fn function(&self) -> &str {
+        (**self).function()
+    }
+    fn file(&self) -> &str {
+        (**self).file()
+    }
+    fn line(&self) -> i32 {
+        (**self).line()
+    }
 }
 
 impl FrameName for super::symbolize::Frame {
@@ -118,6 +138,18 @@ impl FrameName for super::symbolize::Frame {
     }
     fn line(&self) -> i32 {
         self.line
+    }
+}
+
+impl FrameName for super::stack::FrameRef<'_> {
+    fn function(&self) -> &str {
+        &self.site.function
+    }
+    fn file(&self) -> &str {
+        &self.site.file
+    }
+    fn line(&self) -> i32 {
+        self.site.line
     }
 }
 

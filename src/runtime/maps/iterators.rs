@@ -7,7 +7,7 @@
 //! tracks address-taken locals such as iterators there too, so the iterator is
 //! live exactly when the bits of its pointer words are set.
 
-use super::{MapHeader, MapLayout, MapModel};
+use super::{MapHeader, MapLayout, MapModel, MapTable};
 use crate::addr::Addr;
 use crate::exe::pclntab::{funcdata, pcdata};
 use crate::memory::{Memory, ReadExt};
@@ -148,7 +148,7 @@ fn stack_objects(p: &Process, entry: Addr) -> Vec<StackObject> {
 }
 
 /// A frame's varp (locals end there) and argp (arguments start there), as the runtime computes them.
-pub fn varp_argp(p: &Process, fr: &crate::runtime::symbolize::Frame) -> (Addr, Addr) {
+pub fn varp_argp(p: &Process, fr: crate::runtime::stack::FrameRef<'_>) -> (Addr, Addr) {
     (p.arch.varp(fr.sp, fr.fp), p.arch.argp(fr.fp))
 }
 
@@ -188,7 +188,7 @@ pub struct IteratorScan {
     /// Live (or possibly live) iterators.
     pub iterators: Vec<MapIterator>,
     /// Maps they iterate.
-    pub maps: HashMap<Addr, MapHeader>,
+    pub maps: MapTable,
     /// Dead iterator slots seen.
     pub dead: usize,
 }
@@ -240,7 +240,7 @@ pub struct IterScanner<'a> {
     live_of: rustc_hash::FxHashMap<(Addr, Addr, bool), Option<std::rc::Rc<LocalsBitmap>>>,
     names: super::TypeNames,
     /// Maps read so far.
-    pub maps: HashMap<Addr, MapHeader>,
+    pub maps: MapTable,
     /// Iterator-shaped slots dead at their frame's pc (not listed).
     pub dead: usize,
 }
@@ -268,7 +268,9 @@ impl<'a> IterScanner<'a> {
         let (p, model) = (self.p, self.model);
         let size = model.iter_size();
         let mut out = Vec::new();
+        let mut prev = None;
         for (fi, fr) in g.frames.iter().enumerate() {
+            let caller_of = prev.replace(fr);
             if fr.inlined {
                 continue;
             }
@@ -285,7 +287,7 @@ impl<'a> IterScanner<'a> {
             }
             let objs = objs.clone();
             let (varp, argp) = varp_argp(p, fr);
-            let trap = fi > 0 && is_injected(&g.frames[fi - 1].function);
+            let trap = caller_of.is_some_and(|f| is_injected(&f.function));
             // The locals bitmap, relative to varp, is the same for every goroutine at this pc.
             let bitmap = self
                 .live_of
@@ -327,10 +329,10 @@ pub fn find_iterators(
     p: &Process,
     model: &MapModel,
     gs: &[Goroutine],
-    maps: &mut HashMap<Addr, MapHeader>,
+    maps: &mut MapTable,
 ) -> (Vec<MapIterator>, usize) {
     use rayon::prelude::*;
-    let parts: Vec<(Vec<MapIterator>, HashMap<Addr, MapHeader>, usize)> = gs
+    let parts: Vec<(Vec<MapIterator>, MapTable, usize)> = gs
         .par_chunks(CHUNK)
         .map(|chunk| {
             let mut sc = IterScanner::new(p, model);
@@ -377,18 +379,19 @@ fn read_iterator(
     g: &Goroutine,
     fi: usize,
     at: Addr,
-    maps: &mut HashMap<Addr, MapHeader>,
+    maps: &mut MapTable,
     names: &mut super::TypeNames,
 ) -> Option<MapIterator> {
     let mut it = read_iterator_at(p, model, at, maps, names)?;
     // A nil key inside the functions that start an iteration is not its end.
-    let starting = g.frames.get(..fi).unwrap_or_default().iter().find(|f| ITER_START.contains(&&*f.function));
+    let starting = g.frames.iter().take(fi).find(|f| ITER_START.contains(&&*f.function));
     if let (IterState::Finished, Some(f)) = (it.state, starting) {
         it.state = IterState::Starting;
         it.evidence =
             vec![format!("key is nil and the goroutine is inside {}: the first entry is not produced yet", f.function)];
     }
-    Some(MapIterator { goroutine: g.id, frame: fi, function: g.frames[fi].function.to_string(), ..it })
+    let function = g.frames.get(fi)?.function.to_string();
+    Some(MapIterator { goroutine: g.id, frame: fi, function, ..it })
 }
 
 /// The functions that start an iteration (and run its first `Next`).
@@ -401,7 +404,7 @@ pub fn read_iterator_at(
     p: &Process,
     model: &MapModel,
     at: Addr,
-    maps: &mut HashMap<Addr, MapHeader>,
+    maps: &mut MapTable,
     names: &mut super::TypeNames,
 ) -> Option<MapIterator> {
     let mem = p.mem();
@@ -415,7 +418,7 @@ pub fn read_iterator_at(
         return None;
     }
     if let std::collections::hash_map::Entry::Vacant(e) = maps.entry(m) {
-        e.insert(p.read_map_cached(model, m, Some(t), names).ok()?);
+        e.insert(Box::new(p.read_map_cached(model, m, Some(t), names).ok()?));
     }
     let h = maps.get(&m)?;
     let key = mem.read_ptr(at.add(key_off)).ok()?;
@@ -533,7 +536,7 @@ fn classify(mem: &dyn Memory, model: &MapModel, it: Addr, h: &MapHeader) -> (Ite
 /// `reflect.MapIter`s reachable from global variables (fmt and encoding/json
 /// iterate maps through them; they live on the heap). Those held by frame
 /// locals: [`reflect_iterators_in_frames`].
-pub fn reflect_iterators(p: &Process, model: &MapModel, maps: &mut HashMap<Addr, MapHeader>) -> Vec<MapIterator> {
+pub fn reflect_iterators(p: &Process, model: &MapModel, maps: &mut MapTable) -> Vec<MapIterator> {
     let Some(super::ReflectIterLayout { hiter: hiter_off, size }) = model.reflect_iter else { return Vec::new() };
     let mem = p.mem();
     // (name, stated address, holds a pointer to the iterator): DWARF's
@@ -625,7 +628,7 @@ pub fn reflect_iterators_in_frames(
     p: &Process,
     model: &MapModel,
     gs: &[Goroutine],
-    maps: &mut HashMap<Addr, MapHeader>,
+    maps: &mut MapTable,
 ) -> Vec<MapIterator> {
     let Some(super::ReflectIterLayout { hiter: hiter_off, size }) = model.reflect_iter else { return Vec::new() };
     let mem = p.mem();
@@ -634,7 +637,9 @@ pub fn reflect_iterators_in_frames(
     let mut names = super::TypeNames::default();
     let mut out: Vec<MapIterator> = Vec::new();
     for g in gs {
+        let mut prev = None;
         for (fi, fr) in g.frames.iter().enumerate() {
+            let caller_of = prev.replace(fr);
             if fr.inlined {
                 continue;
             }
@@ -649,7 +654,7 @@ pub fn reflect_iterators_in_frames(
                 *slot = (fr.entry, h);
                 h
             };
-            if !holds || (fi > 0 && is_injected(&g.frames[fi - 1].function)) {
+            if !holds || caller_of.is_some_and(|f| is_injected(&f.function)) {
                 continue;
             }
             let (varp, argp) = varp_argp(p, fr);

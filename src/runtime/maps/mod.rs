@@ -346,6 +346,11 @@ impl MapModel {
     }
 }
 
+/// The maps read so far, by header address. Headers are boxed: a table of a
+/// quarter of a million maps keeps its slack at a pointer a slot, and tables
+/// merged from parallel chunks move pointers, not headers.
+pub type MapTable = std::collections::HashMap<Addr, Box<MapHeader>>;
+
 /// Names of type descriptors already read.
 #[derive(Default, Debug)]
 pub struct TypeNames(pub rustc_hash::FxHashMap<Addr, Option<std::sync::Arc<str>>>);

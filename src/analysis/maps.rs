@@ -87,7 +87,7 @@ fn map_function(name: &str) -> Option<(MapOp, MapArg)> {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct MapAnalysis {
     /// Maps seen (through iterators or map functions on stacks).
-    pub maps: Vec<MapHeader>,
+    pub maps: Vec<Box<MapHeader>>,
     /// Every iterator found on a stack.
     pub iterators: Vec<MapIterator>,
     /// Findings.
@@ -692,7 +692,7 @@ pub fn analyze_with(
     for (i, f) in findings.iter_mut().enumerate() {
         f.id = format!("F{}", i + 1);
     }
-    let mut list: Vec<MapHeader> = maps.into_values().map(|h| *h).collect();
+    let mut list: Vec<Box<MapHeader>> = maps.into_values().collect();
     list.sort_unstable_by_key(|h| h.address);
     for h in list.iter().filter(|h| h.damage.is_some()) {
         out.warnings.push(Warning::new(

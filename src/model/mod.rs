@@ -127,8 +127,8 @@ pub struct Analysis {
     /// Whether the map analysis ran.
     #[serde(default)]
     pub maps_analysis: MapsAnalysis,
-    /// Map headers the analysis read.
-    pub maps: Vec<MapHeader>,
+    /// Map headers the analysis read, by address (boxed: the table they were read into hands them over without a copy).
+    pub maps: Vec<Box<MapHeader>>,
     /// Live (or possibly live) map iterators.
     pub iterators: Vec<MapIterator>,
     /// Conclusions, most severe first within each kind.

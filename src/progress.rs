@@ -50,15 +50,21 @@ impl CliProgress {
     pub fn mark(&self, what: &str) {
         if let Ok(mut st) = self.0.lock() {
             if let Some(t) = st.timing {
-                let rss = std::fs::read_to_string("/proc/self/status")
-                    .ok()
-                    .and_then(|s| {
-                        s.lines()
-                            .find(|l| l.starts_with("RssAnon:"))
-                            .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string())
-                    })
-                    .unwrap_or_else(|| "?".into());
-                eprintln!("timing: {what}: {:.3} s (anonymous RSS {rss} KB)", t.elapsed().as_secs_f64());
+                let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+                let kb = |key: &str| {
+                    status
+                        .lines()
+                        .find(|l| l.starts_with(key))
+                        .and_then(|l| l.split_whitespace().nth(1))
+                        .unwrap_or("?")
+                        .to_string()
+                };
+                eprintln!(
+                    "timing: {what}: {:.3} s (anonymous RSS {} KB, file RSS {} KB)",
+                    t.elapsed().as_secs_f64(),
+                    kb("RssAnon:"),
+                    kb("RssFile:")
+                );
                 st.timing = Some(Instant::now());
             }
         }

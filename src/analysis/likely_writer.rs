@@ -90,17 +90,12 @@ mod tests {
             wait_since_ns: 0,
             wait_minutes: None,
             locked_to_thread: false,
-            m: None,
-            mp: None,
-            leaked: false,
-            thread: None,
             created_by: None,
             frames: frames.into(),
             unwound_from: UnwindSource::Sched,
             stack_error: None,
             stack: (Addr(0), Addr(0)),
-            bubble: None,
-            notes: Vec::new(),
+            extra: None,
         }
     }
 

@@ -107,6 +107,9 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
             if o.show_values {
                 analysis::maps::attach_entries_with(p, &mut m, model, ENTRIES_PER_MAP);
             }
+            // The map analysis read stacks and maps again: their pages go
+            // back to the page cache before the report is built.
+            p.release_core_pages();
             m
         }
     };

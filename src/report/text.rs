@@ -262,7 +262,7 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
             writeln!(w, "{} goroutines like this one: {}{}", grp.members.len(), ids.join(", "), more)?;
         }
         write_goroutine(w, first, style)?;
-        for n in &first.notes {
+        for n in first.notes() {
             writeln!(w, "\t(note: {n})")?;
         }
     }

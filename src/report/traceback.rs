@@ -29,7 +29,7 @@ impl Style {
 /// The bracketed status with the runtime's suffixes.
 pub fn status_with_suffixes(g: &Goroutine) -> String {
     let mut s = g.status.to_string();
-    if g.leaked {
+    if g.leaked() {
         s.push_str(" (leaked)");
     }
     if g.scan {
@@ -41,7 +41,7 @@ pub fn status_with_suffixes(g: &Goroutine) -> String {
     if g.locked_to_thread {
         s.push_str(", locked to thread");
     }
-    if let Some(b) = g.bubble {
+    if let Some(b) = g.bubble() {
         s.push_str(&format!(", synctest bubble {b}"));
     }
     s
@@ -52,7 +52,7 @@ pub fn write_header(w: &mut dyn Write, g: &Goroutine, style: Style) -> io::Resul
     write!(w, "goroutine {}", g.id)?;
     if style.header_gp {
         write!(w, " gp={:#x}", g.address.0)?;
-        match (g.m, g.mp) {
+        match (g.m(), g.mp()) {
             (Some(m), Some(mp)) => write!(w, " m={m} mp={:#x}", mp.0)?,
             _ => write!(w, " m=nil")?,
         }

@@ -168,7 +168,7 @@ pub fn detect(p: &Process, gs: &Goroutines) -> Crash {
     let mut c = Crash { signal: core_signal(&p.core), kind: CrashKind::Signal, ..Default::default() };
     // A fatal error: some goroutine is in throw/fatal on its way to fatalthrow.
     // Only goroutines on a thread can be throwing or panicking.
-    let on_thread: Vec<&Goroutine> = gs.list.iter().filter(|g| g.thread.is_some()).collect();
+    let on_thread: Vec<&Goroutine> = gs.list.iter().filter(|g| g.thread().is_some()).collect();
     // When several goroutines throw at once, each prints in turn under
     // `paniclk`; all but the last then wait forever in `dopanic_m`
     // (`lock(&deadlock)`), and the last crashes. The first to print — what

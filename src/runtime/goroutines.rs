@@ -74,16 +74,17 @@ pub enum UnwindSource {
 /// goroutine (`docs/json.md`), fields in that order; the frames are written
 /// by the report's own writer and read by serde; what the report does not
 /// carry (the raw status, `waitsince`, the stack bounds) reads back as zero.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// What few goroutines have (an M, notes, a bubble) is boxed in
+/// [`GoroutineExtra`]: a million goroutines do not carry its room.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "GoroutineJson")]
 pub struct Goroutine {
     /// `g.goid`.
     pub id: u64,
     /// Status as the runtime prints it in brackets, without suffixes
     /// (the wait reason for waiting goroutines: `chan receive`).
-    #[serde(deserialize_with = "crate::intern::de")]
     pub status: Arc<str>,
     /// The wait reason, for waiting goroutines.
-    #[serde(default, deserialize_with = "crate::intern::de_opt")]
     pub wait_reason: Option<Arc<str>>,
     /// Estimated minutes waited (see [`Goroutines::clock_ns`]).
     pub wait_minutes: Option<i64>,
@@ -96,40 +97,177 @@ pub struct Goroutine {
     pub address: Addr,
     /// The `_Gscan` bit was set.
     pub scan: bool,
-    /// Id of the M it was on, if any.
-    pub m: Option<i64>,
-    /// OS thread id of that M, when it was running.
-    pub thread: Option<u64>,
     /// Where unwinding started.
     pub unwound_from: UnwindSource,
     /// Why the stack is incomplete, if it is.
     pub stack_error: Option<Box<super::unwind::StackError>>,
-    /// Remarks (e.g. a running goroutine's state may have moved on after the printout).
-    pub notes: Vec<String>,
-    /// Address of its M (`mp=` in the runtime's header).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mp: Option<Addr>,
-    /// A leaked goroutine (Go 1.26+'s `_Gleaked`): the runtime prints `(leaked)`.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub leaked: bool,
-    /// Synctest bubble id (Go 1.25+), if in one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bubble: Option<u64>,
+    /// Its M and thread, remarks, bubble, leaked mark; `None` when it has none of them.
+    pub extra: Option<Box<GoroutineExtra>>,
     /// Its stack, innermost first, inlined calls expanded.
-    #[serde(skip_serializing, default)]
     pub frames: super::stack::Stack,
     /// Raw `atomicstatus` (not in the report).
-    #[serde(skip)]
     pub status_raw: u32,
     /// `g.waitsince` (a nanotime reading; 0 when unknown; not in the report).
-    #[serde(skip)]
     pub wait_since_ns: i64,
     /// Stack bounds (not in the report).
-    #[serde(skip)]
     pub stack: (Addr, Addr),
 }
 
+/// What few goroutines have.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GoroutineExtra {
+    /// Id of the M it was on, if any.
+    pub m: Option<i64>,
+    /// OS thread id of that M, when it was running.
+    pub thread: Option<u64>,
+    /// Address of its M (`mp=` in the runtime's header).
+    pub mp: Option<Addr>,
+    /// Remarks (e.g. a running goroutine's state may have moved on after the printout).
+    pub notes: Vec<String>,
+    /// A leaked goroutine (Go 1.26+'s `_Gleaked`): the runtime prints `(leaked)`.
+    pub leaked: bool,
+    /// Synctest bubble id (Go 1.25+), if in one.
+    pub bubble: Option<u64>,
+}
+
+impl GoroutineExtra {
+    /// Boxed, or `None` when it holds nothing.
+    pub fn boxed(self) -> Option<Box<GoroutineExtra>> {
+        (self != GoroutineExtra::default()).then(|| Box::new(self))
+    }
+}
+
+/// The report's goroutine, as written (frames apart).
+#[derive(serde::Serialize)]
+struct GoroutineOut<'a> {
+    id: u64,
+    status: &'a str,
+    wait_reason: Option<&'a str>,
+    wait_minutes: Option<i64>,
+    locked_to_thread: bool,
+    created_by: &'a Option<CreatedBy>,
+    address: Addr,
+    scan: bool,
+    m: Option<i64>,
+    thread: Option<u64>,
+    unwound_from: UnwindSource,
+    stack_error: &'a Option<Box<super::unwind::StackError>>,
+    notes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mp: Option<Addr>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    leaked: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bubble: Option<u64>,
+}
+
+impl serde::Serialize for Goroutine {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        GoroutineOut {
+            id: self.id,
+            status: &self.status,
+            wait_reason: self.wait_reason.as_deref(),
+            wait_minutes: self.wait_minutes,
+            locked_to_thread: self.locked_to_thread,
+            created_by: &self.created_by,
+            address: self.address,
+            scan: self.scan,
+            m: self.m(),
+            thread: self.thread(),
+            unwound_from: self.unwound_from,
+            stack_error: &self.stack_error,
+            notes: self.notes(),
+            mp: self.mp(),
+            leaked: self.leaked(),
+            bubble: self.bubble(),
+        }
+        .serialize(s)
+    }
+}
+
+/// The report's goroutine, as read.
+#[derive(serde::Deserialize)]
+struct GoroutineJson {
+    id: u64,
+    #[serde(deserialize_with = "crate::intern::de")]
+    status: Arc<str>,
+    #[serde(default, deserialize_with = "crate::intern::de_opt")]
+    wait_reason: Option<Arc<str>>,
+    wait_minutes: Option<i64>,
+    locked_to_thread: bool,
+    created_by: Option<CreatedBy>,
+    address: Addr,
+    scan: bool,
+    m: Option<i64>,
+    thread: Option<u64>,
+    unwound_from: UnwindSource,
+    stack_error: Option<Box<super::unwind::StackError>>,
+    notes: Vec<String>,
+    #[serde(default)]
+    mp: Option<Addr>,
+    #[serde(default)]
+    leaked: bool,
+    #[serde(default)]
+    bubble: Option<u64>,
+    #[serde(default)]
+    frames: super::stack::Stack,
+}
+
+impl From<GoroutineJson> for Goroutine {
+    fn from(j: GoroutineJson) -> Goroutine {
+        let extra =
+            GoroutineExtra { m: j.m, thread: j.thread, mp: j.mp, notes: j.notes, leaked: j.leaked, bubble: j.bubble };
+        Goroutine {
+            id: j.id,
+            status: j.status,
+            wait_reason: j.wait_reason,
+            wait_minutes: j.wait_minutes,
+            locked_to_thread: j.locked_to_thread,
+            created_by: j.created_by,
+            address: j.address,
+            scan: j.scan,
+            unwound_from: j.unwound_from,
+            stack_error: j.stack_error,
+            extra: extra.boxed(),
+            frames: j.frames,
+            status_raw: 0,
+            wait_since_ns: 0,
+            stack: (Addr(0), Addr(0)),
+        }
+    }
+}
+
 impl Goroutine {
+    /// Id of the M it was on, if any.
+    pub fn m(&self) -> Option<i64> {
+        self.extra.as_ref().and_then(|e| e.m)
+    }
+
+    /// OS thread id of that M, when it was running.
+    pub fn thread(&self) -> Option<u64> {
+        self.extra.as_ref().and_then(|e| e.thread)
+    }
+
+    /// Address of its M (`mp=` in the runtime's header).
+    pub fn mp(&self) -> Option<Addr> {
+        self.extra.as_ref().and_then(|e| e.mp)
+    }
+
+    /// Remarks.
+    pub fn notes(&self) -> &[String] {
+        self.extra.as_ref().map_or(&[], |e| &e.notes)
+    }
+
+    /// A leaked goroutine (Go 1.26+'s `_Gleaked`).
+    pub fn leaked(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| e.leaked)
+    }
+
+    /// Synctest bubble id (Go 1.25+), if in one.
+    pub fn bubble(&self) -> Option<u64> {
+        self.extra.as_ref().and_then(|e| e.bubble)
+    }
+
     /// The first frame in the user's code (see [`crate::runtime::user_code`]).
     pub fn user_frame(&self, go_minor: Option<u32>) -> Option<crate::runtime::user_code::UserFrame> {
         crate::runtime::user_code::user_frame(&self.frames, go_minor)
@@ -485,7 +623,7 @@ struct Shared<'a, 'p> {
 const CHUNK: usize = 2048;
 /// Chunks between releases of the core's pages (each release walks the whole
 /// mapping's page tables, so not too often).
-const RELEASE_EVERY_CHUNKS: usize = 4;
+const RELEASE_EVERY_CHUNKS: usize = 2;
 
 impl<'p> Shared<'_, 'p> {
     /// Reads one goroutine's state and stack.
@@ -585,17 +723,31 @@ impl<'p> Shared<'_, 'p> {
             wait_since_ns: g.waitsince,
             wait_minutes: None,
             locked_to_thread: g.lockedm != 0,
-            thread: if base_status == st.running { thread.or(m.as_ref().map(|m| m.procid)) } else { thread },
-            m: m.as_ref().map(|m| m.id),
-            mp: m.as_ref().map(|m| m.address),
-            leaked: Some(g.status) == st.leaked,
+            extra: GoroutineExtra {
+                thread: if base_status == st.running { thread.or(m.as_ref().map(|m| m.procid)) } else { thread },
+                m: m.as_ref().map(|m| m.id),
+                mp: m.as_ref().map(|m| m.address),
+                leaked: Some(g.status) == st.leaked,
+                bubble,
+                notes,
+            }
+            .boxed(),
             created_by: created_by.filter(|_| g.id != 1),
             frames,
             unwound_from: source,
             stack_error: stack_error.map(Box::new),
             stack: (g.stack.start, g.stack.end),
-            bubble,
-            notes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A million goroutines are a million of these: what is rare is boxed
+    /// (`GoroutineExtra`), frames are a shared shape (`Stack`).
+    #[test]
+    fn a_goroutine_stays_small() {
+        let size = std::mem::size_of::<super::Goroutine>();
+        assert!(size <= 160, "Goroutine is {size} bytes");
     }
 }

@@ -7,7 +7,7 @@
 //! from that M's thread: its stack leads to `runtime.sigtramp`, whose kernel
 //! signal frame holds the `siginfo` and the interrupted context.
 
-use super::goroutines::{Goroutine, Goroutines, UnwindSource, MAX_FRAMES};
+use super::goroutines::{Goroutine, GoroutineExtra, Goroutines, UnwindSource, MAX_FRAMES};
 use super::symbolize::Symbolizer;
 use super::unwind::{unwind, FuncTable, PclntabFuncs, Special, Start};
 use super::Process;
@@ -108,14 +108,15 @@ pub fn handled_signals(p: &Process, gs: &Goroutines) -> Vec<HandledSignal> {
                 created_by: None,
                 address: m.g0,
                 scan: false,
-                m: Some(m.id),
-                thread: Some(m.procid),
+                extra: GoroutineExtra {
+                    m: Some(m.id),
+                    thread: Some(m.procid),
+                    mp: Some(m.address),
+                    ..Default::default()
+                }
+                .boxed(),
                 unwound_from: UnwindSource::ThreadRegisters,
                 stack_error: None,
-                notes: Vec::new(),
-                mp: Some(m.address),
-                leaked: false,
-                bubble: None,
                 frames: Default::default(),
                 status_raw: 0,
                 wait_since_ns: 0,

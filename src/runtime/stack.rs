@@ -32,8 +32,8 @@ pub struct Stack {
     shape: Option<Arc<StackShape>>,
     /// The first frame's sp.
     base: Addr,
-    /// Each frame's argument text, in order, each after its length (LEB128).
-    args: Option<Arc<[u8]>>,
+    /// Each frame's argument text, in order, each after its length (see [`split_args`]).
+    args: Option<Arc<str>>,
 }
 
 /// One frame of a [`Stack`], borrowed from it.
@@ -136,7 +136,7 @@ impl<'a> IntoIterator for &'a Stack {
 pub struct Frames<'a> {
     frames: std::slice::Iter<'a, ShapeFrame>,
     base: Addr,
-    args: &'a [u8],
+    args: &'a str,
 }
 
 impl<'a> Iterator for Frames<'a> {
@@ -160,37 +160,39 @@ impl<'a> Iterator for Frames<'a> {
 impl ExactSizeIterator for Frames<'_> {}
 
 /// The first argument text of `b` and the rest ("" for a missing or bad one:
-/// the text was written by [`push_args`] from a `&str`).
-fn split_args(b: &[u8]) -> (&str, &[u8]) {
+/// the text was written by [`push_args`]). Its length comes first, in ASCII
+/// digits of 6 bits (0x40 set on all but the last), so the blob stays a `str`
+/// and reading it validates nothing.
+fn split_args(b: &str) -> (&str, &str) {
+    let bytes = b.as_bytes();
     let mut len = 0usize;
     let mut i = 0usize;
-    while let Some(&byte) = b.get(i) {
-        i += 1;
-        if i > 5 {
-            return ("", &[]);
+    while let Some(&d) = bytes.get(i) {
+        if d >= 0x80 || i >= 10 {
+            return ("", "");
         }
-        len |= ((byte & 0x7f) as usize) << (7 * (i - 1));
-        if byte & 0x80 == 0 {
-            let Some(text) = b.get(i..i.saturating_add(len)) else { return ("", &[]) };
-            let rest = b.get(i + len..).unwrap_or_default();
-            return (std::str::from_utf8(text).unwrap_or_default(), rest);
+        len |= ((d & 0x3f) as usize) << (6 * i);
+        i += 1;
+        if d & 0x40 == 0 {
+            let Some(text) = b.get(i..i.saturating_add(len)) else { return ("", "") };
+            return (text, b.get(i + len..).unwrap_or_default());
         }
     }
-    ("", &[])
+    ("", "")
 }
 
-fn push_args(out: &mut Vec<u8>, s: &str) {
+fn push_args(out: &mut String, s: &str) {
     let mut n = s.len();
     loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
+        let d = (n & 0x3f) as u8;
+        n >>= 6;
         if n == 0 {
-            out.push(byte);
+            out.push(char::from(d));
             break;
         }
-        out.push(byte | 0x80);
+        out.push(char::from(d | 0x40));
     }
-    out.extend_from_slice(s.as_bytes());
+    out.push_str(s);
 }
 
 /// Shares shapes and argument texts among the stacks it builds (one per
@@ -198,36 +200,52 @@ fn push_args(out: &mut Vec<u8>, s: &str) {
 #[derive(Default)]
 pub struct Stacks {
     shapes: HashMap<Vec<(usize, u64, u64)>, Arc<StackShape>>,
-    args: HashSet<Arc<[u8]>>,
+    args: HashSet<Arc<str>>,
     key: Vec<(usize, u64, u64)>,
-    text: Vec<u8>,
+    text: String,
+    /// The first sp of the stack begun.
+    base: Option<Addr>,
 }
 
 impl Stacks {
     /// The stack of `frames` (innermost first), sharing what it can with the
     /// stacks built before.
     pub fn stack(&mut self, frames: &[Frame]) -> Stack {
-        let Some(first) = frames.first() else { return Stack::default() };
-        let base = first.sp;
+        self.begin();
+        for f in frames {
+            self.push(&f.site, f.sp, f.fp, &f.args);
+        }
+        self.finish(|| frames.iter().map(|f| f.site.clone()).collect())
+    }
+
+    /// Starts a stack: [`push`](Self::push) its frames, innermost first, then
+    /// [`finish`](Self::finish) it.
+    pub(crate) fn begin(&mut self) {
         self.key.clear();
         self.text.clear();
-        for f in frames {
-            self.key.push((Arc::as_ptr(&f.site) as usize, f.sp.0.wrapping_sub(base.0), f.fp.0.wrapping_sub(base.0)));
-            push_args(&mut self.text, &f.args);
-        }
+        self.base = None;
+    }
+
+    /// Adds a frame to the stack begun.
+    pub(crate) fn push(&mut self, site: &Arc<FrameSite>, sp: Addr, fp: Addr, args: &str) {
+        let base = *self.base.get_or_insert(sp);
+        self.key.push((Arc::as_ptr(site) as usize, sp.0.wrapping_sub(base.0), fp.0.wrapping_sub(base.0)));
+        push_args(&mut self.text, args);
+    }
+
+    /// The stack of the frames pushed; `sites` gives their sites, in order,
+    /// when no stack built before has this shape.
+    pub(crate) fn finish(&mut self, sites: impl FnOnce() -> Vec<Arc<FrameSite>>) -> Stack {
+        let Some(base) = self.base else { return Stack::default() };
         let shape = match self.shapes.get(&self.key) {
             Some(s) => s.clone(),
             None => {
-                let s = Arc::new(StackShape {
-                    frames: frames
-                        .iter()
-                        .map(|f| ShapeFrame {
-                            site: f.site.clone(),
-                            sp: f.sp.0.wrapping_sub(base.0),
-                            fp: f.fp.0.wrapping_sub(base.0),
-                        })
-                        .collect(),
-                });
+                let frames = sites()
+                    .into_iter()
+                    .zip(&self.key)
+                    .map(|(site, &(_, sp, fp))| ShapeFrame { site, sp, fp })
+                    .collect();
+                let s = Arc::new(StackShape { frames });
                 self.shapes.insert(self.key.clone(), s.clone());
                 s
             }
@@ -235,7 +253,7 @@ impl Stacks {
         let args = match self.args.get(&self.text[..]) {
             Some(a) => a.clone(),
             None => {
-                let a: Arc<[u8]> = self.text[..].into();
+                let a: Arc<str> = self.text[..].into();
                 self.args.insert(a.clone());
                 a
             }
@@ -312,10 +330,14 @@ mod tests {
 
     #[test]
     fn damaged_argument_text_reads_as_empty() {
-        assert_eq!(split_args(&[0x85]), ("", &[][..]));
-        assert_eq!(split_args(&[3, b'a']), ("", &[][..]));
-        assert_eq!(split_args(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), ("", &[][..]));
-        assert_eq!(split_args(&[1, 0xff]), ("", &[][..]));
-        assert_eq!(split_args(&[1, b'a', 0]), ("a", &[0][..]));
+        assert_eq!(split_args("\u{45}"), ("", ""), "a length cut short");
+        assert_eq!(split_args("\u{3}a"), ("", ""), "text cut short");
+        assert_eq!(split_args(&"\u{7f}".repeat(11)), ("", ""), "a length too long");
+        assert_eq!(split_args("é"), ("", ""), "not a length");
+        assert_eq!(split_args("\u{1}\u{e9}"), ("", ""), "a length inside a character");
+        assert_eq!(split_args("\u{1}a\u{0}"), ("a", "\u{0}"));
+        let mut s = String::new();
+        push_args(&mut s, &"x".repeat(5000));
+        assert_eq!(split_args(&s), (&"x".repeat(5000)[..], ""));
     }
 }

@@ -207,6 +207,10 @@ pub struct Symbolizer<'a> {
     sites: HashMap<SiteKey, Rc<[Arc<FrameSite>]>>,
     names: Interner,
     stacks: super::stack::Stacks,
+    /// The current stack's sites, one group per physical frame.
+    groups: Vec<Rc<[Arc<FrameSite>]>>,
+    /// The current frame's argument text.
+    args: String,
 }
 
 /// A physical frame's pc, whether it trapped, whether it is on a system stack.
@@ -280,8 +284,9 @@ impl<'a> Symbolizer<'a> {
     }
 
     /// The runtime's `printArgs` for one physical frame.
-    fn format_args(info: Option<&ArgInfo>, live_idx: i32, mem: &dyn Memory, argp: Addr) -> String {
-        let Some(info) = info else { return String::new() };
+    fn format_args(info: Option<&ArgInfo>, live_idx: i32, mem: &dyn Memory, argp: Addr, s: &mut String) {
+        s.clear();
+        let Some(info) = info else { return };
         let start_offset = info.live.as_ref().and_then(|l| l.first().copied()).unwrap_or(0xff);
         let is_live = |off: u8, slot: u8| -> bool {
             let Some(live) = &info.live else { return true };
@@ -291,7 +296,6 @@ impl<'a> Symbolizer<'a> {
             let at = live_idx as usize + slot as usize / 8;
             live.get(at).is_some_and(|b| b & (1 << (slot % 8)) != 0)
         };
-        let mut s = String::with_capacity(8 * info.layout.len());
         let mut start = true;
         let mut slot = 0u8;
         let p = &info.layout;
@@ -306,22 +310,22 @@ impl<'a> Symbolizer<'a> {
             match o {
                 TRACE_ARGS_END_SEQ => break,
                 TRACE_ARGS_START_AGG => {
-                    comma(&mut s, start);
+                    comma(s, start);
                     s.push('{');
                     start = true;
                     continue;
                 }
                 TRACE_ARGS_END_AGG => s.push('}'),
                 TRACE_ARGS_DOTDOTDOT => {
-                    comma(&mut s, start);
+                    comma(s, start);
                     s.push_str("...");
                 }
                 TRACE_ARGS_OFFSET_TOO_LARGE => {
-                    comma(&mut s, start);
+                    comma(s, start);
                     s.push('_');
                 }
                 _ => {
-                    comma(&mut s, start);
+                    comma(s, start);
                     let Some(&sz) = p.get(i) else { break };
                     i += 1;
                     match mem.read_u64(argp.add(o as u64)) {
@@ -345,12 +349,14 @@ impl<'a> Symbolizer<'a> {
             }
             start = false;
         }
-        s
     }
 
-    /// Expands physical frames into logical ones.
-    pub fn frames(&mut self, tab: &'a Pclntab, mem: &dyn Memory, phys: &[PhysFrame]) -> Vec<Frame> {
-        let mut out = Vec::with_capacity(phys.len());
+    /// Expands physical frames into the logical ones the runtime prints, as a
+    /// [`Stack`](super::stack::Stack) whose shape and argument text are shared
+    /// with the stacks this symbolizer built before.
+    pub fn stack(&mut self, tab: &'a Pclntab, mem: &dyn Memory, phys: &[PhysFrame]) -> super::stack::Stack {
+        self.stacks.begin();
+        self.groups.clear();
         for p in phys {
             let r = match self.by_pc.get(&(p.pc, p.trap)) {
                 Some(v) => v.clone(),
@@ -367,7 +373,7 @@ impl<'a> Symbolizer<'a> {
                     v
                 }
             };
-            let outer_args = self.names.name(&Self::format_args(r.args.as_deref(), r.live_idx, mem, p.argp));
+            Self::format_args(r.args.as_deref(), r.live_idx, mem, p.argp, &mut self.args);
             let key = (p.pc, p.trap, p.system_stack);
             let sites = match self.sites.get(&key) {
                 Some(s) => s.clone(),
@@ -392,20 +398,13 @@ impl<'a> Symbolizer<'a> {
                 }
             };
             for site in sites.iter() {
-                let args = if site.inlined { self.names.name("...") } else { outer_args.clone() };
-                out.push(Frame { site: site.clone(), sp: p.sp, fp: p.fp, args });
+                let args = if site.inlined { "..." } else { &self.args[..] };
+                self.stacks.push(site, p.sp, p.fp, args);
             }
+            self.groups.push(sites);
         }
-        // Inlined calls may have grown it past its length: a million stacks keep no slack.
-        out.shrink_to_fit();
-        out
-    }
-
-    /// [`frames`](Self::frames) as a [`Stack`](super::stack::Stack), its shape
-    /// and argument text shared with the stacks this symbolizer built before.
-    pub fn stack(&mut self, tab: &'a Pclntab, mem: &dyn Memory, phys: &[PhysFrame]) -> super::stack::Stack {
-        let frames = self.frames(tab, mem, phys);
-        self.stacks.stack(&frames)
+        let groups = &self.groups;
+        self.stacks.finish(|| groups.iter().flat_map(|g| g.iter().cloned()).collect())
     }
 
     /// The logical frames of return address `ret` as the runtime's execution

@@ -26,7 +26,7 @@ done > "$B/scale.txt"
 for bin in "${bins[@]}"; do
   for c in bench100k bench1000k; do
     w=$(grep "^$bin $c " "$B/scale.txt" | sort -k3 -n | awk '{w[NR]=$3} END {printf "%.2f s (min %.2f, max %.2f)", w[int((NR+1)/2)], w[1], w[NR]}')
-    r=$(grep "^$bin $c " "$B/scale.txt" | sort -k5 -n | awk '{r[NR]=$5} END {printf "%.0f MB (min %.0f, max %.0f)", r[int((NR+1)/2)]/1024, r[1]/1024, r[NR]/1024}')
+    r=$(grep "^$bin $c " "$B/scale.txt" | sort -k5 -n | awk '{r[NR]=$5} END {printf "%.0f MiB (min %.0f, max %.0f)", r[int((NR+1)/2)]/1024, r[1]/1024, r[NR]/1024}')
     echo "$bin $c: median wall $w, median peak RSS $r"
   done
   m1=$(grep "^$bin bench100k " "$B/scale.txt" | sort -k3 -n | awk '{w[NR]=$3} END {print w[int((NR+1)/2)]}')

@@ -352,3 +352,49 @@ fn an_oversized_report_is_refused_unread() {
         assert!(err.contains("big.json") && (err.contains("too large") || err.contains("larger than")), "{err}");
     }
 }
+
+/// `stack_groups` puts every goroutine in exactly one group, and groups them
+/// as an independent grouping of the report's own goroutines does (status and
+/// frames' function, file, line, inlined), largest group first.
+#[test]
+fn stack_groups_are_the_classes_of_identical_stacks() {
+    use std::collections::BTreeMap;
+    let cases: Vec<(String, String)> = common::variants()
+        .into_iter()
+        .flat_map(|v| common::scenarios(&v).into_iter().map(move |s| (v.clone(), s)))
+        .collect();
+    assert!(cases.len() >= 100, "fixtures missing: {} cores", cases.len());
+    let grouped: usize = cases
+        .par_iter()
+        .map(|(v, s)| {
+            let a = analysis(v, s, &AnalyzeOptions::default());
+            let j: serde_json::Value = serde_json::from_slice(&json(&a)).expect("JSON");
+            let mut classes: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+            for g in j["goroutines"].as_array().expect("goroutines") {
+                let mut key = g["status"].to_string();
+                for f in g["frames"].as_array().expect("frames") {
+                    key.push_str(&format!("|{}|{}|{}|{}", f["function"], f["file"], f["line"], f["inlined"]));
+                }
+                classes.entry(key).or_default().push(g["id"].as_u64().expect("id"));
+            }
+            let mut want: Vec<Vec<u64>> = classes.into_values().collect();
+            want.sort();
+            let groups = j["stack_groups"].as_array().unwrap_or_else(|| panic!("{v}/{s}: no stack_groups"));
+            let mut got: Vec<Vec<u64>> = Vec::new();
+            let mut last = usize::MAX;
+            for grp in groups {
+                let ids: Vec<u64> =
+                    grp["goroutines"].as_array().expect("ids").iter().filter_map(|i| i.as_u64()).collect();
+                let count = grp["count"].as_u64().expect("count") as usize;
+                assert_eq!(count, ids.len(), "{v}/{s}: count");
+                assert!(count <= last, "{v}/{s}: largest group first");
+                last = count;
+                got.push(ids);
+            }
+            got.sort();
+            assert_eq!(got, want, "{v}/{s}: groups");
+            groups.len()
+        })
+        .sum();
+    assert!(grouped >= cases.len(), "every core has a group");
+}

@@ -15,22 +15,30 @@ pub struct StackGroup {
 
 fn same_stack(a: &Goroutine, b: &Goroutine) -> bool {
     a.status == b.status
-        && a.frames.len() == b.frames.len()
-        && a.frames
-            .iter()
-            .zip(&b.frames)
-            .all(|(x, y)| x.line == y.line && x.inlined == y.inlined && x.function == y.function && x.file == y.file)
+        && (a.frames.same_shape(&b.frames)
+            || a.frames.len() == b.frames.len()
+                && a.frames.iter().zip(&b.frames).all(|(x, y)| {
+                    x.line == y.line && x.inlined == y.inlined && x.function == y.function && x.file == y.file
+                }))
 }
 
-fn stack_hash(g: &Goroutine) -> u64 {
+fn frames_hash(g: &Goroutine) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
-    g.status.hash(&mut h);
     for f in &g.frames {
         f.function.hash(&mut h);
         f.file.hash(&mut h);
         f.line.hash(&mut h);
         f.inlined.hash(&mut h);
     }
+    h.finish()
+}
+
+/// A goroutine's stack hash, its frames' part computed once per shared shape.
+fn stack_hash(g: &Goroutine, by_shape: &mut FxHashMap<usize, u64>) -> u64 {
+    let frames = *by_shape.entry(g.frames.shape_key()).or_insert_with(|| frames_hash(g));
+    let mut h = rustc_hash::FxHasher::default();
+    g.status.hash(&mut h);
+    frames.hash(&mut h);
     h.finish()
 }
 
@@ -41,8 +49,9 @@ impl Analysis {
     pub fn stack_groups(&self, keep: impl Fn(&Goroutine) -> bool) -> Vec<StackGroup> {
         let mut groups: Vec<StackGroup> = Vec::new();
         let mut by_hash: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
+        let mut by_shape: FxHashMap<usize, u64> = FxHashMap::default();
         for (i, g) in self.goroutines.iter().enumerate().filter(|(_, g)| keep(g)) {
-            let slot = by_hash.entry(stack_hash(g)).or_default();
+            let slot = by_hash.entry(stack_hash(g, &mut by_shape)).or_default();
             match slot.iter().copied().find(|&k| same_stack(&self.goroutines[groups[k].members[0]], g)) {
                 Some(k) => groups[k].members.push(i),
                 None => {

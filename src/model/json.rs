@@ -43,6 +43,11 @@ impl Analysis {
         w.write_all(b",\"goroutines\":[")?;
         write_items(w, &self.goroutines, write_goroutine)?;
         w.write_all(b"]")?;
+        // Derived from the goroutines; written from schema 1.5 on, so that a
+        // report of an earlier schema reads back to the same bytes.
+        if schema_at_least(&self.schema_version, 1, 5) {
+            field(w, false, "stack_groups", &self.stack_groups_json())?;
+        }
         field(w, false, "maps_analysis", &self.maps_analysis)?;
         array(w, "maps", &self.maps)?;
         array(w, "iterators", &self.iterators)?;
@@ -77,6 +82,24 @@ impl Analysis {
             field(w, false, "core_alone", c)?;
         }
         w.write_all(b"}\n")
+    }
+
+    /// The report's `stack_groups`: every goroutine in a group of identical
+    /// stacks, largest group first.
+    fn stack_groups_json(&self) -> Vec<StackGroupJson<'_>> {
+        let minor = self.target.go_minor();
+        self.stack_groups(|_| true)
+            .into_iter()
+            .filter_map(|grp| {
+                let first = self.goroutines.get(*grp.members.first()?)?;
+                Some(StackGroupJson {
+                    count: grp.members.len(),
+                    status: &first.status,
+                    goroutines: grp.members.iter().filter_map(|&i| self.goroutines.get(i).map(|g| g.id)).collect(),
+                    user_frame: first.user_frame(minor),
+                })
+            })
+            .collect()
     }
 
     /// Writes `{"schema_version", "goroutines": [...]}`: the goroutines `filter`
@@ -187,6 +210,24 @@ fn write_items<T: Sync>(
         }
     }
     Ok(())
+}
+
+/// A group of goroutines with identical stacks, as the report writes it.
+#[derive(Serialize)]
+struct StackGroupJson<'a> {
+    count: usize,
+    status: &'a str,
+    goroutines: Vec<u64>,
+    user_frame: Option<crate::runtime::user_code::UserFrame>,
+}
+
+/// True when `version` (`1.5.0`) is `major.minor` or later.
+fn schema_at_least(version: &str, major: u64, minor: u64) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) >= (major, minor),
+        _ => false,
+    }
 }
 
 /// Writes one goroutine: its fields through serde (which skips `frames`),

@@ -31,7 +31,7 @@ use crate::runtime::Process;
 
 /// Version of the JSON report's schema. The major changes on incompatible
 /// changes; fields are added in minors.
-pub const SCHEMA_VERSION: &str = "1.4.0";
+pub const SCHEMA_VERSION: &str = "1.5.0";
 
 /// The analyzed program.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

@@ -111,6 +111,12 @@ impl Stack {
         }
     }
 
+    /// The identity of its shape while the stack lives (0 for no frames):
+    /// two stacks with one key have the same frames' sites and sizes.
+    pub fn shape_key(&self) -> usize {
+        self.shape.as_ref().map_or(0, |s| Arc::as_ptr(s) as usize)
+    }
+
     /// A stack of `frames`, its shape and argument text not shared.
     pub fn from_frames(frames: &[Frame]) -> Stack {
         Stacks::default().stack(frames)

@@ -44,13 +44,19 @@ fn assert_round_trip(a: &Analysis, what: &str) {
     assert_eq!(text(&back), text(a), "{what}: text of the saved report differs");
 }
 
-#[test]
-fn every_fixture_reads_back_byte_for_byte() {
+/// Every fixture core, as (variant, scenario); fails when fixtures are missing.
+fn every_core() -> Vec<(String, String)> {
     let cases: Vec<(String, String)> = common::variants()
         .into_iter()
         .flat_map(|v| common::scenarios(&v).into_iter().map(move |s| (v.clone(), s)))
         .collect();
     assert!(cases.len() >= 100, "fixtures missing: {} cores", cases.len());
+    cases
+}
+
+#[test]
+fn every_fixture_reads_back_byte_for_byte() {
+    let cases = every_core();
     cases.par_iter().for_each(|(v, s)| {
         let a = analysis(v, s, &AnalyzeOptions::default());
         assert!(!a.goroutines.is_empty(), "{v}/{s}");
@@ -359,11 +365,7 @@ fn an_oversized_report_is_refused_unread() {
 #[test]
 fn stack_groups_are_the_classes_of_identical_stacks() {
     use std::collections::BTreeMap;
-    let cases: Vec<(String, String)> = common::variants()
-        .into_iter()
-        .flat_map(|v| common::scenarios(&v).into_iter().map(move |s| (v.clone(), s)))
-        .collect();
-    assert!(cases.len() >= 100, "fixtures missing: {} cores", cases.len());
+    let cases = every_core();
     let grouped: usize = cases
         .par_iter()
         .map(|(v, s)| {

@@ -18,6 +18,20 @@ struct State {
     timing: Option<Instant>,
 }
 
+/// The progress line's text while cores are decompressed.
+fn decompressing((done, to): (u64, Option<u64>)) -> String {
+    let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+    match to {
+        Some(to) if to > 0 => format!(
+            "decompressing the core: {:.1} of {:.1} GiB ({:.0}%)",
+            gib(done),
+            gib(to),
+            100.0 * done as f64 / to as f64
+        ),
+        _ => format!("decompressing the core: {:.1} GiB", gib(done)),
+    }
+}
+
 /// The command line's [`Progress`].
 pub struct CliProgress(Arc<Mutex<State>>);
 
@@ -41,6 +55,17 @@ impl CliProgress {
                 bar.set_message(st.phase.clone());
                 bar.enable_steady_tick(Duration::from_millis(120));
                 st.bar = Some(bar);
+                drop(st);
+                // While a compressed core is decompressed, say how far it is.
+                loop {
+                    std::thread::sleep(Duration::from_millis(250));
+                    let Ok(st) = s.lock() else { return };
+                    let Some(bar) = st.bar.as_ref().filter(|_| !st.done) else { return };
+                    match gotopsy::corefile::decompression_progress() {
+                        Some(p) => bar.set_message(decompressing(p)),
+                        None => bar.set_message(st.phase.clone()),
+                    }
+                }
             });
         }
         CliProgress(state)

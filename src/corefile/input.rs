@@ -167,8 +167,6 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Streams a decoder into an unlinked temporary file. A stream that breaks
-/// off (cut short, or damaged further on) keeps what came before, and says why.
 /// The most bytes one input may decompress to (`--max-decompressed`);
 /// 0: the temporary directory's free space less 1 GiB, as it is when the
 /// decompression starts.
@@ -179,6 +177,59 @@ static MAX_DECOMPRESSED: std::sync::atomic::AtomicU64 = std::sync::atomic::Atomi
 /// command line.
 pub fn set_max_decompressed(bytes: u64) {
     MAX_DECOMPRESSED.store(bytes, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Bytes decompressed so far by the decompressions under way, and the bytes
+/// their cores' headers say they hold (0 until known), for a progress line.
+static DECOMPRESSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static DECOMPRESSING_TO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Decompressions under way.
+static DECOMPRESSING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// While inputs are being decompressed: the bytes written so far and, when
+/// their headers say, how many they will be (summed over the decompressions
+/// under way); `None` when none is.
+pub fn decompression_progress() -> Option<(u64, Option<u64>)> {
+    use std::sync::atomic::Ordering::Relaxed;
+    if DECOMPRESSING.load(Relaxed) == 0 {
+        return None;
+    }
+    let to = DECOMPRESSING_TO.load(Relaxed);
+    Some((DECOMPRESSED.load(Relaxed), (to > 0).then_some(to)))
+}
+
+/// Counts one decompression under way while it lives.
+struct Decompressing {
+    done: u64,
+    to: u64,
+}
+
+impl Decompressing {
+    fn start() -> Decompressing {
+        DECOMPRESSING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Decompressing { done: 0, to: 0 }
+    }
+
+    fn wrote(&mut self, n: u64) {
+        self.done = self.done.saturating_add(n);
+        DECOMPRESSED.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn ends_at(&mut self, to: u64) {
+        if self.to == 0 {
+            self.to = to;
+            DECOMPRESSING_TO.fetch_add(to, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Decompressing {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        DECOMPRESSED.fetch_sub(self.done, Relaxed);
+        DECOMPRESSING_TO.fetch_sub(self.to, Relaxed);
+        DECOMPRESSING.fetch_sub(1, Relaxed);
+    }
 }
 
 /// Free bytes in the temporary directory (`statvfs`), if it can be asked.
@@ -233,7 +284,10 @@ fn elf_end(head: &[u8]) -> Option<u64> {
 /// Bytes of the decompressed stream kept to read an ELF file's headers from.
 const HEAD: usize = 1 << 20;
 
+/// Streams a decoder into an unlinked temporary file. A stream that breaks
+/// off (cut short, or damaged further on) keeps what came before, and says why.
 fn spill(mut r: impl Read) -> io::Result<(File, Option<String>)> {
+    let mut counted = Decompressing::start();
     let limit = max_decompressed();
     let mut tmp = tempfile::tempfile()?;
     let mut buf = vec![0u8; 1 << 20];
@@ -249,6 +303,9 @@ fn spill(mut r: impl Read) -> io::Result<(File, Option<String>)> {
                 if end.is_none() && head.len() < HEAD {
                     head.extend_from_slice(chunk.get(..chunk.len().min(HEAD - head.len())).unwrap_or_default());
                     end = elf_end(&head);
+                    if let Some(e) = end {
+                        counted.ends_at(e);
+                    }
                 }
                 // An ELF file ends where its headers say: bytes past that (a
                 // bomb appended to a core) are not written.
@@ -263,6 +320,7 @@ fn spill(mut r: impl Read) -> io::Result<(File, Option<String>)> {
                 }
                 io::Write::write_all(&mut tmp, chunk.get(..keep as usize).unwrap_or_default())?;
                 total += keep;
+                counted.wrote(keep);
                 if end.is_some_and(|e| total >= e) {
                     break;
                 }
@@ -281,6 +339,34 @@ fn spill(mut r: impl Read) -> io::Result<(File, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decompression_under_way_says_how_far_it_is() {
+        /// Gives 1 MiB a read; on its fourth, notes what the progress says.
+        struct Slow {
+            reads: usize,
+            seen: Option<Option<(u64, Option<u64>)>>,
+        }
+        impl Read for Slow {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.reads += 1;
+                if self.reads == 4 {
+                    self.seen = Some(decompression_progress());
+                }
+                if self.reads > 8 {
+                    return Ok(0);
+                }
+                let n = buf.len().min(1 << 20);
+                buf.get_mut(..n).unwrap_or_default().fill(1);
+                Ok(n)
+            }
+        }
+        let mut r = Slow { reads: 0, seen: None };
+        let (f, cut) = spill(&mut r).unwrap();
+        assert_eq!((f.metadata().unwrap().len(), cut), (8 << 20, None));
+        let (done, _) = r.seen.flatten().expect("under way");
+        assert!(done >= 3 << 20, "{done} bytes counted after three reads");
+    }
 
     #[test]
     fn every_format_decompresses_and_a_cut_stream_keeps_its_start() {

@@ -3,7 +3,9 @@
 mod input;
 pub mod notes;
 
-pub use input::{map_file, open_input, read_decompressed, set_max_decompressed, Compression, Input};
+pub use input::{
+    decompression_progress, map_file, open_input, read_decompressed, set_max_decompressed, Compression, Input,
+};
 pub use notes::{FileMapping, ProcessInfo, Regs, ThreadState};
 
 use crate::addr::{Addr, AddrRange};

@@ -13,4 +13,6 @@ fn main() {
     println!("cargo:rustc-env=GOTOPSY_COMMIT={commit}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
+    // After `git gc` or a fresh clone, branch heads are in packed-refs.
+    println!("cargo:rerun-if-changed=.git/packed-refs");
 }

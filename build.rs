@@ -13,6 +13,9 @@ fn main() {
     println!("cargo:rustc-env=GOTOPSY_COMMIT={commit}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
-    // After `git gc` or a fresh clone, branch heads are in packed-refs.
-    println!("cargo:rerun-if-changed=.git/packed-refs");
+    // After `git gc` or in a fresh clone, branch heads are in packed-refs
+    // (watched only when it exists: a missing path would rebuild every time).
+    if std::path::Path::new(".git/packed-refs").exists() {
+        println!("cargo:rerun-if-changed=.git/packed-refs");
+    }
 }

@@ -400,3 +400,15 @@ fn stack_groups_are_the_classes_of_identical_stacks() {
         .sum();
     assert!(grouped >= cases.len(), "every core has a group");
 }
+
+/// The report does not depend on how many threads made it.
+#[test]
+fn the_report_is_the_same_on_one_thread_and_on_several() {
+    let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("thread pool");
+    let (one, four) = (pool(1), pool(4));
+    for (v, s) in every_core() {
+        let a = one.install(|| json(&analysis(&v, &s, &AnalyzeOptions::default())));
+        let b = four.install(|| json(&analysis(&v, &s, &AnalyzeOptions::default())));
+        assert!(a == b, "{v}/{s}: the report differs between 1 and 4 threads");
+    }
+}

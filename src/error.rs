@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be opened or read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {}", path.display(), io_with_hint(source))]
     Io {
         /// The file.
         path: PathBuf,
@@ -77,3 +77,18 @@ pub enum Error {
 
 /// Result with the library's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An I/O error with what to do about it, where that is clear.
+fn io_with_hint(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => format!("{e}: check the path"),
+        ErrorKind::PermissionDenied => {
+            format!("{e}: read it as its owner or with sudo (cores are often root's, mode 0600)")
+        }
+        ErrorKind::IsADirectory => {
+            format!("{e}: name a file inside it, or triage every core and crash log in it with `gotopsy scan DIR`")
+        }
+        _ => e.to_string(),
+    }
+}

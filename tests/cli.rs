@@ -403,6 +403,10 @@ fn xz_lz4_cut_and_stdin_cores() {
     // A directory, and a TMPDIR that does not exist.
     let out = gotopsy(&["analyze", s(dir.path()), "--exe", s(&exe)]);
     assert_one_line_error(&out, "is a directory");
+    assert_one_line_error(&out, "gotopsy scan");
+    // A path that is not there: said once, with what to do.
+    let out = gotopsy(&["analyze", "/nonexistent/core", "--exe", s(&exe)]);
+    assert_one_line_error(&out, "/nonexistent/core: No such file or directory (os error 2): check the path");
     let out = Command::new(env!("CARGO_BIN_EXE_gotopsy"))
         .args(["analyze", s(&common::core_zst("go1.27.3", "panic")), "--exe", s(&exe)])
         .env("TMPDIR", "/nonexistent/tmp")

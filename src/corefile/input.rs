@@ -79,7 +79,7 @@ pub fn open_input(path: &Path) -> Result<Input> {
     let mut f = File::open(path).map_err(io_err)?;
     let meta = f.metadata().map_err(io_err)?;
     if meta.is_dir() {
-        return Err(io_err(io::Error::other("is a directory, not a file")));
+        return Err(io_err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory, not a file")));
     }
     if !meta.is_file() {
         // A pipe or FIFO (`--exe <(zstd -dc exe.zst)`): it cannot be mapped or

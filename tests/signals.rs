@@ -43,7 +43,11 @@ fn a_sigquit_dump_names_the_signal_and_its_sender() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&text.stdout);
-        assert!(text.lines().any(|l| l == "signature signal:SIGQUIT"), "{v}: the same as its crash log's:\n{text}");
+        // A dump: its class and the program (main.main's directory), as its crash log's.
+        assert!(
+            text.lines().any(|l| l == "signature sigquit-dump | crashhang"),
+            "{v}: the same as its crash log's:\n{text}"
+        );
         assert_eq!(c["signal"]["name"], "SIGABRT", "{v}: the core is still written on SIGABRT");
         let rs = &c["received_signal"];
         assert_eq!(rs["name"], "SIGQUIT", "{v}: {rs}");

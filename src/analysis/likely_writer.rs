@@ -75,6 +75,7 @@ mod tests {
             entry: Addr(0x1000),
             inlined: false,
             system_stack: false,
+            start_line: 0,
         };
         Frame { site: site.into(), sp: Addr(0), fp: Addr(0), args: "".into() }
     }

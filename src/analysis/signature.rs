@@ -43,6 +43,12 @@ pub struct Signature {
     pub class: String,
     /// The frames, normalised.
     pub frames: Vec<String>,
+    /// `class | frame:+N | ...`: the frames with their lines counted from
+    /// their function's `func` line, and for a map race the other side's
+    /// user frame (`|| other: frame:+N`); `None` when a line is unknown (a
+    /// crash log gives no function's start line). Never clustered on.
+    #[serde(default)]
+    pub lines: Option<String>,
 }
 
 /// What kind of crash, as the signature's class sees it.
@@ -53,6 +59,11 @@ pub enum CrashText<'a> {
     Panic(&'a str),
     /// A signal the runtime raised neither for (`SIGSEGV`).
     Signal(&'a str),
+    /// A `SIGQUIT` (or other signal) from outside made the runtime dump
+    /// every goroutine and die: no goroutine crashed.
+    SigquitDump,
+    /// A core of a live process (`gcore`): nothing crashed.
+    Snapshot,
     /// Nothing known.
     Unknown,
 }
@@ -140,6 +151,8 @@ pub fn class(t: CrashText<'_>) -> String {
             p
         }
         CrashText::Signal(s) => format!("signal:{s}"),
+        CrashText::SigquitDump => "sigquit-dump".into(),
+        CrashText::Snapshot => "snapshot".into(),
         CrashText::Unknown => "unknown".into(),
     }
 }
@@ -192,17 +205,25 @@ fn is_runtime(function: &str) -> bool {
 /// first three outside the standard library, filled with other frames outside
 /// the runtime when there are fewer; wrappers never count.
 pub fn frames<F: FrameName>(stack: impl IntoIterator<Item = F>) -> Vec<String> {
-    let mut below: Vec<String> =
-        stack.into_iter().skip_while(|f| is_runtime(f.function())).map(|f| normalize_function(f.function())).collect();
+    picked(stack).into_iter().map(|(n, _)| n).collect()
+}
+
+/// [`frames`], each with its line counted from its function's start line when known.
+fn picked<F: FrameName>(stack: impl IntoIterator<Item = F>) -> Vec<(String, Option<i64>)> {
+    let mut below: Vec<(String, Option<i64>)> = stack
+        .into_iter()
+        .skip_while(|f| is_runtime(f.function()))
+        .map(|f| (normalize_function(f.function()), line_offset(&f)))
+        .collect();
     // A closure and the compiler's `go` wrapper around it (`.func1`, `.gowrap1`)
-    // read the same once normalised: one frame.
-    below.dedup();
+    // read the same once normalised: one frame (the first, the closure).
+    below.dedup_by(|later, first| later.0 == first.0);
     let counts = |n: &String| !WRAPPERS.contains(&n.as_str()) && !is_runtime(n);
     let user = |n: &String| package_of(n).is_some_and(|p| !is_std_package(p, None));
     let mut picked: Vec<usize> =
-        below.iter().enumerate().filter(|(_, n)| counts(n) && user(n)).map(|(i, _)| i).take(FRAMES).collect();
+        below.iter().enumerate().filter(|(_, (n, _))| counts(n) && user(n)).map(|(i, _)| i).take(FRAMES).collect();
     if picked.len() < FRAMES {
-        for (i, _) in below.iter().enumerate().filter(|(_, n)| counts(n) && !user(n)) {
+        for (i, _) in below.iter().enumerate().filter(|(_, (n, _))| counts(n) && !user(n)) {
             if picked.len() == FRAMES {
                 break;
             }
@@ -211,6 +232,22 @@ pub fn frames<F: FrameName>(stack: impl IntoIterator<Item = F>) -> Vec<String> {
         picked.sort_unstable();
     }
     picked.into_iter().filter_map(|i| below.get(i).cloned()).collect()
+}
+
+/// A frame's line counted from its function's `func` line, when that is known.
+fn line_offset<F: FrameName>(f: &F) -> Option<i64> {
+    f.start_line().filter(|&s| s > 0).map(|s| i64::from(f.line()) - i64::from(s))
+}
+
+impl Signature {
+    /// Adds the other side of a map race to [`lines`](Self::lines): its user
+    /// frame's function and line counted from the function's start.
+    pub fn with_other_side<F: FrameName>(mut self, user_frame: &F) -> Signature {
+        if let (Some(lines), Some(off)) = (self.lines.as_mut(), line_offset(user_frame)) {
+            lines.push_str(&format!(" || other: {}:{off:+}", normalize_function(user_frame.function())));
+        }
+        self
+    }
 }
 
 /// FNV-1a, 64 bits: stable across platforms and releases.
@@ -226,7 +263,13 @@ fn fnv1a(s: &str) -> String {
 /// The signature of a crash from its text and its crashing goroutine's stack.
 pub fn signature<F: FrameName>(t: CrashText<'_>, stack: impl IntoIterator<Item = F>) -> Signature {
     let class = class(t);
-    let frames = frames(stack);
+    let picked = picked(stack);
+    let lines = picked
+        .iter()
+        .map(|(n, off)| off.map(|o| format!(" | {n}:{o:+}")))
+        .collect::<Option<String>>()
+        .map(|l| format!("{class}{l}"));
+    let frames: Vec<String> = picked.into_iter().map(|(n, _)| n).collect();
     let mut s = class.clone();
     for f in &frames {
         s.push_str(" | ");
@@ -243,7 +286,34 @@ pub fn signature<F: FrameName>(t: CrashText<'_>, stack: impl IntoIterator<Item =
         Some(f) => format!("{class} | {f}"),
         None => class.clone(),
     };
-    Signature { signature_hash: fnv1a(&s), signature: s, signature_top: top, class, frames }
+    Signature { signature_hash: fnv1a(&s), signature: s, signature_top: top, class, frames, lines }
+}
+
+/// The program, as a dump's or snapshot's signature names it: the directory
+/// of `main.main`'s source file as the binary records it (`-trimpath`: the
+/// main package's import path) — the same in a core and in its crash log.
+pub fn program_of<F: FrameName>(frames: impl IntoIterator<Item = F>) -> Option<String> {
+    let f = frames.into_iter().find(|f| f.function() == "main.main")?;
+    Some(f.file().rsplit_once('/').map_or(f.file(), |(dir, _)| dir).to_string())
+}
+
+/// The signature of a dump or snapshot, where nothing crashed: its class and
+/// the program ([`program_of`], when known), no frames.
+pub fn of_program(t: CrashText<'_>, program: Option<&str>) -> Signature {
+    let class = class(t);
+    let s = match program {
+        Some(p) => format!("{class} | {p}"),
+        None => class.clone(),
+    };
+    let s: String = s.chars().take(MAX_LEN).collect();
+    Signature {
+        signature_hash: fnv1a(&s),
+        signature_top: s.clone(),
+        lines: Some(s.clone()),
+        signature: s,
+        class,
+        frames: Vec::new(),
+    }
 }
 
 /// The signature of a crash log: its `fatal error:` or `panic:` text and its
@@ -253,6 +323,11 @@ pub fn of_crash_log(t: &crate::crashlog::PrintedTraceback) -> Signature {
         (Some(f), _, _) => CrashText::Fatal(f),
         (None, Some(p), _) => CrashText::Panic(p),
         // A signal reported without a panic or a throw names no crashing goroutine.
+        // `SIGQUIT: quit` and every goroutine: a dump asked for from outside.
+        (None, None, Some(s)) if s == "SIGQUIT" => {
+            let program = program_of(t.goroutines.iter().flat_map(|g| g.frames.iter()));
+            return of_program(CrashText::SigquitDump, program.as_deref());
+        }
         (None, None, Some(s)) => return signature(CrashText::Signal(s), &[] as &[crate::crashlog::PrintedFrame]),
         (None, None, None) => CrashText::Unknown,
     };

@@ -461,7 +461,8 @@ impl<'a> Func<'a> {
         let rec: [u8; 16] = mem.read_array(at).ok()?;
         let name_off = i32::from_le_bytes(rec[4..8].try_into().ok()?);
         let parent_pc = i32::from_le_bytes(rec[8..12].try_into().ok()?);
-        Some(InlinedCall { func_id: rec[0], name: self.tab.name_at(name_off).unwrap_or("?"), parent_pc })
+        let start_line = i32::from_le_bytes(rec[12..16].try_into().ok()?);
+        Some(InlinedCall { func_id: rec[0], name: self.tab.name_at(name_off).unwrap_or("?"), parent_pc, start_line })
     }
 }
 
@@ -474,6 +475,8 @@ pub struct InlinedCall<'a> {
     pub name: &'a str,
     /// Offset from the outer function's entry of an instruction at the call site.
     pub parent_pc: i32,
+    /// Line of the inlined function's `func` keyword.
+    pub start_line: i32,
 }
 
 #[cfg(test)]

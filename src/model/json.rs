@@ -342,6 +342,7 @@ mod tests {
                 entry: Addr(0x400ff0),
                 inlined: args == "...",
                 system_stack: function == "runtime.gopanic",
+                start_line: 0,
             };
             let f = Frame { site: site.into(), sp: Addr(0xc000010000), fp: Addr(0xc000010040), args: args.into() };
             let mut b = Vec::new();

@@ -170,11 +170,29 @@ impl Analysis {
         let text = match (c.kind, c.message.as_deref(), reported) {
             (CrashKind::FatalError, Some(m), _) => CrashText::Fatal(m),
             (CrashKind::Panic, Some(m), _) => CrashText::Panic(m),
-            (CrashKind::Signal | CrashKind::SigquitDump, _, Some(s)) => CrashText::Signal(s),
+            (CrashKind::SigquitDump | CrashKind::Snapshot, _, _) => {
+                let class = if c.kind == CrashKind::Snapshot { CrashText::Snapshot } else { CrashText::SigquitDump };
+                let program =
+                    crate::analysis::signature::program_of(self.goroutines.iter().flat_map(|g| g.frames.iter()));
+                return crate::analysis::signature::of_program(class, program.as_deref());
+            }
+            (CrashKind::Signal, _, Some(s)) => CrashText::Signal(s),
             _ => CrashText::Unknown,
         };
         let stack = self.crashing_goroutine().map(|g| g.frames.iter()).into_iter().flatten();
-        signature(text, stack)
+        let sig = signature(text, stack);
+        // A map race's other side: the first other goroutine of the finding
+        // that names the crashing one, at its user frame.
+        let minor = self.target.go_minor();
+        let other = c.goroutine.and_then(|crashed| {
+            let f = self.findings.iter().find(|f| f.goroutines.iter().any(|r| r.id == crashed))?;
+            let g = self.goroutine(f.goroutines.iter().find(|r| r.id != crashed)?.id)?;
+            g.frames.get(crate::runtime::user_code::user_frame_index(&g.frames, minor)?)
+        });
+        match other {
+            Some(f) => sig.with_other_side(&f),
+            None => sig,
+        }
     }
 
     /// The crashing goroutine, when the crash names one.

@@ -298,6 +298,7 @@ mod tests {
             entry: Addr(0x400ff0),
             inlined: false,
             system_stack: false,
+            start_line: 0,
         };
         Frame { site: Arc::new(site), sp: Addr(sp), fp: Addr(fp), args: args.into() }
     }

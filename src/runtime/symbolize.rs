@@ -30,6 +30,9 @@ pub struct FrameSite {
     pub inlined: bool,
     /// True when the frame is on a system stack (g0 or gsignal), not the goroutine's.
     pub system_stack: bool,
+    /// Line of the function's `func` keyword (the pclntab's `startLine`; 0
+    /// when unknown, as in a saved report, which does not carry it).
+    pub start_line: i32,
 }
 
 /// A frame as the runtime prints it: its shared [`FrameSite`] (whose fields
@@ -84,6 +87,7 @@ impl From<FrameJson> for Frame {
             entry: Addr(j.pc.0.wrapping_sub(j.offset)),
             inlined: j.inlined,
             system_stack: j.system_stack,
+            start_line: 0,
         };
         Frame { site: shared_site(site), sp: j.sp, fp: j.fp, args: crate::intern::shared(&j.args) }
     }
@@ -183,6 +187,7 @@ struct Logical {
     function: Arc<str>,
     file: Arc<str>,
     line: i32,
+    start_line: i32,
     inlined: bool,
 }
 
@@ -260,11 +265,12 @@ impl<'a> Symbolizer<'a> {
     fn logical(&mut self, mem: &dyn Memory, f: &Func<'a>, pc: Addr, trap: bool) -> Rc<[Logical]> {
         inline_chain(mem, f, sym_pc(pc, f.entry, trap))
             .into_iter()
-            .map(|(_, function, file, line, inlined)| Logical {
-                function: self.names.placed(function),
-                file: self.names.placed(file),
-                line,
-                inlined,
+            .map(|c| Logical {
+                function: self.names.placed(c.function),
+                file: self.names.placed(c.file),
+                line: c.line,
+                start_line: c.start_line,
+                inlined: c.inlined,
             })
             .collect::<Vec<_>>()
             .into()
@@ -390,6 +396,7 @@ impl<'a> Symbolizer<'a> {
                                 entry: r.func.entry,
                                 inlined: l.inlined,
                                 system_stack: p.system_stack,
+                                start_line: l.start_line,
                             })
                         })
                         .collect();
@@ -415,10 +422,7 @@ impl<'a> Symbolizer<'a> {
     pub fn trace_frames(tab: &'a Pclntab, mem: &dyn Memory, ret: Addr) -> Vec<(Addr, &'a str, &'a str, i32)> {
         let call = ret.offset(-1);
         let Some(f) = tab.find_func(call) else { return Vec::new() };
-        inline_chain(mem, &f, call)
-            .into_iter()
-            .map(|(pc, function, file, line, _)| (pc, function, file, line))
-            .collect()
+        inline_chain(mem, &f, call).into_iter().map(|c| (c.pc, c.function, c.file, c.line)).collect()
     }
 
     /// File, line and function of a `go` statement's pc (`g.gopc`), as `printcreatedby` shows it.
@@ -448,21 +452,31 @@ impl<'a> Symbolizer<'a> {
     }
 }
 
-/// The logical frames at `upc` in `f`, innermost first: for each inlined call,
-/// (the pc looked up — the call's site in its caller for outer frames —
-/// function, file, line, inlined), then `f` itself.
-fn inline_chain<'a>(mem: &dyn Memory, f: &Func<'a>, mut upc: Addr) -> Vec<(Addr, &'a str, &'a str, i32, bool)> {
+/// One logical frame of a physical one.
+struct Chained<'a> {
+    /// The pc looked up: the call's site in its caller for outer frames.
+    pc: Addr,
+    function: &'a str,
+    file: &'a str,
+    line: i32,
+    start_line: i32,
+    inlined: bool,
+}
+
+/// The logical frames at `upc` in `f`, innermost first: each inlined call,
+/// then `f` itself.
+fn inline_chain<'a>(mem: &dyn Memory, f: &Func<'a>, mut upc: Addr) -> Vec<Chained<'a>> {
     let mut out = Vec::new();
     let mut ix = f.pcdata(pcdata::INL_TREE_INDEX, upc);
     while ix >= 0 && out.len() < MAX_INLINE_DEPTH {
         let Some(call) = f.inlined_call(mem, ix) else { break };
         let (file, line) = f.file_line(upc);
-        out.push((upc, call.name, file, line, true));
+        out.push(Chained { pc: upc, function: call.name, file, line, start_line: call.start_line, inlined: true });
         upc = f.entry.offset(call.parent_pc as i64);
         ix = f.pcdata(pcdata::INL_TREE_INDEX, upc);
     }
     let (file, line) = f.file_line(upc);
-    out.push((upc, f.name(), file, line, false));
+    out.push(Chained { pc: upc, function: f.name(), file, line, start_line: f.start_line(), inlined: false });
     out
 }
 

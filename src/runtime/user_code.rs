@@ -86,6 +86,10 @@ pub trait FrameName {
     fn file(&self) -> &str;
     /// Its line.
     fn line(&self) -> i32;
+    /// The line of its function's `func` keyword, when known.
+    fn start_line(&self) -> Option<i32> {
+        None
+    }
 }
 
 /// The stack's first frame (innermost first, inlined frames counted) whose
@@ -127,6 +131,9 @@ impl<T: FrameName> FrameName for &T {
     fn line(&self) -> i32 {
         (**self).line()
     }
+    fn start_line(&self) -> Option<i32> {
+        (**self).start_line()
+    }
 }
 
 impl FrameName for super::symbolize::Frame {
@@ -139,6 +146,9 @@ impl FrameName for super::symbolize::Frame {
     fn line(&self) -> i32 {
         self.line
     }
+    fn start_line(&self) -> Option<i32> {
+        Some(self.start_line).filter(|&l| l > 0)
+    }
 }
 
 impl FrameName for super::stack::FrameRef<'_> {
@@ -150,6 +160,9 @@ impl FrameName for super::stack::FrameRef<'_> {
     }
     fn line(&self) -> i32 {
         self.site.line
+    }
+    fn start_line(&self) -> Option<i32> {
+        Some(self.site.start_line).filter(|&l| l > 0)
     }
 }
 

@@ -88,6 +88,9 @@ pub struct Record {
     pub signature_hash: Option<String>,
     /// Class and top frame.
     pub signature_top: Option<String>,
+    /// The signature's frames with their lines counted from their function's
+    /// start, and a map race's other side (cores only; never clustered on).
+    pub signature_lines: Option<String>,
     /// The findings of the analysis (cores).
     pub findings: Vec<Finding>,
     /// Goroutines in the core or the log.
@@ -225,6 +228,7 @@ fn empty(path: &Path, kind: InputKind, size: u64) -> Record {
         signature: None,
         signature_hash: None,
         signature_top: None,
+        signature_lines: None,
         findings: Vec::new(),
         goroutines: 0,
         states: BTreeMap::new(),
@@ -238,6 +242,7 @@ fn set_signature(r: &mut Record, s: Signature) {
     r.signature = Some(s.signature);
     r.signature_hash = Some(s.signature_hash);
     r.signature_top = Some(s.signature_top);
+    r.signature_lines = s.lines;
 }
 
 /// What every core of a scan shares: the indexed `--exe-dir` candidates and

@@ -523,13 +523,9 @@ fn run(cli: Cli) -> Result<i32> {
                     let (tx, rx) = std::sync::mpsc::channel::<String>();
                     let r = std::thread::scope(|scope| -> Result<gotopsy::scan::ScanResult> {
                         let worker = scope.spawn(|| {
-                            let done = |rec: &gotopsy::scan::Record| {
-                                if let Ok(line) = input_line(rec) {
-                                    let _ = tx.send(line);
-                                }
-                            };
-                            let r = pool.install(|| gotopsy::scan::scan_streaming(&paths, &o, &done));
-                            drop(tx);
+                            let bar = progress::ScanBar::new(Some(tx));
+                            let r = pool.install(|| gotopsy::scan::scan_observed(&paths, &o, &bar));
+                            bar.finish();
                             r
                         });
                         for line in rx {
@@ -543,7 +539,10 @@ fn run(cli: Cli) -> Result<i32> {
                     drop(sink);
                     return gate(&r, fail_on, &mut out);
                 }
-                pool.install(|| gotopsy::scan::scan(&paths, &o))
+                let bar = progress::ScanBar::new(None);
+                let r = pool.install(|| gotopsy::scan::scan_observed(&paths, &o, &bar));
+                bar.finish();
+                r
             };
             let mut sink = scan_sink(&output, &mut out)?;
             write_scan(&mut sink, &r, format)?;

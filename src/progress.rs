@@ -119,3 +119,50 @@ impl Progress for CliProgress {
         }
     }
 }
+
+/// `scan`'s progress: a bar of inputs on stderr when it is a terminal, and,
+/// for NDJSON, each record's line sent to the writer as its input finishes.
+pub struct ScanBar {
+    bar: ProgressBar,
+    lines: Mutex<Option<std::sync::mpsc::Sender<String>>>,
+}
+
+impl ScanBar {
+    /// A bar (hidden off a terminal or with `GOTOPSY_TIMING`), sending NDJSON input lines to `lines` when given.
+    pub fn new(lines: Option<std::sync::mpsc::Sender<String>>) -> ScanBar {
+        let shown = std::io::stderr().is_terminal() && std::env::var_os("GOTOPSY_TIMING").is_none();
+        let bar = if shown { ProgressBar::new(0) } else { ProgressBar::hidden() };
+        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} inputs ({elapsed}, {eta} left)") {
+            bar.set_style(style);
+        }
+        ScanBar { bar, lines: Mutex::new(lines) }
+    }
+
+    /// The scan is done: the bar goes, the NDJSON stream is closed.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+        if let Ok(mut l) = self.lines.lock() {
+            l.take();
+        }
+    }
+}
+
+impl gotopsy::scan::ScanObserver for ScanBar {
+    fn inputs(&self, count: usize) {
+        self.bar.set_length(count as u64);
+        // Shown from now on, ticking even while a long core is read.
+        self.bar.enable_steady_tick(Duration::from_millis(200));
+    }
+
+    fn record(&self, r: &gotopsy::scan::Record) {
+        if let Ok(l) = self.lines.lock() {
+            if let (Some(tx), Ok(line)) = (l.as_ref(), crate::input_line(r)) {
+                let _ = tx.send(line);
+            }
+        }
+    }
+
+    fn input_done(&self) {
+        self.bar.inc(1);
+    }
+}

@@ -98,6 +98,15 @@ fn a_fleet_scans_into_clusters_by_bug() {
             "matched by build under another name: {c}"
         );
         assert!(c["signature"].is_string() && !c["crash"].is_null() && c["go_version"].is_string());
+        // Its frames with their lines from the function's start (docs/signatures.md).
+        let lines = c["signature_lines"].as_str().unwrap_or_else(|| panic!("no signature_lines: {c}"));
+        assert!(lines.starts_with(c["signature_top"].as_str().unwrap()) && lines.contains(":+"), "{c}");
+    }
+    // A log has no function's start lines.
+    for c in
+        cores.iter().filter(|c| c["kind"] == "log" && c["signature"].as_str().is_some_and(|s| s.contains(" | main.")))
+    {
+        assert!(c["signature_lines"].is_null(), "{c}");
     }
     // The map crashes carry both sides.
     let fatal = cores.iter().find(|c| c["path"].as_str().unwrap().ends_with("go1.27.3.fatal.zst")).unwrap();

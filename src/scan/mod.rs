@@ -456,6 +456,27 @@ pub fn scan(paths: &[PathBuf], o: &ScanOptions) -> ScanResult {
 /// [`scan`], handing each record to `done` as its input finishes (on the
 /// worker that read it, in no set order): NDJSON is written as it goes.
 pub fn scan_streaming(paths: &[PathBuf], o: &ScanOptions, done: &(dyn Fn(&Record) + Sync)) -> ScanResult {
+    struct Records<'a>(&'a (dyn Fn(&Record) + Sync));
+    impl ScanObserver for Records<'_> {
+        fn record(&self, r: &Record) {
+            (self.0)(r)
+        }
+    }
+    scan_observed(paths, o, &Records(done))
+}
+
+/// Told as a scan moves on (a progress bar, a stream of records).
+pub trait ScanObserver: Sync {
+    /// The inputs to read, once the paths are walked and filtered.
+    fn inputs(&self, _count: usize) {}
+    /// A record, as its input finishes (on the worker that read it, in no set order).
+    fn record(&self, _r: &Record) {}
+    /// An input is done, its records given.
+    fn input_done(&self) {}
+}
+
+/// [`scan`], telling `observer` as it goes.
+pub fn scan_observed(paths: &[PathBuf], o: &ScanOptions, observer: &dyn ScanObserver) -> ScanResult {
     let mut files = walk::walk(paths);
     if let Some((i, n)) = o.shard {
         files = files.into_iter().enumerate().filter(|(k, _)| k % n.max(1) == i).map(|(_, f)| f).collect();
@@ -465,6 +486,7 @@ pub fn scan_streaming(paths: &[PathBuf], o: &ScanOptions, done: &(dyn Fn(&Record
     let (files, times): (Vec<PathBuf>, Vec<Option<i64>>) =
         files.into_iter().zip(times).filter(|(_, t)| o.since.is_none_or(|since| t.is_none_or(|t| t >= since))).unzip();
     let too_old = before - files.len();
+    observer.inputs(files.len());
     let exes = std::sync::Arc::new(Context { candidates: index(&o.exe_dirs), cache: Default::default() });
     let per_file: Vec<(Vec<Record>, bool)> = files
         .par_iter()
@@ -473,8 +495,9 @@ pub fn scan_streaming(paths: &[PathBuf], o: &ScanOptions, done: &(dyn Fn(&Record
             let (mut records, skipped) = scan_file(f, o, &exes);
             for r in &mut records {
                 r.time = t.map(when::rfc3339);
-                done(r);
+                observer.record(r);
             }
+            observer.input_done();
             (records, skipped)
         })
         .collect();

@@ -39,6 +39,8 @@ fn fleet(dir: &Path, exes: &Path) {
         .map(|l| format!("2026-12-01T03:12:44.1Z stderr F {l}\n"))
         .collect();
     std::fs::write(dir.join("0.log"), cri).unwrap();
+    // A SIGQUIT dump's log.
+    std::fs::write(dir.join("quit.log"), common::printed("go1.27.3", "sigquit")).unwrap();
     // A core whose executable is nowhere to be found.
     std::os::unix::fs::symlink(common::core_zst("go1.22.10", "panic"), dir.join("orphan.core.zst")).unwrap();
     // Damaged and unrelated inputs.
@@ -77,9 +79,16 @@ fn a_fleet_scans_into_clusters_by_bug() {
     assert_eq!(kinds("core"), BUILDS.len() * SCENARIOS.len() + 2, "the fixture cores, the orphan and the cut one");
     assert_eq!(
         kinds("log"),
-        BUILDS.len() * SCENARIOS.len() + 2 + 1,
-        "the logs, the journal's two crashes, the CRI log"
+        BUILDS.len() * SCENARIOS.len() + 2 + 1 + 1,
+        "the logs, the journal's two crashes, the CRI log, the SIGQUIT dump"
     );
+    let quit = cores.iter().find(|c| c["path"].as_str().unwrap().ends_with("quit.log")).unwrap();
+    assert_eq!(
+        (&quit["crash"]["kind"], &quit["crash"]["signal"]),
+        (&"sigquit-dump".into(), &"SIGQUIT".into()),
+        "{quit}"
+    );
+    assert!(quit["signature"].as_str().unwrap().starts_with("sigquit-dump | "), "{quit}");
     // The orphan: a record saying what was tried and what the core alone gives.
     let orphan = cores.iter().find(|c| c["path"].as_str().unwrap().ends_with("orphan.core.zst")).unwrap();
     assert_eq!(orphan["error"], "no executable matches");
@@ -116,6 +125,10 @@ fn a_fleet_scans_into_clusters_by_bug() {
     let journal: Vec<&Value> = cores.iter().filter(|c| c["path"].as_str().unwrap().ends_with("journal.txt")).collect();
     assert_eq!(journal.len(), 2);
     assert!(journal.iter().all(|c| c["line"].as_u64().unwrap() > 1));
+    // Their time is their lines' (the year from the file's), not the file's.
+    assert!(journal.iter().all(|c| c["time"].as_str().unwrap().ends_with("-12-01T03:12:44Z")), "{journal:?}");
+    let cri = cores.iter().find(|c| c["path"].as_str().unwrap().ends_with("0.log")).unwrap();
+    assert_eq!(cri["time"], "2026-12-01T03:12:44Z", "{cri}");
     // The cut core is a record, with an error or warnings; unrelated files are skipped.
     let cut = cores.iter().find(|c| c["path"].as_str().unwrap().ends_with("cut.core")).unwrap();
     assert!(!cut["error"].is_null() || !cut["warnings"].as_array().unwrap().is_empty(), "{cut}");

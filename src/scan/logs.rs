@@ -28,17 +28,40 @@ fn cri() -> Option<&'static Regex> {
     R.get_or_init(|| Regex::new(r"^\S+ (stdout|stderr) ([FP]) ").ok()).as_ref()
 }
 
-/// The lines of the log with its per-line prefix taken off: (line number, text).
-fn unprefixed(text: &str) -> Vec<(usize, String)> {
-    let mut out: Vec<(usize, String)> = Vec::new();
-    let mut partial: Option<(usize, String)> = None;
+/// When a log line's prefix says it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stamp {
+    /// An RFC 3339 time (CRI, Docker, RFC 3339 prefixes).
+    Rfc3339(String),
+    /// A syslog/journald short time, without its year (`Dec 01 03:12:44`).
+    Syslog(String),
+}
+
+impl Stamp {
+    /// Seconds since the epoch; `reference` (the file's time) gives a syslog time its year.
+    pub fn seconds(&self, reference: Option<i64>) -> Option<i64> {
+        match self {
+            Stamp::Rfc3339(s) => super::when::of_rfc3339(s),
+            Stamp::Syslog(s) => super::when::of_syslog(s, reference?),
+        }
+    }
+}
+
+/// A log line with its prefix taken off: its number, text and time.
+type Line = (usize, String, Option<Stamp>);
+
+/// The lines of the log with its per-line prefix taken off.
+fn unprefixed(text: &str) -> Vec<Line> {
+    let mut out: Vec<Line> = Vec::new();
+    let mut partial: Option<Line> = None;
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
         // Docker json-file: {"log":"…\n","stream":"stderr","time":"…"}
         if raw.starts_with("{\"log\":") {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) {
                 if let Some(l) = v.get("log").and_then(|l| l.as_str()) {
-                    out.push((n, l.trim_end_matches('\n').to_string()));
+                    let t = v.get("time").and_then(|t| t.as_str()).map(|t| Stamp::Rfc3339(t.to_string()));
+                    out.push((n, l.trim_end_matches('\n').to_string(), t));
                     continue;
                 }
             }
@@ -46,17 +69,32 @@ fn unprefixed(text: &str) -> Vec<(usize, String)> {
         if let Some(c) = cri().and_then(|r| r.captures(raw)) {
             let rest = raw.get(c.get(0).map_or(0, |m| m.end())..).unwrap_or_default();
             let full = c.get(2).is_some_and(|m| m.as_str() == "F");
-            let (start, mut acc) = partial.take().unwrap_or((n, String::new()));
+            let stamp = raw.split(' ').next().map(|t| Stamp::Rfc3339(t.to_string()));
+            let (start, mut acc, t) = partial.take().unwrap_or((n, String::new(), stamp));
             acc.push_str(rest);
             if full {
-                out.push((start, acc));
+                out.push((start, acc, t));
             } else {
-                partial = Some((start, acc));
+                partial = Some((start, acc, t));
             }
             continue;
         }
-        let line = prefixes().iter().find_map(|p| p.find(raw).map(|m| &raw[m.end()..])).unwrap_or(raw);
-        out.push((n, line.to_string()));
+        let found = prefixes().iter().enumerate().find_map(|(k, p)| p.find(raw).map(|m| (k, m.end())));
+        let (line, stamp) = match found {
+            Some((k, end)) => {
+                let prefix = raw.get(..end).unwrap_or_default();
+                let stamp = if k == 0 {
+                    // `Dec 01 03:12:44 host app[1]: `: the first three fields.
+                    let t: Vec<&str> = prefix.split_whitespace().take(3).collect();
+                    Some(Stamp::Syslog(t.join(" ")))
+                } else {
+                    prefix.split(' ').next().map(|t| Stamp::Rfc3339(t.to_string()))
+                };
+                (raw.get(end..).unwrap_or_default(), stamp)
+            }
+            None => (raw, None),
+        };
+        out.push((n, line.to_string(), stamp));
     }
     if let Some(p) = partial {
         out.push(p);
@@ -72,45 +110,87 @@ fn is_header(l: &str) -> bool {
             && l.split(':').next().is_some_and(|s| s.chars().all(|c| c.is_ascii_uppercase())))
 }
 
-/// Each crash in the log: the line its header is on, and its text.
-pub fn crashes(text: &str) -> Vec<(usize, String)> {
+/// A crash found in a log: the line its header is on, its text, and the
+/// time its header line's prefix gives.
+pub type LogCrash = (usize, String, Option<Stamp>);
+
+/// Each crash in the log.
+pub fn crashes(text: &str) -> Vec<LogCrash> {
     let lines = unprefixed(text);
-    let mut out: Vec<(usize, String)> = Vec::new();
-    let mut cur: Option<(usize, Vec<&str>, bool)> = None;
-    for (n, l) in &lines {
+    let mut out: Vec<LogCrash> = Vec::new();
+    let mut cur: Option<(usize, Vec<&str>, bool, &Option<Stamp>)> = None;
+    // A SIGQUIT dump prints each M's block after a `-----` line: one crash.
+    let mut after_separator = false;
+    for (n, l, stamp) in &lines {
+        let separated = after_separator;
+        match l.trim() {
+            "-----" => after_separator = true,
+            "" => {}
+            _ => after_separator = false,
+        }
+        if is_header(l) && separated {
+            if let Some((_, body, _, _)) = &mut cur {
+                body.push(l);
+                continue;
+            }
+        }
         if is_header(l) {
             // A second header before any goroutine belongs to the same crash
             // (two goroutines threw at once); after goroutines, a new crash.
             match &mut cur {
-                Some((_, body, false)) => {
+                Some((_, body, false, _)) => {
                     body.push(l);
                     continue;
                 }
                 _ => {
-                    if let Some((start, body, true)) = cur.take() {
-                        out.push((start, body.join("\n")));
+                    if let Some((start, body, true, t)) = cur.take() {
+                        out.push((start, body.join("\n"), t.clone()));
                     }
-                    cur = Some((*n, vec![l], false));
+                    cur = Some((*n, vec![l], false, stamp));
                     continue;
                 }
             }
         }
-        if let Some((_, body, seen)) = &mut cur {
+        if let Some((_, body, seen, _)) = &mut cur {
             if l.starts_with("goroutine ") {
                 *seen = true;
             }
             body.push(l);
         }
     }
-    if let Some((start, body, true)) = cur {
-        out.push((start, body.join("\n")));
+    if let Some((start, body, true, t)) = cur {
+        out.push((start, body.join("\n"), t.clone()));
     }
     out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::crashes;
+    use super::{crashes, Stamp};
+
+    #[test]
+    fn a_crash_has_the_time_of_its_header_line() {
+        let crash = "panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d";
+        let with = |prefix: &dyn Fn(&str) -> String| crash.lines().map(|l| prefix(l) + "\n").collect::<String>();
+        let journal = with(&|l| format!("Dec 01 03:12:44 host app[123]: {l}"));
+        assert_eq!(crashes(&journal)[0].2, Some(Stamp::Syslog("Dec 01 03:12:44".into())));
+        let rfc = with(&|l| format!("2026-12-01T03:12:44.5Z {l}"));
+        assert_eq!(crashes(&rfc)[0].2, Some(Stamp::Rfc3339("2026-12-01T03:12:44.5Z".into())));
+        let cri = with(&|l| format!("2026-12-01T03:12:44.1Z stderr F {l}"));
+        assert_eq!(crashes(&cri)[0].2, Some(Stamp::Rfc3339("2026-12-01T03:12:44.1Z".into())));
+        let docker = crash
+            .lines()
+            .map(|l| {
+                format!(
+                    "{}\n",
+                    serde_json::json!({"log": format!("{l}\n"), "stream": "stderr", "time": "2026-12-01T03:12:44Z"})
+                )
+            })
+            .collect::<String>();
+        assert_eq!(crashes(&docker)[0].2, Some(Stamp::Rfc3339("2026-12-01T03:12:44Z".into())));
+        assert_eq!(crashes(crash)[0].2, None, "no prefix, no time");
+        assert_eq!(Stamp::Rfc3339("2026-12-01T03:12:44.1Z".into()).seconds(None), Some(1_796_094_764));
+    }
 
     const CRASH: &str = "panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d\nexit status 2";
 

@@ -139,11 +139,11 @@ impl CoreOnly {
 /// How a crash died, in a record.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RecordCrash {
-    /// `panic`, `fatal error` or `signal`.
+    /// `panic`, `fatal error`, `signal`, `sigquit-dump`, … (see the scan schema).
     pub kind: String,
     /// The panic or fatal error text.
     pub message: Option<String>,
-    /// The signal that wrote the core.
+    /// The signal that wrote the core; for a log, the signal header it printed.
     pub signal: Option<String>,
     /// The crashing goroutine.
     pub goroutine: Option<u64>,
@@ -417,18 +417,29 @@ fn scan_log(path: &Path, size: u64) -> Vec<Record> {
             return vec![r];
         }
     };
+    // A syslog time names no year: the file's time gives it.
+    let reference = when::of_file(path);
     logs::crashes(&text)
         .into_iter()
-        .map(|(line, crash)| {
+        .map(|(line, crash, stamp)| {
             let mut r = empty(path, InputKind::Log, size);
             r.line = Some(line);
+            // When the crash's header line says it was written.
+            r.time = stamp.and_then(|s| s.seconds(reference)).map(when::rfc3339);
             let t = crate::crashlog::parse(&crash);
             set_signature(&mut r, signature::of_crash_log(&t));
             let first = t.goroutines.iter().find(|g| !g.frames.is_empty());
+            let kind = match (&t.fatal_error, &t.panic, t.signal.as_deref()) {
+                (Some(_), _, _) => "fatal error",
+                (None, Some(_), _) => "panic",
+                (None, None, Some("SIGQUIT")) => "sigquit-dump",
+                (None, None, Some(_)) => "signal",
+                (None, None, None) => "unknown",
+            };
             r.crash = Some(RecordCrash {
-                kind: if t.fatal_error.is_some() { "fatal error" } else { "panic" }.into(),
+                kind: kind.into(),
                 message: t.fatal_error.clone().or(t.panic.clone()),
-                signal: None,
+                signal: t.signal.clone(),
                 goroutine: first.map(|g| g.id),
                 user_frame: first.and_then(|g| crate::runtime::user_code::user_frame(&g.frames, None)),
             });
@@ -494,7 +505,10 @@ pub fn scan_observed(paths: &[PathBuf], o: &ScanOptions, observer: &dyn ScanObse
         .map(|(f, t)| {
             let (mut records, skipped) = scan_file(f, o, &exes);
             for r in &mut records {
-                r.time = t.map(when::rfc3339);
+                // A log's crash may have its own time, from its line's prefix.
+                if r.time.is_none() {
+                    r.time = t.map(when::rfc3339);
+                }
                 observer.record(r);
             }
             observer.input_done();

@@ -43,6 +43,36 @@ pub fn of_file(path: &Path) -> Option<i64> {
 }
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+/// The seconds of an RFC 3339 time at the start of a log line
+/// (`2026-12-01T03:12:44.1Z`), when it is one.
+pub fn of_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19 || !b.get(..4)?.iter().all(u8::is_ascii_digit) || b.get(4) != Some(&b'-') {
+        return None;
+    }
+    parse_since(s, UNIX_EPOCH).ok()
+}
+
+/// The seconds of a syslog/journald short time (`Dec 01 03:12:44`), which
+/// names no year: the year that puts it last at or before `reference` (the
+/// log file's time) plus a day.
+pub fn of_syslog(s: &str, reference: i64) -> Option<i64> {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let mut parts = s.split_whitespace();
+    let name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == name)? as i64 + 1;
+    let day: i64 = parts.next()?.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let mut hms = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let year_of_reference = rfc3339(reference).get(..4)?.parse::<i64>().ok()?;
+    let at = |y: i64| days_from_civil(y, month, day) * 86_400 + h * 3600 + m * 60 + sec;
+    let t = at(year_of_reference);
+    Some(if t > reference.saturating_add(86_400) { at(year_of_reference - 1) } else { t })
+}
+
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -131,6 +161,21 @@ pub fn parse_since(s: &str, now: SystemTime) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_line_times_are_read() {
+        let dec2 = parse_since("2026-12-02T10:00:00Z", UNIX_EPOCH).unwrap();
+        assert_eq!(of_rfc3339("2026-12-01T03:12:44.123456789Z").map(rfc3339).as_deref(), Some("2026-12-01T03:12:44Z"));
+        assert_eq!(of_rfc3339("2026-12-01T04:12:44+01:00").map(rfc3339).as_deref(), Some("2026-12-01T03:12:44Z"));
+        assert_eq!(of_rfc3339("24h"), None);
+        assert_eq!(of_syslog("Dec 01 03:12:44", dec2).map(rfc3339).as_deref(), Some("2026-12-01T03:12:44Z"));
+        // A log written on the 2nd of January holds last December's lines.
+        let jan2 = parse_since("2027-01-02T10:00:00Z", UNIX_EPOCH).unwrap();
+        assert_eq!(of_syslog("Dec 31 23:59:59", jan2).map(rfc3339).as_deref(), Some("2026-12-31T23:59:59Z"));
+        assert_eq!(of_syslog("Dec  1 03:12:44", dec2).map(rfc3339).as_deref(), Some("2026-12-01T03:12:44Z"));
+        assert_eq!(of_syslog("Foo 01 03:12:44", dec2), None);
+        assert_eq!(of_syslog("Dec 01 25:12:44", dec2), None);
+    }
 
     #[test]
     fn systemd_names_parse_from_the_right() {

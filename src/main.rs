@@ -829,18 +829,31 @@ fn write_scan(w: &mut dyn Write, r: &gotopsy::scan::ScanResult, format: ScanForm
                 errors,
                 r.skipped
             )?;
-            writeln!(w, "{:>4} {:>6} {:>5}  {:<70} {:<24} example", "rank", "count", "%", "signature", "go versions")?;
+            // The signature column as wide as the longest, within reason.
+            let sig_w = r.clusters.iter().map(|c| c.signature.chars().count()).max().unwrap_or(9).clamp(9, 120);
+            let ver_w = r.clusters.iter().map(|c| c.go_versions.join(",").len()).max().unwrap_or(11).max(11);
+            // Times to the minute: `2026-12-01 03:12`.
+            let minute = |t: &Option<String>| {
+                t.as_deref().map_or("-".to_string(), |t| t.replace('T', " ").chars().take(16).collect())
+            };
+            writeln!(
+                w,
+                "{:>4} {:>6} {:>5}  {:<sig_w$}  {:<ver_w$}  {:<16}  {:<16}  example",
+                "rank", "count", "%", "signature", "go versions", "first seen", "last seen"
+            )?;
             for (i, c) in r.clusters.iter().enumerate() {
                 let pct = if total > 0 { 100.0 * c.count as f64 / total as f64 } else { 0.0 };
                 let new = if c.new && r.baseline { " (new)" } else { "" };
                 writeln!(
                     w,
-                    "{:>4} {:>6} {:>4.0}%  {:<70} {:<24} {}{new}",
+                    "{:>4} {:>6} {:>4.0}%  {:<sig_w$}  {:<ver_w$}  {:<16}  {:<16}  {}{new}",
                     i + 1,
                     c.count,
                     pct,
                     c.signature,
                     c.go_versions.join(","),
+                    minute(&c.first_seen),
+                    minute(&c.last_seen),
                     c.examples.first().map(String::as_str).unwrap_or("")
                 )?;
             }

@@ -208,6 +208,11 @@ fn a_fleet_scans_into_clusters_by_bug() {
     ]);
     assert_eq!(gate.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&gate.stdout).contains("(new)"), "the table marks the new cluster");
+    let table = String::from_utf8_lossy(&gate.stdout);
+    let head = table.lines().nth(1).unwrap_or_default();
+    for col in ["rank", "count", "%", "signature", "go versions", "first seen", "last seen", "example"] {
+        assert!(head.contains(col), "the table's columns: {head}");
+    }
     let crit = gotopsy(&[
         "scan",
         dir.to_str().unwrap(),
@@ -424,4 +429,24 @@ fn systemd_coredump_xattrs_are_read() {
     assert_eq!(c["timestamp"], "2025-12-01T02:32:44Z");
     assert_eq!(rec["time"], "2025-12-01T02:32:44Z", "the attribute's time, not the copy's mtime");
     assert_eq!(rec["crash"]["message"], "concurrent map writes");
+}
+
+/// A qemu-user core holds no page of the executable, so no build-ID note:
+/// the scan matches it by a read-only segment the core does hold, among
+/// executables under other names (one of another machine).
+#[test]
+fn a_core_without_a_build_id_note_is_matched_by_its_read_only_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exes = tmp.path().join("bin");
+    std::fs::create_dir_all(&exes).unwrap();
+    std::fs::copy(common::exe("go1.27.3"), exes.join("svc-amd64")).unwrap();
+    std::fs::copy(common::exe("go1.27.3-arm64"), exes.join("svc-arm64")).unwrap();
+    let core = common::core_zst("go1.27.3-arm64", "mapiterwrite");
+    let out = gotopsy(&["scan", core.to_str().unwrap(), "--exe-dir", exes.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &r["cores"][0];
+    assert!(c["error"].is_null(), "{c}");
+    assert!(c["executable"]["path"].as_str().unwrap().ends_with("svc-arm64"), "{c}");
+    assert!(c["signature"].as_str().unwrap().starts_with("concurrent-map-iteration-and-write | "), "{c}");
 }

@@ -58,9 +58,3 @@ pub(crate) fn de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<str>, D::
     let s: std::borrow::Cow<'de, str> = serde::Deserialize::deserialize(d)?;
     Ok(shared(&s))
 }
-
-/// `deserialize_with` for optional interned names.
-pub(crate) fn de_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
-    let s: Option<std::borrow::Cow<'de, str>> = serde::Deserialize::deserialize(d)?;
-    Ok(s.map(|s| shared(&s)))
-}

@@ -250,6 +250,17 @@ impl Signature {
     }
 }
 
+/// Cuts a signature to [`MAX_LEN`] bytes, at a character boundary.
+fn cut_to_max(s: &mut String) {
+    if s.len() > MAX_LEN {
+        let mut cut = MAX_LEN;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+}
+
 /// FNV-1a, 64 bits: stable across platforms and releases.
 fn fnv1a(s: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -275,13 +286,7 @@ pub fn signature<F: FrameName>(t: CrashText<'_>, stack: impl IntoIterator<Item =
         s.push_str(" | ");
         s.push_str(f);
     }
-    if s.len() > MAX_LEN {
-        let mut cut = MAX_LEN;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-    }
+    cut_to_max(&mut s);
     let top = match frames.first() {
         Some(f) => format!("{class} | {f}"),
         None => class.clone(),
@@ -301,11 +306,11 @@ pub fn program_of<F: FrameName>(frames: impl IntoIterator<Item = F>) -> Option<S
 /// the program ([`program_of`], when known), no frames.
 pub fn of_program(t: CrashText<'_>, program: Option<&str>) -> Signature {
     let class = class(t);
-    let s = match program {
+    let mut s = match program {
         Some(p) => format!("{class} | {p}"),
         None => class.clone(),
     };
-    let s: String = s.chars().take(MAX_LEN).collect();
+    cut_to_max(&mut s);
     Signature {
         signature_hash: fnv1a(&s),
         signature_top: s.clone(),

@@ -11,6 +11,7 @@ use crate::memory::{MemError, ReadExt};
 use crate::warning::{Warning, WarningKind};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Most goroutines we accept from `allgs` (bounds a damaged length).
@@ -77,7 +78,7 @@ pub enum UnwindSource {
 /// What few goroutines have (an M, notes, a bubble) is boxed in
 /// [`GoroutineExtra`]: a million goroutines do not carry its room.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(from = "GoroutineJson")]
+#[serde(from = "GoroutineJson<'static>")]
 pub struct Goroutine {
     /// `g.goid`.
     pub id: u64,
@@ -137,97 +138,81 @@ impl GoroutineExtra {
     }
 }
 
-/// The report's goroutine, as written (frames apart).
-#[derive(serde::Serialize)]
-struct GoroutineOut<'a> {
+/// The report's goroutine as written and read: written from borrowed
+/// fields (frames apart: the report's writer adds them), read into owned
+/// ones (and the frames), then interned.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct GoroutineJson<'a> {
     id: u64,
-    status: &'a str,
-    wait_reason: Option<&'a str>,
+    status: Cow<'a, str>,
+    #[serde(default)]
+    wait_reason: Option<Cow<'a, str>>,
     wait_minutes: Option<i64>,
     locked_to_thread: bool,
-    created_by: &'a Option<CreatedBy>,
+    created_by: Cow<'a, Option<CreatedBy>>,
     address: Addr,
     scan: bool,
     m: Option<i64>,
     thread: Option<u64>,
     unwound_from: UnwindSource,
-    stack_error: &'a Option<Box<super::unwind::StackError>>,
-    notes: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
+    stack_error: Cow<'a, Option<Box<super::unwind::StackError>>>,
+    notes: Cow<'a, [String]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     mp: Option<Addr>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     leaked: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     bubble: Option<u64>,
+    #[serde(default, skip_serializing)]
+    frames: super::stack::Stack,
 }
 
 impl serde::Serialize for Goroutine {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        GoroutineOut {
+        GoroutineJson {
             id: self.id,
-            status: &self.status,
-            wait_reason: self.wait_reason.as_deref(),
+            status: Cow::Borrowed(&self.status),
+            wait_reason: self.wait_reason.as_deref().map(Cow::Borrowed),
             wait_minutes: self.wait_minutes,
             locked_to_thread: self.locked_to_thread,
-            created_by: &self.created_by,
+            created_by: Cow::Borrowed(&self.created_by),
             address: self.address,
             scan: self.scan,
             m: self.m(),
             thread: self.thread(),
             unwound_from: self.unwound_from,
-            stack_error: &self.stack_error,
-            notes: self.notes(),
+            stack_error: Cow::Borrowed(&self.stack_error),
+            notes: Cow::Borrowed(self.notes()),
             mp: self.mp(),
             leaked: self.leaked(),
             bubble: self.bubble(),
+            frames: Default::default(),
         }
         .serialize(s)
     }
 }
 
-/// The report's goroutine, as read.
-#[derive(serde::Deserialize)]
-struct GoroutineJson {
-    id: u64,
-    #[serde(deserialize_with = "crate::intern::de")]
-    status: Arc<str>,
-    #[serde(default, deserialize_with = "crate::intern::de_opt")]
-    wait_reason: Option<Arc<str>>,
-    wait_minutes: Option<i64>,
-    locked_to_thread: bool,
-    created_by: Option<CreatedBy>,
-    address: Addr,
-    scan: bool,
-    m: Option<i64>,
-    thread: Option<u64>,
-    unwound_from: UnwindSource,
-    stack_error: Option<Box<super::unwind::StackError>>,
-    notes: Vec<String>,
-    #[serde(default)]
-    mp: Option<Addr>,
-    #[serde(default)]
-    leaked: bool,
-    #[serde(default)]
-    bubble: Option<u64>,
-    #[serde(default)]
-    frames: super::stack::Stack,
-}
-
-impl From<GoroutineJson> for Goroutine {
-    fn from(j: GoroutineJson) -> Goroutine {
-        let extra =
-            GoroutineExtra { m: j.m, thread: j.thread, mp: j.mp, notes: j.notes, leaked: j.leaked, bubble: j.bubble };
+impl From<GoroutineJson<'static>> for Goroutine {
+    fn from(j: GoroutineJson<'static>) -> Goroutine {
+        let extra = GoroutineExtra {
+            m: j.m,
+            thread: j.thread,
+            mp: j.mp,
+            notes: j.notes.into_owned(),
+            leaked: j.leaked,
+            bubble: j.bubble,
+        };
         Goroutine {
             id: j.id,
-            status: j.status,
-            wait_reason: j.wait_reason,
+            status: crate::intern::shared(&j.status),
+            wait_reason: j.wait_reason.map(|w| crate::intern::shared(&w)),
             wait_minutes: j.wait_minutes,
             locked_to_thread: j.locked_to_thread,
-            created_by: j.created_by,
+            created_by: j.created_by.into_owned(),
             address: j.address,
             scan: j.scan,
             unwound_from: j.unwound_from,
-            stack_error: j.stack_error,
+            stack_error: j.stack_error.into_owned(),
             extra: extra.boxed(),
             frames: j.frames,
             status_raw: 0,

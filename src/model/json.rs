@@ -133,8 +133,7 @@ impl Analysis {
         let (Some(version), Some(_), Some(_)) = (head.schema_version, head.tool_version, head.target) else {
             return Err(ReportError::NotAReport("no schema_version, tool_version and target".into()));
         };
-        let major = |v: &str| v.split('.').next().and_then(|m| m.parse::<u64>().ok());
-        match (major(&version), major(SCHEMA_VERSION)) {
+        match (version_part(&version, 0), version_part(SCHEMA_VERSION, 0)) {
             (Some(f), Some(ours)) if f > ours => return Err(ReportError::NewerSchema { found: version }),
             (None, _) => return Err(ReportError::NotAReport(format!("schema_version {version:?}"))),
             _ => {}
@@ -223,11 +222,15 @@ struct StackGroupJson<'a> {
 
 /// True when `version` (`1.5.0`) is `major.minor` or later.
 fn schema_at_least(version: &str, major: u64, minor: u64) -> bool {
-    let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
-    match (parts.next().flatten(), parts.next().flatten()) {
+    match (version_part(version, 0), version_part(version, 1)) {
         (Some(a), Some(b)) => (a, b) >= (major, minor),
         _ => false,
     }
+}
+
+/// Part `i` of a `major.minor.patch` version, when it is a number.
+fn version_part(version: &str, i: usize) -> Option<u64> {
+    version.split('.').nth(i).and_then(|p| p.parse().ok())
 }
 
 /// Writes one goroutine: its fields through serde (which skips `frames`),

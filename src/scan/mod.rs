@@ -408,7 +408,9 @@ fn scan_core(path: &Path, size: u64, o: &ScanOptions, exes: &Context) -> Record 
     r
 }
 
-fn scan_log(path: &Path, size: u64) -> Vec<Record> {
+/// The crashes of a log; `file_time` (the file's, as the scan found it)
+/// gives a syslog time its year.
+fn scan_log(path: &Path, size: u64, file_time: Option<i64>) -> Vec<Record> {
     let (text, cut) = match detect::read_text(path) {
         Ok(t) => t,
         Err(e) => {
@@ -417,15 +419,13 @@ fn scan_log(path: &Path, size: u64) -> Vec<Record> {
             return vec![r];
         }
     };
-    // A syslog time names no year: the file's time gives it.
-    let reference = when::of_file(path);
     logs::crashes(&text)
         .into_iter()
         .map(|(line, crash, stamp)| {
             let mut r = empty(path, InputKind::Log, size);
             r.line = Some(line);
             // When the crash's header line says it was written.
-            r.time = stamp.and_then(|s| s.seconds(reference)).map(when::rfc3339);
+            r.time = stamp.and_then(|s| s.seconds(file_time)).map(when::rfc3339);
             let t = crate::crashlog::parse(&crash);
             set_signature(&mut r, signature::of_crash_log(&t));
             let first = t.goroutines.iter().find(|g| !g.frames.is_empty());
@@ -461,19 +461,9 @@ fn scan_log(path: &Path, size: u64) -> Vec<Record> {
 
 /// Scans `paths` (files and folders, walked following symlinks).
 pub fn scan(paths: &[PathBuf], o: &ScanOptions) -> ScanResult {
-    scan_streaming(paths, o, &|_| {})
-}
-
-/// [`scan`], handing each record to `done` as its input finishes (on the
-/// worker that read it, in no set order): NDJSON is written as it goes.
-pub fn scan_streaming(paths: &[PathBuf], o: &ScanOptions, done: &(dyn Fn(&Record) + Sync)) -> ScanResult {
-    struct Records<'a>(&'a (dyn Fn(&Record) + Sync));
-    impl ScanObserver for Records<'_> {
-        fn record(&self, r: &Record) {
-            (self.0)(r)
-        }
-    }
-    scan_observed(paths, o, &Records(done))
+    struct Quiet;
+    impl ScanObserver for Quiet {}
+    scan_observed(paths, o, &Quiet)
 }
 
 /// Told as a scan moves on (a progress bar, a stream of records).
@@ -503,7 +493,7 @@ pub fn scan_observed(paths: &[PathBuf], o: &ScanOptions, observer: &dyn ScanObse
         .par_iter()
         .zip(times.par_iter())
         .map(|(f, t)| {
-            let (mut records, skipped) = scan_file(f, o, &exes);
+            let (mut records, skipped) = scan_file(f, *t, o, &exes);
             for r in &mut records {
                 // A log's crash may have its own time, from its line's prefix.
                 if r.time.is_none() {
@@ -555,7 +545,7 @@ pub fn merge(parts: Vec<ScanResult>, baseline: Option<&[String]>) -> ScanResult 
 }
 
 /// The records of one input file, and whether it was skipped (neither a core nor a crash log).
-fn scan_file(f: &Path, o: &ScanOptions, exes: &std::sync::Arc<Context>) -> (Vec<Record>, bool) {
+fn scan_file(f: &Path, time: Option<i64>, o: &ScanOptions, exes: &std::sync::Arc<Context>) -> (Vec<Record>, bool) {
     let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
     match detect::kind(f) {
         Ok(Some(InputKind::Core)) => {
@@ -565,7 +555,7 @@ fn scan_file(f: &Path, o: &ScanOptions, exes: &std::sync::Arc<Context>) -> (Vec<
         }
         Ok(Some(InputKind::Log)) => {
             // Text that mentioned goroutines but holds no crash is skipped too.
-            let r = scan_log(f, size);
+            let r = scan_log(f, size, time);
             let none = r.is_empty();
             (r, none)
         }

@@ -6,6 +6,7 @@ mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gotopsy::model::{Analysis, AnalyzeOptions, NoProgress};
+use gotopsy::runtime::decode::{Inspector, Shown};
 use gotopsy::runtime::{OpenOptions, Process};
 use gotopsy::tui::app::{Action, App, View};
 use ratatui::backend::TestBackend;
@@ -19,6 +20,15 @@ fn analysis(v: &str, s: &str) -> Arc<Analysis> {
     a.target.core = format!("fixtures/{v}/{s}.core.zst");
     a.target.executable = format!("fixtures/{v}/crashzoo.zst");
     Arc::new(a)
+}
+
+/// The UI over a core, its memory readable as `gotopsy tui CORE` has it.
+fn app_for(v: &str, s: &str, a: Arc<Analysis>, show_values: bool) -> App {
+    let opts = OpenOptions { exe: Some(common::exe_for(v, s)), ..Default::default() };
+    let p = Process::open(&common::core(v, s), &opts).expect("opens");
+    let mut app = App::with_analysis(a);
+    app.inspector = Some(Arc::new(Inspector::new(Arc::new(p), show_values)));
+    app
 }
 
 fn key(app: &mut App, c: KeyCode) -> Action {
@@ -122,7 +132,7 @@ fn keys_walk_from_the_crash_to_the_racing_goroutines() {
 fn every_view_draws_on_three_builds() {
     for (v, s) in [("go1.21.13", "mapiterwrite"), ("go1.24.11-noswissmap", "mapstale"), ("go1.27.3", "fatal")] {
         let a = analysis(v, s);
-        let mut app = App::with_analysis(a.clone());
+        let mut app = app_for(v, s, a.clone(), false);
         let first = screen(&mut app, 120, 36);
         assert!(first.contains(a.crash.message.as_deref().unwrap_or("?")), "{v}/{s}: the overview shows the crash");
         insta::assert_snapshot!(format!("{v}-{s}-1-overview"), first);
@@ -132,6 +142,16 @@ fn every_view_draws_on_three_builds() {
             key(&mut app, KeyCode::Char(k));
             insta::assert_snapshot!(format!("{v}-{s}-{name}"), screen(&mut app, 120, 36));
         }
+        // The memory view: the crashing goroutine's g (the roots' first), then a map header.
+        key(&mut app, KeyCode::Char('5'));
+        key(&mut app, KeyCode::Enter);
+        insta::assert_snapshot!(format!("{v}-{s}-5-memory-g"), screen(&mut app, 120, 36));
+        key(&mut app, KeyCode::Esc);
+        key(&mut app, KeyCode::Char('4'));
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(app.view, View::Memory, "{v}/{s}: Enter on a map opens its header in memory");
+        insta::assert_snapshot!(format!("{v}-{s}-5-memory-map"), screen(&mut app, 120, 36));
+        key(&mut app, KeyCode::Esc);
         key(&mut app, KeyCode::Char('1'));
         key(&mut app, KeyCode::Enter);
         insta::assert_snapshot!(format!("{v}-{s}-3-stack"), screen(&mut app, 120, 36));
@@ -284,7 +304,8 @@ fn no_view_shows_map_values_by_default() {
         let a = gotopsy::analyze(&p, &AnalyzeOptions { show_values, ..Default::default() }, &NoProgress).unwrap();
         let read = a.maps.iter().flat_map(|m| m.entries.iter().flatten()).any(|e| e.value == "three");
         assert_eq!(read, show_values, "the analysis read the entries only when asked");
-        let mut app = App::with_analysis(Arc::new(a));
+        // The memory view holds keys and values back by the same flag.
+        let mut app = app_for(v, s, Arc::new(a), show_values);
         let mut all = screen(&mut app, 160, 60);
         for k in ['2', '3', '4', '5', '6'] {
             key(&mut app, KeyCode::Char(k));
@@ -296,6 +317,58 @@ fn no_view_shows_map_values_by_default() {
             }
         }
         assert!(!all.contains("three"), "show_values={show_values}: a screen shows a map value");
+    }
+}
+
+/// The memory view walks from a map's header to the group holding its
+/// entries; the string value "three" shows there only with `--show-values`,
+/// and its bytes are masked in the hex view without it.
+#[test]
+fn the_memory_view_shows_values_only_when_asked() {
+    let (v, s) = ("go1.27.3", "iterfuncs");
+    for show_values in [false, true] {
+        let opts = OpenOptions { exe: Some(common::exe_for(v, s)), ..Default::default() };
+        let p = Process::open(&common::core(v, s), &opts).expect("opens");
+        let a = gotopsy::analyze(&p, &AnalyzeOptions { show_values: true, ..Default::default() }, &NoProgress).unwrap();
+        let h = a
+            .maps
+            .iter()
+            .find(|m| m.entries.iter().flatten().any(|e| e.value == "three"))
+            .map(|h| (h.address, h.type_name.clone()))
+            .expect("the map holding \"three\"");
+        let mut app = App::with_analysis(Arc::new(a));
+        let insp = Arc::new(Inspector::new(Arc::new(p), show_values));
+        app.inspector = Some(insp.clone());
+        app.open_memory(insp.map_header(h.0, h.1.as_deref()));
+        assert_eq!(app.view, View::Memory);
+        // Follow dirPtr (a small map's one group, or the directory) down to the slots.
+        let mut screens = String::new();
+        for _ in 0..4 {
+            let page = app.mem.last().unwrap();
+            if page.decoded.rows.iter().any(|r| r.secret) {
+                break;
+            }
+            let at =
+                page.decoded.rows.iter().position(|r| {
+                    r.follow.is_some() && (r.name == "dirPtr" || r.name == "[0]" || r.name == "groups.data")
+                });
+            let at = at.unwrap_or_else(|| panic!("no way down from {}", page.decoded.target.label));
+            app.mem.last_mut().unwrap().sel = at;
+            key(&mut app, KeyCode::Enter);
+        }
+        let page = app.mem.last().unwrap();
+        let slot = page.decoded.rows.iter().position(|r| r.secret && r.type_name == "string").expect("a string slot");
+        assert_eq!(page.decoded.rows[slot].shown == Shown::Hidden, !show_values, "show_values={show_values}");
+        // Show every slot of the group.
+        for i in 0..page.decoded.rows.len() {
+            app.mem.last_mut().unwrap().sel = i;
+            screens.push_str(&screen(&mut app, 160, 48));
+        }
+        assert_eq!(screens.contains("three"), show_values, "show_values={show_values}: \"three\" on screen");
+        if !show_values {
+            assert!(screens.contains("held back"), "a held-back slot says why");
+            assert!(screens.contains("··"), "the hex view masks the slots");
+        }
     }
 }
 
@@ -311,7 +384,7 @@ fn every_view_works_on_every_fixture() {
         for s in common::scenarios(&v) {
             let a = analysis(&v, &s);
             for (w, h) in [(160, 48), (80, 24)] {
-                let mut app = App::with_analysis(a.clone());
+                let mut app = app_for(&v, &s, a.clone(), false);
                 let first = screen(&mut app, w, h);
                 if let Some(m) = a.crash.message.as_deref().filter(|_| w == 160) {
                     let shown: String = m.chars().take(40).collect();
@@ -330,6 +403,41 @@ fn every_view_works_on_every_fixture() {
                     screen(&mut app, w, h);
                     key(&mut app, KeyCode::Esc);
                 }
+                // Every structure the memory view starts from opens (or says why not) and draws,
+                // and so does every structure its first pointers lead to.
+                key(&mut app, KeyCode::Char('5'));
+                for r in 0..app.memory_roots().len() {
+                    app.mem.clear();
+                    app.mem_root_sel = r;
+                    key(&mut app, KeyCode::Enter);
+                    let opened = screen(&mut app, w, h);
+                    let Some(page) = app.mem.last() else { continue };
+                    assert!(
+                        opened.contains(&page.decoded.target.type_name.chars().take(20).collect::<String>()),
+                        "{v}/{s}: the memory view:\n{opened}"
+                    );
+                    let follows: Vec<usize> = page
+                        .decoded
+                        .rows
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.follow.is_some())
+                        .map(|(i, _)| i)
+                        .take(3)
+                        .collect();
+                    for i in follows {
+                        if let Some(p) = app.mem.last_mut() {
+                            p.sel = i;
+                        }
+                        key(&mut app, KeyCode::Enter);
+                        screen(&mut app, w, h);
+                        key(&mut app, KeyCode::Esc);
+                    }
+                }
+                if w == 160 && common::variants_with_dwarf().contains(&v) && !app.memory_roots().is_empty() {
+                    assert!(app.memory_roots()[0].target.is_ok(), "{v}/{s}: the g opens with DWARF");
+                }
+                app.mem.clear();
                 if let Some(g) = a.crashing_goroutine() {
                     key(&mut app, KeyCode::Char('1'));
                     key(&mut app, KeyCode::Enter);
@@ -349,4 +457,59 @@ fn every_view_works_on_every_fixture() {
         }
     }
     assert!(drawn >= 200, "only {drawn} fixture screens drawn");
+}
+
+/// The memory view's keys: Enter on a root opens it, Enter on a pointer
+/// follows it, `s` opens the span holding the structure, Esc goes back one
+/// step at a time, down to the roots; a saved report says it has no memory.
+#[test]
+fn memory_keys_follow_pointers_and_come_back() {
+    let (v, s) = ("go1.27.3", "mapiterwrite");
+    let a = analysis(v, s);
+    let mut app = app_for(v, s, a.clone(), false);
+    let g = a.goroutines.iter().find(|g| g.mp().is_some()).unwrap();
+    app.open_stack(a.goroutines.iter().position(|x| x.id == g.id).unwrap());
+    key(&mut app, KeyCode::Char('5'));
+    assert!(app.mem.is_empty());
+    assert!(app.memory_roots()[0].label.contains(&format!("goroutine {}", g.id)), "the stack's goroutine comes first");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.mem.last().unwrap().decoded.target.address, g.address);
+    // j down to g.m and follow it.
+    let m_row = app.mem.last().unwrap().decoded.rows.iter().position(|r| r.name == "m").unwrap();
+    for _ in 0..m_row {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.mem.len(), 2);
+    assert_eq!(app.mem.last().unwrap().decoded.target.type_name, "runtime.m");
+    assert_eq!(Some(app.mem.last().unwrap().decoded.target.address), g.mp());
+    // Enter on a field that is no pointer says so and stays.
+    key(&mut app, KeyCode::Char('g'));
+    let before = app.mem.len();
+    let first = app.mem.last().unwrap().decoded.rows[0].clone();
+    key(&mut app, KeyCode::Enter);
+    if first.follow.is_none() {
+        assert_eq!(app.mem.len(), before);
+        assert!(app.status.is_some());
+    }
+    // Esc back to the g, s to its span, Esc, Esc to the roots.
+    while app.mem.len() > 1 {
+        key(&mut app, KeyCode::Esc);
+    }
+    key(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.mem.last().unwrap().decoded.target.type_name, "runtime.mspan");
+    let sc = screen(&mut app, 160, 48);
+    assert!(sc.contains("mSpanInUse") && sc.contains("size class"), "{sc}");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.mem.is_empty());
+    assert_eq!(app.view, View::Memory);
+    // A saved report: no memory, said on screen and on Enter in the maps view.
+    let mut report = App::with_analysis(a);
+    report.from_report = true;
+    key(&mut report, KeyCode::Char('5'));
+    assert!(screen(&mut report, 120, 36).contains("saved report holds no memory"));
+    key(&mut report, KeyCode::Char('4'));
+    key(&mut report, KeyCode::Enter);
+    assert!(report.status.as_deref().is_some_and(|s| s.contains("no memory")));
 }

@@ -309,7 +309,8 @@ impl HeapLayout {
     }
 
     /// The span covering `a` and its state, `None` when `a` is in no heap arena.
-    fn span_of(&self, p: &Process, a: Addr) -> Result<Option<(Addr, u8)>, String> {
+    /// The span holding `a` and its state, from `mheap_.arenas`.
+    pub fn span_of(&self, p: &Process, a: Addr) -> Result<Option<(Addr, u8)>, String> {
         let mem = p.mem();
         let ri = a.0.wrapping_sub(self.arena_base_offset) / self.heap_arena_bytes.max(1);
         let (l1_bits, l2_bits) = (self.l1_bits.min(40), self.l2_bits.min(40));

@@ -3,6 +3,7 @@
 
 pub mod allgs;
 pub mod crash;
+pub mod decode;
 pub mod flight;
 pub mod goroutines;
 pub mod heap;

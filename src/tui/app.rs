@@ -2,6 +2,7 @@
 //! terminal: every key is a pure state change, testable without a terminal.
 
 use crate::model::{Analysis, Goroutine, StackGroup};
+use crate::runtime::decode::{Decoded, Inspector, Target};
 use crate::runtime::user_code::UserFrame;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use std::sync::Arc;
@@ -140,6 +141,29 @@ pub struct App {
     pub source_roots: Vec<std::path::PathBuf>,
     /// Source files found (or not) for the build's paths.
     sources: std::collections::HashMap<String, Option<std::path::PathBuf>>,
+    /// Memory: the open core, read through the runtime model (none for a saved report).
+    pub inspector: Option<Arc<Inspector>>,
+    /// Memory: the structures opened, the last one shown; Esc goes back.
+    pub mem: Vec<MemPage>,
+    /// Memory: the selected root while no structure is open.
+    pub mem_root_sel: usize,
+}
+
+/// One decoded structure of the memory view and where its cursor is.
+pub struct MemPage {
+    /// The structure.
+    pub decoded: Decoded,
+    /// The selected field.
+    pub sel: usize,
+}
+
+/// Where the memory view starts: a structure the analysis names.
+#[derive(Clone, Debug)]
+pub struct MemRoot {
+    /// What it is.
+    pub label: String,
+    /// It, or why it cannot be shown.
+    pub target: Result<Target, String>,
 }
 
 impl Default for App {
@@ -171,6 +195,9 @@ impl Default for App {
             state_counts: Vec::new(),
             source_roots: Vec::new(),
             sources: std::collections::HashMap::new(),
+            inspector: None,
+            mem: Vec::new(),
+            mem_root_sel: 0,
         }
     }
 }
@@ -393,13 +420,77 @@ impl App {
         self.view = View::Stack;
     }
 
+    /// The goroutine the views that show one follow: the stack's, else the crashing one.
+    pub fn current_goroutine(&self) -> Option<&Goroutine> {
+        let a = self.analysis.as_ref()?;
+        self.stack_of.and_then(|i| a.goroutines.get(i)).or_else(|| a.crashing_goroutine())
+    }
+
+    /// Where the memory view starts: the current goroutine's `g`, its `m`
+    /// and the span holding the `g`; the maps and iterators the findings name
+    /// (then others, a few of each).
+    pub fn memory_roots(&self) -> Vec<MemRoot> {
+        let (Some(a), Some(insp)) = (&self.analysis, &self.inspector) else { return Vec::new() };
+        let mut out = Vec::new();
+        if let Some(g) = self.current_goroutine() {
+            out.push(MemRoot { label: format!("goroutine {}: its g", g.id), target: insp.g(g.address, g.id) });
+            if let Some(m) = g.mp() {
+                let label =
+                    format!("goroutine {}: its m{}", g.id, g.m().map(|id| format!(" (M {id})")).unwrap_or_default());
+                out.push(MemRoot { label, target: insp.m(m, g.m()) });
+            }
+            out.push(MemRoot {
+                label: format!("goroutine {}: the mspan holding its g", g.id),
+                target: insp.span_of(g.address),
+            });
+        }
+        let named: Vec<crate::addr::Addr> = a.findings.iter().filter_map(|f| f.map).collect();
+        let mut maps: Vec<&crate::runtime::maps::MapHeader> = a.maps.iter().map(|h| &**h).collect();
+        maps.sort_by_key(|h| !named.contains(&h.address));
+        for h in maps.into_iter().take(8) {
+            let label = format!("map {} {} len {}", h.address, h.type_name.as_deref().unwrap_or("?"), h.len);
+            out.push(MemRoot { label, target: insp.map_header(h.address, h.type_name.as_deref()) });
+        }
+        let mut its: Vec<&crate::runtime::maps::iterators::MapIterator> = a.iterators.iter().collect();
+        its.sort_by_key(|it| !named.contains(&it.map));
+        for it in its.into_iter().take(8) {
+            let label =
+                format!("iterator {} of goroutine {} over map {}: {}", it.address, it.goroutine, it.map, it.state);
+            out.push(MemRoot { label, target: insp.iterator(it.address) });
+        }
+        out
+    }
+
+    /// Opens a structure in the memory view.
+    pub fn open_memory(&mut self, t: Result<Target, String>) {
+        let Some(insp) = self.inspector.clone() else {
+            self.status = Some("a saved report holds no memory: open the core".into());
+            return;
+        };
+        match t.and_then(|t| insp.decode(&t)) {
+            Ok(decoded) => {
+                // Bounded history: the oldest page goes first.
+                if self.mem.len() >= 64 {
+                    self.mem.remove(0);
+                }
+                self.mem.push(MemPage { decoded, sel: 0 });
+                self.view = View::Memory;
+            }
+            Err(why) => self.status = Some(why),
+        }
+    }
+
     fn list_len(&self) -> usize {
         match self.view {
             View::Overview => self.overview_links().len(),
             View::Goroutines => self.rows.len(),
             View::Stack => self.stack_of.and_then(|i| self.goroutine(i)).map_or(0, |g| g.frames.len() + 1),
             View::Maps => self.analysis.as_ref().map_or(0, |a| a.maps.len() + a.iterators.len()),
-            View::Memory | View::Trace => 0,
+            View::Memory => match self.mem.last() {
+                Some(page) => page.decoded.rows.len(),
+                None => self.memory_roots().len(),
+            },
+            View::Trace => 0,
         }
     }
 
@@ -408,7 +499,14 @@ impl App {
             View::Overview => &mut self.overview_sel,
             View::Goroutines => &mut self.sel,
             View::Stack => &mut self.frame_sel,
-            View::Maps | View::Memory | View::Trace => &mut self.map_sel,
+            View::Memory => {
+                let App { mem, mem_root_sel, .. } = self;
+                match mem.last_mut() {
+                    Some(page) => &mut page.sel,
+                    None => mem_root_sel,
+                }
+            }
+            View::Maps | View::Trace => &mut self.map_sel,
         }
     }
 
@@ -552,6 +650,18 @@ impl App {
                     }
                 }
             }
+            KeyCode::Esc if self.view == View::Memory => {
+                self.mem.pop();
+            }
+            KeyCode::Char('s') if self.view == View::Memory => {
+                if let Some(a) = self.mem.last().map(|p| p.decoded.target.address) {
+                    let t = match &self.inspector {
+                        Some(insp) => insp.span_of(a),
+                        None => Err("a saved report holds no memory".into()),
+                    };
+                    self.open_memory(t);
+                }
+            }
             KeyCode::Esc => {
                 if self.view == View::Stack {
                     match self.back.pop() {
@@ -601,7 +711,49 @@ impl App {
                     }
                 }
             }
-            View::Maps | View::Memory | View::Trace => {}
+            View::Maps => {
+                let (Some(a), Some(insp)) = (self.analysis.clone(), self.inspector.clone()) else {
+                    if self.from_report {
+                        self.status = Some("a saved report holds no memory: open the core to read the map".into());
+                    }
+                    return;
+                };
+                let t = match a.maps.get(self.map_sel) {
+                    Some(h) => insp.map_header(h.address, h.type_name.as_deref()),
+                    None => match a.iterators.get(self.map_sel.saturating_sub(a.maps.len())) {
+                        Some(it) => insp.iterator(it.address),
+                        None => return,
+                    },
+                };
+                self.open_memory(t);
+            }
+            View::Memory => match self.mem.last() {
+                None => {
+                    if let Some(r) = self.memory_roots().into_iter().nth(self.mem_root_sel) {
+                        self.open_memory(r.target);
+                    }
+                }
+                Some(page) => {
+                    let row = page.decoded.rows.get(page.sel);
+                    match row.and_then(|r| r.follow.clone()) {
+                        Some(t) => self.open_memory(Ok(t)),
+                        None => {
+                            self.status = Some(match row {
+                                Some(r) if r.secret && !page_shows_values(self) => {
+                                    format!("{} is held back (--show-values shows it)", r.name)
+                                }
+                                Some(r) => format!("{} is not a typed, non-nil pointer", r.name),
+                                None => "no field selected".into(),
+                            })
+                        }
+                    }
+                }
+            },
+            View::Trace => {}
         }
     }
+}
+
+fn page_shows_values(app: &App) -> bool {
+    app.inspector.as_ref().is_some_and(|i| i.show_values())
 }

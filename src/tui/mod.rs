@@ -7,6 +7,7 @@ pub mod app;
 pub mod ui;
 
 use crate::model::{analyze, Analysis, AnalyzeOptions, Phase, Progress};
+use crate::runtime::decode::Inspector;
 use crate::runtime::{OpenOptions, Process};
 use app::{Action, App};
 use crossterm::event::{self, Event, KeyEventKind};
@@ -45,7 +46,8 @@ pub struct TuiOptions {
 
 enum Msg {
     Phase(&'static str),
-    Done(Result<Box<Analysis>, String>),
+    /// The analysis, and the process the memory view reads (none when only the core could be read).
+    Done(Result<(Box<Analysis>, Option<Arc<Inspector>>), String>),
 }
 
 struct ChannelProgress(std::sync::Mutex<mpsc::Sender<Msg>>);
@@ -73,14 +75,16 @@ pub fn run(source: Source, o: &TuiOptions) -> Result<(), String> {
         Source::Core { core, open, analyze: opts } => {
             std::thread::spawn(move || {
                 let progress = ChannelProgress(std::sync::Mutex::new(tx.clone()));
+                let show_values = opts.show_values;
                 let result = match Process::open(&core, &open) {
-                    Ok(p) => analyze(&p, &opts, &progress),
+                    Ok(p) => analyze(&p, &opts, &progress).map(|a| (Box::new(a), Some(Arc::new(p)))),
                     // No executable to be had: what the core alone says, with its warning.
                     Err(crate::Error::NoExecutable { core: path, reason }) => crate::corefile::CoreFile::open(&path)
-                        .map(|c| crate::model::core_only(&c, &format!("no executable given (--exe) and {reason}"))),
+                        .map(|c| crate::model::core_only(&c, &format!("no executable given (--exe) and {reason}")))
+                        .map(|a| (Box::new(a), None)),
                     Err(e) => Err(e),
                 }
-                .map(Box::new)
+                .map(|(a, p)| (a, p.map(|p| Arc::new(Inspector::new(p, show_values)))))
                 .map_err(|e| e.to_string());
                 let _ = tx.send(Msg::Done(result));
             });
@@ -151,7 +155,8 @@ fn event_loop_timed(
         while let Ok(m) = rx.try_recv() {
             match m {
                 Msg::Phase(p) => app.progress = p.into(),
-                Msg::Done(Ok(a)) => {
+                Msg::Done(Ok((a, inspector))) => {
+                    app.inspector = inspector;
                     app.set_analysis(Arc::new(*a));
                     stats.ready_s = stats.start.map_or(0.0, |s| s.elapsed().as_secs_f64());
                 }

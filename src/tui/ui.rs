@@ -6,6 +6,7 @@ use super::app::{App, Row, Sort, View, VIEWS};
 use crate::analysis::Severity;
 use crate::model::{Analysis, Goroutine};
 use crate::report::text::{map_title, role_text, user_frame_text};
+use crate::runtime::decode::Shown;
 use crate::runtime::symbolize::print_name;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -53,6 +54,8 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
         Line::from(vec![Span::styled("/", Style::new().add_modifier(Modifier::BOLD)), Span::raw(app.filter.clone())])
     } else if let Some(s) = &app.status {
         Line::from(s.clone())
+    } else if app.view == View::Memory {
+        Line::from("q quit  ? help  1-6 views  Enter open / follow a pointer  Esc back  s the mspan holding it  w save")
     } else {
         Line::from("q quit  ? help  1-6 views  Tab next  Enter open  Esc back  / filter  b group  s sort  w save")
     };
@@ -381,12 +384,138 @@ fn maps(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
 }
 
 fn memory(f: &mut Frame<'_>, app: &App, area: Rect) {
-    let text = if app.from_report {
-        "A saved report holds no memory: open the core (gotopsy tui CORE) to read runtime structures."
-    } else {
-        "The memory view (decoded runtime structures with a hex view) is not in this version of gotopsy yet; `gotopsy inspect CORE ADDR` says what an address is."
+    if app.inspector.is_none() {
+        let text = if app.from_report {
+            "A saved report holds no memory: open the core (gotopsy tui CORE) to read runtime structures."
+        } else {
+            "The core's memory cannot be read here (no executable matched it): the report shows what the core alone says."
+        };
+        f.render_widget(Paragraph::new(text).block(block("memory".into())).wrap(Wrap { trim: false }), area);
+        return;
+    }
+    let Some(page) = app.mem.last() else {
+        memory_roots(f, app, area);
+        return;
     };
-    f.render_widget(Paragraph::new(text).block(block("memory".into())).wrap(Wrap { trim: false }), area);
+    let d = &page.decoded;
+    let wide = area.width >= 140;
+    let [fields, hex] = if wide {
+        Layout::horizontal([Constraint::Min(60), Constraint::Length(74)]).areas(area)
+    } else {
+        Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(area)
+    };
+    let height = fields.height.saturating_sub(3) as usize;
+    let first = (page.sel + 1).saturating_sub(height);
+    let mut lines: Vec<Line<'static>> = vec![Line::styled(
+        format!(
+            "{} bytes, {}{}",
+            d.size,
+            d.location,
+            d.truncated.as_ref().map(|t| format!("; {t}")).unwrap_or_default()
+        ),
+        Style::new().add_modifier(Modifier::DIM),
+    )];
+    let name_w = d
+        .rows
+        .iter()
+        .skip(first)
+        .take(height)
+        .map(|r| r.name.chars().count() + 2 * usize::from(r.depth))
+        .max()
+        .unwrap_or(0)
+        .min(36);
+    for (i, r) in d.rows.iter().enumerate().skip(first).take(height) {
+        let value = match &r.shown {
+            Shown::Value(v) => v.clone(),
+            Shown::Heading => String::new(),
+            Shown::Hidden => format!("({} bytes held back: --show-values)", r.size),
+            Shown::Unreadable => "(not in the core)".into(),
+        };
+        let name = format!("{}{}", "  ".repeat(usize::from(r.depth)), r.name.rsplit('.').next().unwrap_or(&r.name));
+        let mut text = format!("{name:<name_w$}  {:<24} {value}", r.type_name);
+        if let Some(n) = &r.note {
+            text.push_str(&format!("  ({n})"));
+        }
+        if r.follow.is_some() {
+            text.push_str("  →");
+        }
+        let style = if i == page.sel {
+            selected()
+        } else if r.shown == Shown::Hidden || r.shown == Shown::Unreadable {
+            Style::new().add_modifier(Modifier::DIM)
+        } else if r.shown == Shown::Heading {
+            Style::new().add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(text, style));
+    }
+    let depth = if app.mem.len() > 1 { format!(" ({} back with Esc)", app.mem.len() - 1) } else { String::new() };
+    let t = &d.target;
+    let title = if t.label.starts_with(&t.type_name) || t.label.contains(" × ") {
+        format!("{}{depth}", t.label)
+    } else {
+        format!("{} at {}: {}{depth}", t.type_name, t.address, t.label)
+    };
+    f.render_widget(Paragraph::new(lines).block(block(title)), fields);
+    hex_view(f, app, d, page.sel, hex);
+}
+
+/// The structure's bytes, 16 a line, the selected field's reversed; bytes
+/// held back without `--show-values` are `··`, bytes not in the core `??`.
+fn hex_view(f: &mut Frame<'_>, app: &App, d: &crate::runtime::decode::Decoded, sel: usize, area: Rect) {
+    let (lo, hi) = d.rows.get(sel).map_or((0, 0), |r| (r.offset, r.offset + r.size));
+    let height = area.height.saturating_sub(2) as usize;
+    let nlines = d.bytes.len().div_ceil(16);
+    let first = ((lo / 16) as usize).saturating_sub(height / 2).min(nlines.saturating_sub(height));
+    let hidden = |o: u64| d.hidden.iter().any(|&(h, l)| h <= o && o < h.saturating_add(l));
+    let show_ascii = app.inspector.as_ref().is_some_and(|i| i.show_values());
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for l in (first..nlines).take(height) {
+        let base = l as u64 * 16;
+        let mut spans = vec![Span::styled(format!("{:>5x} ", base), Style::new().add_modifier(Modifier::DIM))];
+        let mut ascii = String::new();
+        for k in 0..16u64 {
+            let o = base + k;
+            let Some(b) = d.bytes.get(o as usize) else { break };
+            let text = match (b, hidden(o)) {
+                (_, true) => "··".to_string(),
+                (None, false) => "??".to_string(),
+                (Some(b), false) => format!("{b:02x}"),
+            };
+            ascii.push(match b {
+                Some(c) if !hidden(o) && c.is_ascii_graphic() => char::from(*c),
+                _ => '.',
+            });
+            let style = if lo <= o && o < hi { selected() } else { Style::new() };
+            spans.push(Span::styled(text, style));
+            spans.push(Span::raw(if k == 7 { "  " } else { " " }));
+        }
+        if show_ascii {
+            spans.push(Span::styled(ascii, Style::new().add_modifier(Modifier::DIM)));
+        }
+        lines.push(Line::from(spans));
+    }
+    f.render_widget(Paragraph::new(lines).block(block(format!("hex, {} bytes", d.bytes.len()))), area);
+}
+
+fn memory_roots(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let roots = app.memory_roots();
+    let mut lines: Vec<Line<'static>> = vec![Line::styled(
+        "Enter opens a structure; in it, Enter follows a pointer, Esc goes back, s opens the mspan holding it",
+        Style::new().add_modifier(Modifier::DIM),
+    )];
+    for (i, r) in roots.iter().enumerate() {
+        let text = match &r.target {
+            Ok(t) => format!("{}  ({} at {})", r.label, t.type_name, t.address),
+            Err(why) => format!("{}: {why}", r.label),
+        };
+        lines.push(if i == app.mem_root_sel { Line::styled(text, selected()) } else { Line::from(text) });
+    }
+    if roots.is_empty() {
+        lines.push(Line::from("nothing to open: no goroutine, map or iterator in the analysis"));
+    }
+    f.render_widget(Paragraph::new(lines).block(block("memory: runtime structures".into())), area);
 }
 
 fn trace(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
@@ -435,11 +564,11 @@ pub const HELP: &[(&str, &str)] = &[
     ("j k ↑ ↓", "move"),
     ("g G Home End", "first / last"),
     ("Ctrl-d Ctrl-u PgDn PgUp", "half page / page"),
-    ("Enter", "open a goroutine, or the parent (created by)"),
-    ("Esc", "back, or clear the filter"),
+    ("Enter", "open: a goroutine, the parent (created by), a map or iterator in memory, a pointer"),
+    ("Esc", "back (stack, memory), or clear the filter"),
     ("/", "filter as you type: text, id:N, state:S, fn:F"),
     ("b", "goroutines grouped by stack or flat"),
-    ("s", "sort by id, state, wait"),
+    ("s", "sort by id, state, wait; in Memory: the mspan holding the structure"),
     ("y", "copy the stack in the runtime's format (OSC 52)"),
     ("e", "open $EDITOR at the frame's file and line"),
     ("w", "save the analysis as JSON"),

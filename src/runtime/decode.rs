@@ -265,15 +265,7 @@ impl Inspector {
 
     /// The function or global at `a`.
     fn symbol(&self, a: Addr) -> Option<String> {
-        if a.is_null() {
-            return None;
-        }
-        if let Some(f) = self.p.pclntab.find_func(a) {
-            let off = a.checked_sub(f.entry).unwrap_or(0);
-            return Some(if off == 0 { f.name().to_string() } else { format!("{}+{off:#x}", f.name()) });
-        }
-        let (name, off) = self.p.exe.symbol_at(Addr(a.0.wrapping_sub(self.p.bias)))?;
-        Some(if off == 0 { name.to_string() } else { format!("{name}+{off:#x}") })
+        (!a.is_null()).then(|| super::heap::symbol_at(&self.p, a)).flatten()
     }
 }
 

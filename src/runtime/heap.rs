@@ -161,12 +161,7 @@ impl AddrInfo {
     /// address (`stacks`: id and `[lo, hi)` of each goroutine's stack).
     pub fn name(&mut self, p: &Process, stacks: &[(u64, Addr, Addr)]) {
         let a = self.address;
-        if let Some(f) = p.pclntab.find_func(a) {
-            let off = a.checked_sub(f.entry).unwrap_or(0);
-            self.symbol = Some(if off == 0 { f.name().to_string() } else { format!("{}+{off:#x}", f.name()) });
-        } else if let Some((name, off)) = p.exe.symbol_at(Addr(a.0.wrapping_sub(p.bias))) {
-            self.symbol = Some(if off == 0 { name.to_string() } else { format!("{name}+{off:#x}") });
-        }
+        self.symbol = symbol_at(p, a);
         if let Some(&(id, _, _)) = stacks.iter().find(|(_, lo, hi)| *lo <= a && a < *hi) {
             self.goroutine = Some(id);
             if self.region != "stack" {
@@ -174,6 +169,17 @@ impl AddrInfo {
             }
         }
     }
+}
+
+/// The function (from the pclntab) or global (from the symbol table) at
+/// `a`, with its offset: `main.f+0x1c`.
+pub fn symbol_at(p: &Process, a: Addr) -> Option<String> {
+    if let Some(f) = p.pclntab.find_func(a) {
+        let off = a.checked_sub(f.entry).unwrap_or(0);
+        return Some(if off == 0 { f.name().to_string() } else { format!("{}+{off:#x}", f.name()) });
+    }
+    let (name, off) = p.exe.symbol_at(Addr(a.0.wrapping_sub(p.bias)))?;
+    Some(if off == 0 { name.to_string() } else { format!("{name}+{off:#x}") })
 }
 
 /// An object in a span.

@@ -420,6 +420,11 @@ impl App {
         self.view = View::Stack;
     }
 
+    /// The memory view shows keys, values and string bytes (`--show-values`).
+    pub fn shows_values(&self) -> bool {
+        self.inspector.as_ref().is_some_and(|i| i.show_values())
+    }
+
     /// The goroutine the views that show one follow: the stack's, else the crashing one.
     pub fn current_goroutine(&self) -> Option<&Goroutine> {
         let a = self.analysis.as_ref()?;
@@ -739,7 +744,7 @@ impl App {
                         Some(t) => self.open_memory(Ok(t)),
                         None => {
                             self.status = Some(match row {
-                                Some(r) if r.secret && !page_shows_values(self) => {
+                                Some(r) if r.secret && !self.shows_values() => {
                                     format!("{} is held back (--show-values shows it)", r.name)
                                 }
                                 Some(r) => format!("{} is not a typed, non-nil pointer", r.name),
@@ -752,8 +757,4 @@ impl App {
             View::Trace => {}
         }
     }
-}
-
-fn page_shows_values(app: &App) -> bool {
-    app.inspector.as_ref().is_some_and(|i| i.show_values())
 }

@@ -469,7 +469,7 @@ fn hex_view(f: &mut Frame<'_>, app: &App, d: &crate::runtime::decode::Decoded, s
     let nlines = d.bytes.len().div_ceil(16);
     let first = ((lo / 16) as usize).saturating_sub(height / 2).min(nlines.saturating_sub(height));
     let hidden = |o: u64| d.hidden.iter().any(|&(h, l)| h <= o && o < h.saturating_add(l));
-    let show_ascii = app.inspector.as_ref().is_some_and(|i| i.show_values());
+    let show_ascii = app.shows_values();
     let mut lines: Vec<Line<'static>> = Vec::new();
     for l in (first..nlines).take(height) {
         let base = l as u64 * 16;
@@ -526,7 +526,7 @@ fn trace(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
         );
         return;
     };
-    let g = app.stack_of.and_then(|i| a.goroutines.get(i)).or_else(|| a.crashing_goroutine());
+    let g = app.current_goroutine();
     let mut lines: Vec<Line<'static>> = vec![Line::from(format!(
         "trace {}: {} of the core's goroutines and {} threads appear in it",
         t.trace_version, t.matched_goroutines, t.matched_threads

@@ -440,3 +440,95 @@ fn creators_agree_with_gos_parser() {
     }
     assert!(checked > 100, "{checked} creators compared");
 }
+
+/// Each goroutine's states over time as Go's parser orders its transitions:
+/// (ns since the first event, state entered), folded as the reader folds its
+/// timeline (a transition at the same nanosecond replaces the one before; a
+/// repeat of the state is no change). `v1`: Go converted a Go 1.21 trace,
+/// ending each syscall that did not block 1 ns after it began (the reader
+/// has both transitions at the same time): such a span folds away.
+fn oracle_timelines(text: &str, v1: bool) -> HashMap<u64, Vec<(u64, String)>> {
+    let mut out: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
+    let mut first: Option<u64> = None;
+    for line in text.lines().filter(|l| l.starts_with("M=")) {
+        let Some(t) = line.split(" Time=").nth(1).and_then(|r| r.split_whitespace().next()?.parse::<u64>().ok()) else {
+            continue;
+        };
+        let t0 = *first.get_or_insert(t);
+        let Some(rest) = line.split(" GoID=").nth(1) else { continue };
+        let mut f = rest.split_whitespace();
+        let (Some(g), Some(tr)) = (f.next().and_then(|x| x.parse::<u64>().ok()), f.next()) else { continue };
+        let Some((_, to)) = tr.split_once("->") else { continue };
+        let v = out.entry(g).or_default();
+        let at = t - t0;
+        match v.last_mut() {
+            Some(last) if last.0 == at || (v1 && at - last.0 == 1) => last.1 = to.to_string(),
+            Some(last) if last.1 == to => {}
+            _ => v.push((at, to.to_string())),
+        }
+        v.dedup_by(|b, a| a.1 == b.1);
+    }
+    out
+}
+
+#[test]
+fn timelines_of_watched_goroutines_agree_with_gos_parser() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    // As for the times per state: the tracezoo traces, where Go's output
+    // times are the events' own.
+    for (v, mode) in traces().into_iter().filter(|(_, m)| !m.starts_with("trace")) {
+        let bytes = load(&v, &mode, "trace");
+        let ids: Vec<u64> = trace::read(&bytes).unwrap().goroutines.iter().map(|g| g.id).collect();
+        let t = trace::read_watching(&bytes, &ids).unwrap();
+        let oracle = oracle_timelines(&String::from_utf8_lossy(&load(&v, &mode, "parsed")), v.starts_with("go1.21"));
+        // Go's first event and the reader's may differ (Go 1.21's converter
+        // starts at its own sync event): one offset for the whole trace.
+        let mut offset: Option<i128> = None;
+        for g in &t.goroutines {
+            let Some(o) = oracle.get(&g.id) else { continue };
+            if o.len() >= trace::TIMELINE_KEPT {
+                continue;
+            }
+            checked += 1;
+            let ours: Vec<(u64, &str)> = g.timeline.iter().map(|s| (s.start_ns, state_name(s.state))).collect();
+            let states = |x: &[(u64, &str)]| x.iter().map(|s| s.1.to_string()).collect::<Vec<_>>();
+            let theirs: Vec<(u64, &str)> = o.iter().map(|(t, s)| (*t, s.as_str())).collect();
+            if states(&ours) != states(&theirs) {
+                failures.push(format!("{v}/{mode}: goroutine {}: states {:?} vs Go's {:?}", g.id, ours, theirs));
+                continue;
+            }
+            // Go rounds each timestamp to ns on its own; the reader converts differences.
+            for (a, b) in ours.iter().zip(&theirs) {
+                let d = a.0 as i128 - b.0 as i128;
+                let o = *offset.get_or_insert(d);
+                if d.abs_diff(o) > 1 + a.0.max(b.0) as u128 / 100_000 {
+                    failures.push(format!("{v}/{mode}: goroutine {}: {} at {} ns vs Go's {}", g.id, a.1, a.0, b.0));
+                    break;
+                }
+            }
+            // The spans' time per state is the summary's.
+            let end = t.duration_ns;
+            let mut running = 0;
+            for (i, s) in g.timeline.iter().enumerate() {
+                let next = g.timeline.get(i + 1).map_or(end, |n| n.start_ns);
+                if s.state == GoState::Running {
+                    running += next.saturating_sub(s.start_ns);
+                }
+            }
+            if running.abs_diff(g.running_ns) > g.transitions + g.running_ns / 10_000 + 1 {
+                failures.push(format!(
+                    "{v}/{mode}: goroutine {}: timeline runs {running} ns, summary {}",
+                    g.id, g.running_ns
+                ));
+            }
+        }
+    }
+    assert!(checked > 100, "compared only {checked} goroutines");
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
+    );
+}

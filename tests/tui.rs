@@ -513,3 +513,72 @@ fn memory_keys_follow_pointers_and_come_back() {
     key(&mut report, KeyCode::Enter);
     assert!(report.status.as_deref().is_some_and(|s| s.contains("no memory")));
 }
+
+#[test]
+fn the_trace_view_draws_the_goroutines_timeline_and_reads_the_trace_again_for_others() {
+    use gotopsy::model::TraceSource;
+    let mut watched_drawn = 0;
+    // The trace file (1.23's lost its last generation to the crash), and the
+    // trace the core still holds.
+    for (v, from_core) in [("go1.23.9", false), ("go1.27.3", false), ("go1.27.3", true)] {
+        let source = if from_core {
+            TraceSource::FromCore
+        } else {
+            TraceSource::File(common::fixtures_dir().join(v).join("tracemapwrites.trace.zst"))
+        };
+        let opts = OpenOptions { exe: Some(common::exe_for(v, "tracemapwrites")), ..Default::default() };
+        let p = Process::open(&common::core(v, "tracemapwrites"), &opts).expect("opens");
+        let ao = AnalyzeOptions { trace: Some(source.clone()), ..Default::default() };
+        let a = Arc::new(gotopsy::analyze(&p, &ao, &NoProgress).expect("analyzes"));
+        let t = a.trace.as_ref().expect("trace joined");
+        let crashed = a.crash.goroutine.expect("crashing goroutine");
+        let mut app = App::with_analysis(a.clone());
+        app.inspector = Some(Arc::new(Inspector::new(Arc::new(p), false)));
+        app.trace_source = Some(source.clone());
+        // The crashing goroutine's timeline was kept by the analysis (when
+        // it is in the trace: the files lost their last generation to the crash).
+        key(&mut app, KeyCode::Char('6'));
+        assert_eq!(app.current_goroutine().map(|g| g.id), Some(crashed), "{v}");
+        if let Some(tg) = t.goroutines.get(&crashed) {
+            assert!(!tg.timeline.is_empty(), "{v}: the crashing goroutine is watched");
+            assert_eq!(app.wants_trace_detail(), None, "{v}");
+            let s = screen(&mut app, 120, 36);
+            assert!(
+                s.contains("timeline:") && s.contains("(end of the trace)") && s.contains("█ running"),
+                "{v}:\n{s}"
+            );
+            let row = s.lines().skip_while(|l| !l.contains("timeline:")).nth(1).unwrap_or("");
+            assert!(row.contains(['█', '▒', '·', 's']), "{v}: the timeline row has cells:\n{s}");
+            watched_drawn += 1;
+        }
+        // Another goroutine of the trace, which no finding names: the trace view asks for it.
+        let other = a
+            .goroutines
+            .iter()
+            .position(|g| t.goroutines.get(&g.id).is_some_and(|tg| tg.timeline.is_empty() && tg.transitions > 2))
+            .expect("an unwatched goroutine in the trace");
+        let id = a.goroutines[other].id;
+        app.stack_of = Some(other);
+        assert_eq!(app.wants_trace_detail(), Some(id), "{v}");
+        assert!(screen(&mut app, 120, 36).contains("timeline: none kept"), "{v}");
+        app.trace_pending = Some(id);
+        assert_eq!(app.wants_trace_detail(), None, "{v}: one read at a time");
+        assert!(screen(&mut app, 120, 36).contains("reading the trace again"), "{v}");
+        let p = Arc::clone(app.inspector.as_ref().unwrap().process());
+        let tg = gotopsy::model::trace_goroutine(&p, &source, id).expect("reads").expect("in the trace");
+        assert_eq!(tg.transitions, t.goroutines[&id].transitions, "{v}: the same history");
+        assert!(!tg.timeline.is_empty() && !tg.last_events.is_empty(), "{v}");
+        app.trace_pending = None;
+        app.trace_detail.insert(id, Ok(Some(tg)));
+        assert_eq!(app.wants_trace_detail(), None, "{v}");
+        let s = screen(&mut app, 80, 24);
+        assert!(s.contains(&format!("goroutine {id}:")) && s.contains("(end of the trace)"), "{v}:\n{s}");
+        // A saved report cannot read the trace again, and says so.
+        let mut saved = App::with_analysis(a.clone());
+        saved.stack_of = Some(other);
+        key(&mut saved, KeyCode::Char('6'));
+        assert_eq!(saved.wants_trace_detail(), None);
+        assert!(screen(&mut saved, 120, 36).contains("kept only for the findings'"), "{v}");
+    }
+    assert!(watched_drawn >= 1, "no build's crashing goroutine is in its trace");
+}

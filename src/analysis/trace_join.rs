@@ -20,6 +20,10 @@ pub struct TraceJoin {
     pub matched_goroutines: usize,
     /// Core threads (LWP ids) that wrote trace batches.
     pub matched_threads: usize,
+    /// Nanoseconds between the trace's first and last event (the span its
+    /// goroutines' timelines cover).
+    #[serde(default)]
+    pub duration_ns: u64,
     /// Trace history by goroutine id, for the core's goroutines.
     pub goroutines: BTreeMap<u64, TraceGoroutine>,
     /// Doubts about the pairing.
@@ -33,6 +37,7 @@ pub fn join(p: &Process, gs: &Goroutines, t: &TraceSummary, findings: &mut [Find
         trace_version: t.trace_version.clone(),
         matched_goroutines: 0,
         matched_threads: 0,
+        duration_ns: t.duration_ns,
         goroutines: BTreeMap::new(),
         warnings: Vec::new(),
     };

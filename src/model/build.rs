@@ -125,8 +125,10 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
         None => None,
         Some(source) => {
             progress.phase(Phase::Trace);
-            // The goroutines the map findings name: their last trace events are kept.
-            let watch: Vec<u64> = m.findings.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).collect();
+            // The goroutines the map findings name, and the crashing one:
+            // their last trace events and timelines are kept.
+            let watch: Vec<u64> =
+                m.findings.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).chain(c.goroutine).collect();
             match read_trace(p, source, &watch) {
                 Ok(t) => {
                     let j = analysis::trace_join::join(p, &gs, &t, &mut m.findings);
@@ -184,6 +186,18 @@ fn place_roles(a: &mut Analysis, minor: Option<u32>) {
             r.user_frame = g.user_frame(minor);
         }
     }
+}
+
+/// Reads the trace again for one goroutine's full history (its last events
+/// and timeline, which [`analyze`] keeps only for the goroutines it names):
+/// `None` when the goroutine is not in the trace.
+pub fn trace_goroutine(
+    p: &Process,
+    source: &TraceSource,
+    goroutine: u64,
+) -> Result<Option<crate::trace::TraceGoroutine>, String> {
+    let t = read_trace(p, source, &[goroutine])?;
+    Ok(t.goroutines.into_iter().find(|g| g.id == goroutine))
 }
 
 fn read_trace(p: &Process, source: &TraceSource, watch: &[u64]) -> Result<crate::trace::TraceSummary, String> {

@@ -13,7 +13,7 @@ pub mod group;
 mod json;
 pub mod secrets;
 
-pub use build::{analyze, AnalyzeOptions, NoProgress, Phase, Progress, TraceSource};
+pub use build::{analyze, trace_goroutine, AnalyzeOptions, NoProgress, Phase, Progress, TraceSource};
 pub use core_only::{core_only, CoreAlone, CoreMapping, CoreThread};
 pub use filter::GoroutineFilter;
 pub use goroutine::{CreatedBy, Frame, FrameRef, Frames, Goroutine, Stack};

@@ -109,6 +109,11 @@ pub struct Inspector {
 }
 
 impl Inspector {
+    /// The process it reads.
+    pub fn process(&self) -> &Arc<Process> {
+        &self.p
+    }
+
     /// An inspector over `p`; `show_values` lifts the secret masks.
     pub fn new(p: Arc<Process>, show_values: bool) -> Inspector {
         let heap = HeapLayout::new(&p).ok();

@@ -2,7 +2,7 @@
 //! of transition times (order-independent, so threads' batches can be
 //! accounted apart and merged), blocked time by reason, last state and stack.
 
-use super::model::{CreatedBy, GoState, TraceEvent, TraceFrame, TraceGoroutine, TraceSummary, STATES};
+use super::model::{CreatedBy, GoState, StateSpan, TraceEvent, TraceFrame, TraceGoroutine, TraceSummary, STATES};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
@@ -62,14 +62,18 @@ fn new_acc(watch: &Option<std::sync::Arc<rustc_hash::FxHashSet<u64>>>, g: u64) -
     GAcc { recent: watched.then(Vec::new), ..GAcc::default() }
 }
 
-/// How many transitions are kept per watched goroutine.
+/// How many of a watched goroutine's last transitions are its `last_events`.
 pub(super) const RECENT: usize = 8;
 
-/// Keeps the latest [`RECENT`] transitions, by time.
+/// How many of a watched goroutine's latest transitions make its timeline
+/// (32 bytes each while reading: a watched goroutine costs at most 256 KiB).
+pub const TIMELINE_KEPT: usize = 4096;
+
+/// Keeps the latest [`TIMELINE_KEPT`] transitions, by time.
 fn keep_latest(v: &mut Vec<Recent>) {
-    if v.len() > RECENT {
+    if v.len() > TIMELINE_KEPT {
         v.sort_by_key(|r| r.0);
-        v.drain(..v.len() - RECENT);
+        v.drain(..v.len() - TIMELINE_KEPT);
     }
 }
 
@@ -281,6 +285,9 @@ pub(super) fn summarize(
             if let Some(r) = a.blocked_since_reason.take() {
                 add_reason(&mut a.blocked_reason, r, max_ts as i128);
             }
+            let mut recent = a.recent.take().unwrap_or_default();
+            keep_latest(&mut recent);
+            recent.sort_by_key(|r| r.0);
             TraceGoroutine {
                 id,
                 start_function: a.start_function,
@@ -301,21 +308,17 @@ pub(super) fn summarize(
                     .map(|(k, v)| (reasons.names.get(k as usize).cloned().unwrap_or_default(), to_ns(v)))
                     .collect(),
                 transitions: a.transitions,
-                last_events: a
-                    .recent
-                    .map(|mut v| {
-                        keep_latest(&mut v);
-                        v.sort_by_key(|r| r.0);
-                        v.into_iter()
-                            .map(|(ts, from, to, r)| TraceEvent {
-                                time_ns: to_ns(ts as i128 - min_ts as i128),
-                                from,
-                                to,
-                                reason: r.and_then(|r| reasons.names.get(r as usize).cloned()),
-                            })
-                            .collect()
+                last_events: recent
+                    .iter()
+                    .skip(recent.len().saturating_sub(RECENT))
+                    .map(|&(ts, from, to, r)| TraceEvent {
+                        time_ns: to_ns(ts as i128 - min_ts as i128),
+                        from,
+                        to,
+                        reason: r.and_then(|r| reasons.names.get(r as usize).cloned()),
                     })
-                    .unwrap_or_default(),
+                    .collect(),
+                timeline: timeline(&recent, |ts| to_ns(ts as i128 - min_ts as i128)),
                 last_thread: a.last_ran_on.map(|(_, r)| r.thread),
                 last_p: a.last_ran_on.and_then(|(_, r)| r.p),
             }
@@ -335,6 +338,29 @@ pub(super) fn summarize(
         threads,
         thread_ids: "os",
     }
+}
+
+/// The spans of a goroutine's kept transitions (sorted by time): each state
+/// entered; a transition at the same nanosecond as the one before replaces
+/// it, and one to the state it is already in makes no span.
+fn timeline(recent: &[Recent], ns: impl Fn(u64) -> u64) -> Vec<StateSpan> {
+    let mut out: Vec<StateSpan> = Vec::with_capacity(recent.len());
+    for &(ts, _, to, _) in recent {
+        let start_ns = ns(ts);
+        if let Some(last) = out.last_mut() {
+            if last.start_ns == start_ns {
+                last.state = to;
+                continue;
+            }
+            if last.state == to {
+                continue;
+            }
+        }
+        out.push(StateSpan { start_ns, state: to });
+    }
+    // Equal-time replacements may leave neighbours in the same state.
+    out.dedup_by(|b, a| a.state == b.state);
+    out
 }
 
 /// Records a transition of `g` at `ts` from `from` to `to`; `stack` is a
@@ -389,7 +415,7 @@ pub(super) fn transition(
     }
     if let Some(v) = a.recent.as_mut() {
         v.push((ts, from, to, reason));
-        if v.len() >= 4 * RECENT {
+        if v.len() >= 2 * TIMELINE_KEPT {
             keep_latest(v);
         }
     }

@@ -10,7 +10,8 @@ mod v1;
 mod v2;
 mod wire;
 
-pub use model::{CreatedBy, GoState, TraceEvent, TraceFrame, TraceGoroutine, TraceSummary};
+pub use account::TIMELINE_KEPT;
+pub use model::{CreatedBy, GoState, StateSpan, TraceEvent, TraceFrame, TraceGoroutine, TraceSummary};
 pub use v2::{read, read_releasing, read_watching};
 
 /// Why a trace could not be read.

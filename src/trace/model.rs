@@ -87,6 +87,22 @@ pub struct TraceGoroutine {
     /// reader was asked to watch (see [`read_watching`](super::read_watching)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_events: Vec<TraceEvent>,
+    /// Its states over time, oldest first — for watched goroutines only: each
+    /// span is a state it entered and when; a span lasts until the next one
+    /// starts (the last, until the trace's end). Only its latest
+    /// [`TIMELINE_KEPT`](super::TIMELINE_KEPT) transitions are kept, so a
+    /// busy goroutine's timeline may begin after the trace does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<StateSpan>,
+}
+
+/// A state a goroutine entered, and when.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StateSpan {
+    /// Nanoseconds since the trace's first event.
+    pub start_ns: u64,
+    /// The state entered.
+    pub state: GoState,
 }
 
 /// The creator of a goroutine.

@@ -1,9 +1,10 @@
 //! The terminal UI's state and key handling, apart from drawing and from the
 //! terminal: every key is a pure state change, testable without a terminal.
 
-use crate::model::{Analysis, Goroutine, StackGroup};
+use crate::model::{Analysis, Goroutine, StackGroup, TraceSource};
 use crate::runtime::decode::{Decoded, Inspector, Target};
 use crate::runtime::user_code::UserFrame;
+use crate::trace::TraceGoroutine;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use std::sync::Arc;
 
@@ -147,6 +148,14 @@ pub struct App {
     pub mem: Vec<MemPage>,
     /// Memory: the selected root while no structure is open.
     pub mem_root_sel: usize,
+    /// Trace: where the trace came from, to read one goroutine's history
+    /// again (none for a saved report).
+    pub trace_source: Option<TraceSource>,
+    /// Trace: histories read again for goroutines the analysis kept none of
+    /// (the goroutine, or why it could not be read).
+    pub trace_detail: std::collections::HashMap<u64, Result<Option<TraceGoroutine>, String>>,
+    /// Trace: the goroutine whose history is being read.
+    pub trace_pending: Option<u64>,
 }
 
 /// One decoded structure of the memory view and where its cursor is.
@@ -198,6 +207,9 @@ impl Default for App {
             inspector: None,
             mem: Vec::new(),
             mem_root_sel: 0,
+            trace_source: None,
+            trace_detail: std::collections::HashMap::new(),
+            trace_pending: None,
         }
     }
 }
@@ -429,6 +441,29 @@ impl App {
     pub fn current_goroutine(&self) -> Option<&Goroutine> {
         let a = self.analysis.as_ref()?;
         self.stack_of.and_then(|i| a.goroutines.get(i)).or_else(|| a.crashing_goroutine())
+    }
+
+    /// The trace's history of goroutine `id`: the one read again for it, else
+    /// the analysis's.
+    pub fn trace_of(&self, id: u64) -> Option<&TraceGoroutine> {
+        if let Some(Ok(Some(tg))) = self.trace_detail.get(&id) {
+            return Some(tg);
+        }
+        self.analysis.as_ref()?.trace.as_ref()?.goroutines.get(&id)
+    }
+
+    /// The goroutine whose full trace history the trace view needs read
+    /// again: the current one, when the view shows it, the analysis kept no
+    /// timeline of it, the trace can be read again, and no read of it is
+    /// done or under way.
+    pub fn wants_trace_detail(&self) -> Option<u64> {
+        if self.view != View::Trace || self.trace_source.is_none() || self.inspector.is_none() {
+            return None;
+        }
+        let g = self.current_goroutine()?.id;
+        let kept = self.analysis.as_ref()?.trace.as_ref()?.goroutines.get(&g);
+        let missing = kept.is_some_and(|tg| tg.timeline.is_empty() && tg.transitions > 0);
+        (missing && self.trace_pending != Some(g) && !self.trace_detail.contains_key(&g)).then_some(g)
     }
 
     /// Where the memory view starts: the current goroutine's `g`, its `m`

@@ -4,6 +4,7 @@
 //! on quit, on a panic (ratatui's hook), and on SIGTERM/SIGHUP.
 
 pub mod app;
+pub mod timeline;
 pub mod ui;
 
 use crate::model::{analyze, Analysis, AnalyzeOptions, Phase, Progress};
@@ -48,6 +49,8 @@ enum Msg {
     Phase(&'static str),
     /// The analysis, and the process the memory view reads (none when only the core could be read).
     Done(Result<(Box<Analysis>, Option<Arc<Inspector>>), String>),
+    /// One goroutine's trace history, read again for the trace view.
+    TraceDetail(u64, Result<Option<Box<crate::trace::TraceGoroutine>>, String>),
 }
 
 struct ChannelProgress(std::sync::Mutex<mpsc::Sender<Msg>>);
@@ -73,6 +76,8 @@ pub fn run(source: Source, o: &TuiOptions) -> Result<(), String> {
             app.set_analysis(Arc::new(*a));
         }
         Source::Core { core, open, analyze: opts } => {
+            app.trace_source = opts.trace.clone();
+            let tx = tx.clone();
             std::thread::spawn(move || {
                 let progress = ChannelProgress(std::sync::Mutex::new(tx.clone()));
                 let show_values = opts.show_values;
@@ -98,7 +103,7 @@ pub fn run(source: Source, o: &TuiOptions) -> Result<(), String> {
     if o.mouse {
         let _ = crossterm::execute!(io::stdout(), crossterm::event::EnableMouseCapture);
     }
-    let result = event_loop(&mut terminal, &mut app, &rx, &stop, o);
+    let result = event_loop(&mut terminal, &mut app, (&tx, &rx), &stop, o);
     if o.mouse {
         let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
     }
@@ -129,23 +134,38 @@ impl Stats {
     }
 }
 
+type Channel<'a> = (&'a mpsc::Sender<Msg>, &'a mpsc::Receiver<Msg>);
+
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
-    rx: &mpsc::Receiver<Msg>,
+    channel: Channel<'_>,
     stop: &AtomicBool,
     o: &TuiOptions,
 ) -> Result<(), String> {
     let mut stats = Stats { start: Some(std::time::Instant::now()), ..Default::default() };
-    let r = event_loop_timed(terminal, app, rx, stop, o, &mut stats);
+    let r = event_loop_timed(terminal, app, channel, stop, o, &mut stats);
     stats.write();
     r
+}
+
+/// Reads goroutine `id`'s trace history again on a worker thread, when the
+/// trace view needs it.
+fn read_trace_detail(app: &mut App, tx: &mpsc::Sender<Msg>) {
+    let (Some(id), Some(source), Some(insp)) = (app.wants_trace_detail(), &app.trace_source, &app.inspector) else {
+        return;
+    };
+    app.trace_pending = Some(id);
+    let (p, source, tx) = (Arc::clone(insp.process()), source.clone(), tx.clone());
+    std::thread::spawn(move || {
+        let _ = tx.send(Msg::TraceDetail(id, crate::model::trace_goroutine(&p, &source, id).map(|g| g.map(Box::new))));
+    });
 }
 
 fn event_loop_timed(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
-    rx: &mpsc::Receiver<Msg>,
+    (tx, rx): Channel<'_>,
     stop: &AtomicBool,
     o: &TuiOptions,
     stats: &mut Stats,
@@ -154,6 +174,10 @@ fn event_loop_timed(
     loop {
         while let Ok(m) = rx.try_recv() {
             match m {
+                Msg::TraceDetail(id, r) => {
+                    app.trace_pending = None;
+                    app.trace_detail.insert(id, r.map(|g| g.map(|g| *g)));
+                }
                 Msg::Phase(p) => app.progress = p.into(),
                 Msg::Done(Ok((a, inspector))) => {
                     app.inspector = inspector;
@@ -166,6 +190,7 @@ fn event_loop_timed(
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
+        read_trace_detail(app, tx);
         let t = std::time::Instant::now();
         terminal.draw(|f| ui::draw(f, app)).map_err(|e| format!("drawing: {e}"))?;
         if app.analysis.is_some() {

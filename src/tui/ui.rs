@@ -8,6 +8,7 @@ use crate::model::{Analysis, Goroutine};
 use crate::report::text::{map_title, role_text, user_frame_text};
 use crate::runtime::decode::Shown;
 use crate::runtime::symbolize::print_name;
+use crate::trace::{GoState, TraceGoroutine};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -531,7 +532,7 @@ fn trace(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
         "trace {}: {} of the core's goroutines and {} threads appear in it",
         t.trace_version, t.matched_goroutines, t.matched_threads
     ))];
-    match g.and_then(|g| t.goroutines.get(&g.id).map(|tg| (g, tg))) {
+    match g.and_then(|g| app.trace_of(g.id).map(|tg| (g, tg))) {
         None => lines.push(Line::from("the selected goroutine is not in the trace")),
         Some((g, tg)) => {
             let ms = |ns: u64| ns as f64 / 1e6;
@@ -549,12 +550,91 @@ fn trace(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
             for (why, ns) in &tg.blocked_by_reason {
                 lines.push(Line::from(format!("  blocked on {why}: {:.3} ms", ms(*ns))));
             }
+            lines.push(Line::from(""));
+            lines.extend(timeline_lines(app, g.id, tg, t.duration_ns, area.width.saturating_sub(4) as usize));
+            if !tg.last_events.is_empty() {
+                lines.push(Line::from(""));
+                lines.push(Line::from("last events before the end of the trace:"));
+            }
             for e in &tg.last_events {
-                lines.push(Line::from(format!("  {:.3} ms {:?} -> {:?}", ms(e.time_ns), e.from, e.to)));
+                let why = e.reason.as_deref().filter(|r| !r.is_empty()).map(|r| format!(" ({r})"));
+                lines.push(Line::from(format!(
+                    "  {:.3} ms {:?} -> {:?}{}",
+                    ms(e.time_ns),
+                    e.from,
+                    e.to,
+                    why.unwrap_or_default()
+                )));
             }
         }
     }
     f.render_widget(Paragraph::new(lines).block(block("trace".into())), area);
+}
+
+/// A goroutine state's cell in the timeline: a glyph that reads without
+/// colour, and a colour.
+fn state_cell(s: Option<GoState>) -> (char, Style) {
+    match s {
+        Some(GoState::Running) => ('█', Style::new().fg(Color::Green)),
+        Some(GoState::Runnable) => ('▒', Style::new().fg(Color::Yellow)),
+        Some(GoState::Syscall) => ('s', Style::new().fg(Color::Magenta)),
+        Some(GoState::Waiting) => ('·', Style::new().fg(Color::Blue)),
+        Some(GoState::NotExist) => ('x', Style::new().fg(Color::DarkGray)),
+        Some(GoState::Undetermined) | None => (' ', Style::new()),
+    }
+}
+
+/// The one-line timeline of a goroutine's states over the trace, its time
+/// axis and legend; or why there is none yet.
+fn timeline_lines(app: &App, id: u64, tg: &TraceGoroutine, duration_ns: u64, width: usize) -> Vec<Line<'static>> {
+    if tg.timeline.is_empty() {
+        let why = match app.trace_detail.get(&id) {
+            _ if app.trace_pending == Some(id) => "timeline: reading the trace again for this goroutine…".to_string(),
+            Some(Err(e)) => format!("timeline: the trace could not be read again: {e}"),
+            Some(Ok(_)) => "timeline: no transitions of this goroutine in the trace".to_string(),
+            None if app.trace_source.is_none() || app.inspector.is_none() => {
+                "timeline: kept only for the findings' and the crashing goroutines in a saved report".to_string()
+            }
+            None => "timeline: none kept".to_string(),
+        };
+        return vec![Line::from(why)];
+    }
+    let width = width.clamp(8, 400);
+    let spans: Vec<Span<'static>> = super::timeline::cells(&tg.timeline, duration_ns, width)
+        .into_iter()
+        .map(|s| {
+            let (c, style) = state_cell(s);
+            Span::styled(c.to_string(), style)
+        })
+        .collect();
+    let end = format!("{:.3} ms (end of the trace)", duration_ns as f64 / 1e6);
+    let from = tg.timeline.first().map_or(0, |s| s.start_ns);
+    let start = if tg.timeline.len() >= crate::trace::TIMELINE_KEPT {
+        format!("from {:.3} ms (its latest {} transitions)", from as f64 / 1e6, crate::trace::TIMELINE_KEPT)
+    } else {
+        "0 ms".to_string()
+    };
+    let gap = width.saturating_sub(start.chars().count() + end.chars().count()).max(1);
+    let legend: Vec<Span<'static>> = [GoState::Running, GoState::Runnable, GoState::Syscall, GoState::Waiting]
+        .into_iter()
+        .flat_map(|s| {
+            let (c, style) = state_cell(Some(s));
+            let name = match s {
+                GoState::Running => "running",
+                GoState::Runnable => "runnable",
+                GoState::Syscall => "syscall",
+                _ => "blocked",
+            };
+            [Span::styled(c.to_string(), style), Span::raw(format!(" {name}  "))]
+        })
+        .chain(std::iter::once(Span::raw("(blank: not in the trace yet)")))
+        .collect();
+    vec![
+        Line::from("timeline:"),
+        Line::from(spans),
+        Line::from(format!("{start}{}{end}", " ".repeat(gap))),
+        Line::from(legend),
+    ]
 }
 
 /// Every key, in the help overlay.

@@ -532,3 +532,27 @@ fn timelines_of_watched_goroutines_agree_with_gos_parser() {
         failures.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
     );
 }
+
+#[test]
+fn a_timeline_kept_short_is_the_end_of_the_full_one_and_says_it_was_cut() {
+    let bytes = load("go1.27.3", "tracemapwrites", "trace");
+    let ids: Vec<u64> = trace::read(&bytes).unwrap().goroutines.iter().map(|g| g.id).collect();
+    let full = trace::read_watching_keeping(&bytes, &ids, 1 << 20).unwrap();
+    let short = trace::read_watching_keeping(&bytes, &ids, 16).unwrap();
+    let mut cut = 0;
+    for (f, s) in full.goroutines.iter().zip(&short.goroutines) {
+        assert_eq!(f.id, s.id);
+        assert!(!f.timeline_cut, "goroutine {}: the full history is kept", f.id);
+        assert_eq!(f.last_events.len(), s.last_events.len(), "goroutine {}", f.id);
+        if s.timeline_cut {
+            cut += 1;
+            assert!(s.timeline.len() <= 16 && !s.timeline.is_empty(), "goroutine {}", s.id);
+            // Its spans are the full timeline's last ones, the first aside (its start is where the kept part begins).
+            let tail = &f.timeline[f.timeline.len() - (s.timeline.len() - 1)..];
+            assert_eq!(&s.timeline[1..], tail, "goroutine {}", s.id);
+        } else {
+            assert_eq!(f.timeline, s.timeline, "goroutine {}", s.id);
+        }
+    }
+    assert!(cut > 0, "no goroutine had more than 32 transitions");
+}

@@ -129,7 +129,7 @@ pub fn analyze(p: &Process, o: &AnalyzeOptions, progress: &dyn Progress) -> crat
             // their last trace events and timelines are kept.
             let watch: Vec<u64> =
                 m.findings.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).chain(c.goroutine).collect();
-            match read_trace(p, source, &watch) {
+            match read_trace(p, source, &watch, crate::trace::TIMELINE_KEPT) {
                 Ok(t) => {
                     let j = analysis::trace_join::join(p, &gs, &t, &mut m.findings);
                     warnings.extend(j.warnings.iter().map(|w| Warning::new(WarningKind::Trace, w.clone())));
@@ -196,19 +196,28 @@ pub fn trace_goroutine(
     source: &TraceSource,
     goroutine: u64,
 ) -> Result<Option<crate::trace::TraceGoroutine>, String> {
-    let t = read_trace(p, source, &[goroutine])?;
+    let t = read_trace(p, source, &[goroutine], HISTORY_KEPT)?;
     Ok(t.goroutines.into_iter().find(|g| g.id == goroutine))
 }
 
-fn read_trace(p: &Process, source: &TraceSource, watch: &[u64]) -> Result<crate::trace::TraceSummary, String> {
+/// How many transitions of one goroutine [`trace_goroutine`] keeps: its
+/// whole history but for the busiest (32 MiB at most while reading).
+const HISTORY_KEPT: usize = 1 << 20;
+
+fn read_trace(
+    p: &Process,
+    source: &TraceSource,
+    watch: &[u64],
+    keep: usize,
+) -> Result<crate::trace::TraceSummary, String> {
     match source {
         TraceSource::File(f) => {
             let (map, _) = crate::corefile::map_file(f).map_err(|e| e.to_string())?;
-            crate::trace::read_watching(&map, watch).map_err(|e| format!("{}: {e}", f.display()))
+            crate::trace::read_watching_keeping(&map, watch, keep).map_err(|e| format!("{}: {e}", f.display()))
         }
         TraceSource::FromCore => {
             let rec = crate::runtime::flight::recover(p).map_err(|e| format!("{}: {e}", p.core.path.display()))?;
-            crate::trace::read_watching(&rec.bytes, watch)
+            crate::trace::read_watching_keeping(&rec.bytes, watch, keep)
                 .map_err(|e| format!("{}: recovered trace: {e}", p.core.path.display()))
         }
     }

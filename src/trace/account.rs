@@ -38,7 +38,7 @@ pub(super) struct GAcc {
     /// 1.22+: the blocked intervals it entered and left in this generation.
     pub(super) blocks: Blocks,
     /// For watched goroutines: its latest transitions (time, from, to, reason).
-    recent: Option<Vec<Recent>>,
+    recent: Option<Box<Kept>>,
     /// Its status event already counted as a transition.
     pub(super) status_counted: bool,
     /// v1: stack id of the start function, resolved at the end.
@@ -55,27 +55,47 @@ fn remap(reason_ids: &[u32], r: u32) -> u32 {
 /// A transition kept for a watched goroutine: time, from, to, reason id.
 type Recent = (u64, GoState, GoState, Option<u32>);
 
+/// The goroutines a reader keeps the transitions of, and how many of each.
+pub(super) struct Watch {
+    pub(super) ids: rustc_hash::FxHashSet<u64>,
+    /// The latest this many transitions are kept, per goroutine.
+    pub(super) keep: usize,
+}
+
+/// A watched goroutine's kept transitions.
+#[derive(Default)]
+pub(super) struct Kept {
+    v: Vec<Recent>,
+    keep: usize,
+    /// Older transitions were dropped.
+    cut: bool,
+}
+
+impl Kept {
+    /// Keeps the latest `keep` transitions, by time.
+    fn keep_latest(&mut self) {
+        if self.v.len() > self.keep {
+            self.v.sort_by_key(|r| r.0);
+            self.v.drain(..self.v.len() - self.keep);
+            self.cut = true;
+        }
+    }
+}
+
 /// A fresh accumulator; watched goroutines keep their latest transitions.
 #[cold]
-fn new_acc(watch: &Option<std::sync::Arc<rustc_hash::FxHashSet<u64>>>, g: u64) -> GAcc {
-    let watched = watch.as_ref().is_some_and(|w| w.contains(&g));
-    GAcc { recent: watched.then(Vec::new), ..GAcc::default() }
+fn new_acc(watch: &Option<std::sync::Arc<Watch>>, g: u64) -> GAcc {
+    let keep = watch.as_ref().filter(|w| w.ids.contains(&g)).map(|w| w.keep);
+    GAcc { recent: keep.map(|keep| Box::new(Kept { v: Vec::new(), keep, cut: false })), ..GAcc::default() }
 }
 
 /// How many of a watched goroutine's last transitions are its `last_events`.
 pub(super) const RECENT: usize = 8;
 
-/// How many of a watched goroutine's latest transitions make its timeline
-/// (32 bytes each while reading: a watched goroutine costs at most 256 KiB).
+/// How many of a watched goroutine's latest transitions make its timeline,
+/// unless the reader is told otherwise (32 bytes each while reading: a
+/// watched goroutine costs at most 256 KiB).
 pub const TIMELINE_KEPT: usize = 4096;
-
-/// Keeps the latest [`TIMELINE_KEPT`] transitions, by time.
-fn keep_latest(v: &mut Vec<Recent>) {
-    if v.len() > TIMELINE_KEPT {
-        v.sort_by_key(|r| r.0);
-        v.drain(..v.len() - TIMELINE_KEPT);
-    }
-}
 
 /// A goroutine's blocked intervals of one generation (1.22+), in brief: the
 /// entries' reason while they agree, and the exits' summed time. When the
@@ -122,7 +142,7 @@ impl GAcc {
     /// Its latest kept transition came from `from` (a creation: from not existing,
     /// accounted as from undetermined).
     pub(super) fn came_from(&mut self, from: GoState) {
-        if let Some(r) = self.recent.as_mut().and_then(|v| v.last_mut()) {
+        if let Some(r) = self.recent.as_mut().and_then(|k| k.v.last_mut()) {
             r.1 = from;
         }
     }
@@ -155,7 +175,7 @@ pub(super) struct GTable {
     /// How blocked time is given its reason.
     pub(super) reason_mode: ReasonMode,
     /// Goroutines whose latest transitions are kept.
-    pub(super) watch: Option<std::sync::Arc<rustc_hash::FxHashSet<u64>>>,
+    pub(super) watch: Option<std::sync::Arc<Watch>>,
 }
 
 /// How blocked intervals find their reason.
@@ -285,8 +305,10 @@ pub(super) fn summarize(
             if let Some(r) = a.blocked_since_reason.take() {
                 add_reason(&mut a.blocked_reason, r, max_ts as i128);
             }
-            let mut recent = a.recent.take().unwrap_or_default();
-            keep_latest(&mut recent);
+            let mut kept = a.recent.take().map(|k| *k).unwrap_or_default();
+            kept.keep_latest();
+            let timeline_cut = kept.cut;
+            let mut recent = kept.v;
             recent.sort_by_key(|r| r.0);
             TraceGoroutine {
                 id,
@@ -319,6 +341,7 @@ pub(super) fn summarize(
                     })
                     .collect(),
                 timeline: timeline(&recent, |ts| to_ns(ts as i128 - min_ts as i128)),
+                timeline_cut,
                 last_thread: a.last_ran_on.map(|(_, r)| r.thread),
                 last_p: a.last_ran_on.and_then(|(_, r)| r.p),
             }
@@ -413,10 +436,10 @@ pub(super) fn transition(
     if let Some(r) = ran_on {
         a.ran(ts, r);
     }
-    if let Some(v) = a.recent.as_mut() {
-        v.push((ts, from, to, reason));
-        if v.len() >= 2 * TIMELINE_KEPT {
-            keep_latest(v);
+    if let Some(k) = a.recent.as_mut() {
+        k.v.push((ts, from, to, reason));
+        if k.v.len() >= k.keep.saturating_mul(2) {
+            k.keep_latest();
         }
     }
     a
@@ -502,9 +525,10 @@ impl GTable {
             a.status_counted |= p.status_counted;
             a.blocks.absorb(&p.blocks, reason_ids);
             if let Some(pr) = p.recent {
-                let v = a.recent.get_or_insert_with(Vec::new);
-                v.extend(pr.into_iter().map(|(ts, f, t, r)| (ts, f, t, r.map(|r| remap(reason_ids, r)))));
-                keep_latest(v);
+                let k = a.recent.get_or_insert_with(|| Box::new(Kept { v: Vec::new(), keep: pr.keep, cut: false }));
+                k.cut |= pr.cut;
+                k.v.extend(pr.v.into_iter().map(|(ts, f, t, r)| (ts, f, t, r.map(|r| remap(reason_ids, r)))));
+                k.keep_latest();
             }
         }
     }

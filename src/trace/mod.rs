@@ -12,7 +12,7 @@ mod wire;
 
 pub use account::TIMELINE_KEPT;
 pub use model::{CreatedBy, GoState, StateSpan, TraceEvent, TraceFrame, TraceGoroutine, TraceSummary};
-pub use v2::{read, read_releasing, read_watching};
+pub use v2::{read, read_releasing, read_watching, read_watching_keeping};
 
 /// Why a trace could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -94,6 +94,10 @@ pub struct TraceGoroutine {
     /// busy goroutine's timeline may begin after the trace does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<StateSpan>,
+    /// Its older transitions were dropped: the timeline begins with the
+    /// first one kept, after the trace does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timeline_cut: bool,
 }
 
 /// A state a goroutine entered, and when.

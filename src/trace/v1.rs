@@ -142,7 +142,7 @@ fn resolve_syscall(gs: &mut GTable, (g, ts, stack): (u64, u64, u64), blocked: bo
 }
 
 /// Reads a whole Go 1.21 trace.
-pub fn read(b: &[u8], watch: Option<std::sync::Arc<rustc_hash::FxHashSet<u64>>>) -> Result<TraceSummary, TraceError> {
+pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> Result<TraceSummary, TraceError> {
     let snapshot_end = first_gomaxprocs(b);
     let mut raw = RawEvents::new(b);
     let mut t = Tables::default();

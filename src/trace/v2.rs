@@ -7,7 +7,9 @@
 //! sums, and blocked intervals are paired with their reasons by the
 //! goroutines' sequence numbers once the generation is done.
 
-use super::account::{summarize, transition, Counts, GAcc, GTable, RanOn, ReasonMode, Reasons};
+use super::account::{
+    summarize, transition, Counts, GAcc, GTable, RanOn, ReasonMode, Reasons, Watch, RECENT, TIMELINE_KEPT,
+};
 use super::model::{CreatedBy, GoState, TraceSummary};
 use super::wire::{is_event_batch, read_tables, ArgCounts, Batch, Cursor, Tables};
 use super::{header_version, TraceError};
@@ -312,15 +314,23 @@ pub fn read_releasing(b: &[u8], release: &mut dyn FnMut(std::ops::Range<usize>))
 }
 
 /// Reads a whole trace, keeping the last transitions of the goroutines in
-/// `watch` (`last_events`), e.g. those a core's map findings name.
+/// `watch` (`last_events`, and the latest [`TIMELINE_KEPT`] as their
+/// `timeline`), e.g. those a core's map findings name.
 pub fn read_watching(b: &[u8], watch: &[u64]) -> Result<TraceSummary, TraceError> {
-    read_with(b, &mut |_| {}, Some(std::sync::Arc::new(watch.iter().copied().collect())))
+    read_watching_keeping(b, watch, TIMELINE_KEPT)
+}
+
+/// As [`read_watching`], keeping the latest `keep` transitions of each
+/// watched goroutine for its timeline (32 bytes each while reading).
+pub fn read_watching_keeping(b: &[u8], watch: &[u64], keep: usize) -> Result<TraceSummary, TraceError> {
+    let w = Watch { ids: watch.iter().copied().collect(), keep: keep.max(RECENT) };
+    read_with(b, &mut |_| {}, Some(std::sync::Arc::new(w)))
 }
 
 fn read_with(
     b: &[u8],
     release: &mut dyn FnMut(std::ops::Range<usize>),
-    watch: Option<std::sync::Arc<FxHashSet<u64>>>,
+    watch: Option<std::sync::Arc<Watch>>,
 ) -> Result<TraceSummary, TraceError> {
     let minor = header_version(b)?;
     if minor == 21 {

@@ -548,10 +548,11 @@ fn trace(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
                 ms(tg.syscall_ns)
             )));
             for (why, ns) in &tg.blocked_by_reason {
+                let why = if why.is_empty() { "(no reason given)" } else { why };
                 lines.push(Line::from(format!("  blocked on {why}: {:.3} ms", ms(*ns))));
             }
             lines.push(Line::from(""));
-            lines.extend(timeline_lines(app, g.id, tg, t.duration_ns, area.width.saturating_sub(4) as usize));
+            lines.extend(timeline_lines(app, g.id, tg, t.duration_ns, area.width.saturating_sub(2) as usize));
             if !tg.last_events.is_empty() {
                 lines.push(Line::from(""));
                 lines.push(Line::from("last events before the end of the trace:"));
@@ -609,8 +610,8 @@ fn timeline_lines(app: &App, id: u64, tg: &TraceGoroutine, duration_ns: u64, wid
         .collect();
     let end = format!("{:.3} ms (end of the trace)", duration_ns as f64 / 1e6);
     let from = tg.timeline.first().map_or(0, |s| s.start_ns);
-    let start = if tg.timeline.len() >= crate::trace::TIMELINE_KEPT {
-        format!("from {:.3} ms (its latest {} transitions)", from as f64 / 1e6, crate::trace::TIMELINE_KEPT)
+    let start = if tg.timeline_cut {
+        format!("from {:.3} ms (older transitions not kept)", from as f64 / 1e6)
     } else {
         "0 ms".to_string()
     };

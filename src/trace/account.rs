@@ -2,7 +2,7 @@
 //! of transition times (order-independent, so threads' batches can be
 //! accounted apart and merged), blocked time by reason, last state and stack.
 
-use super::model::{CreatedBy, GoState, StateSpan, TraceEvent, TraceFrame, TraceGoroutine, TraceSummary, STATES};
+use super::model::{CreatedBy, GoState, StateSpan, TraceEvent, TraceGoroutine, TraceStack, TraceSummary, STATES};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
@@ -25,7 +25,7 @@ pub(super) struct GAcc {
     pub(super) blocked_reason: Vec<(u32, i128)>,
     pub(super) last: (u64, GoState),
     /// Last stack, resolved at the end of its generation: (ts, frames).
-    pub(super) last_stack: (u64, Vec<TraceFrame>),
+    pub(super) last_stack: (u64, TraceStack),
     /// Newest stack of the current generation, not yet resolved: (ts, stack id).
     pub(super) pending_stack: Option<(u64, u64)>,
     transitions: u64,
@@ -160,16 +160,20 @@ impl GAcc {
     }
 }
 
-/// Goroutine accumulators: dense by id (ids are small and never reused),
-/// with a map for outliers. The dense table grows only while it stays within
-/// a few times the number of goroutines seen, so a trace naming a huge id (a
-/// damaged or crafted one) costs a map entry, not a table that size.
+/// Goroutine accumulators, in the order first seen, found by id through an
+/// index: dense by id (ids are small and never reused), with a map for
+/// outliers. An id costs 4 bytes of index until its goroutine is seen, so a
+/// part of a generation that sees a few goroutines of a large id range pays
+/// for those few. The dense index grows only while it stays within a few
+/// times the number of goroutines seen, so a trace naming a huge id (a
+/// damaged or crafted one) costs a map entry, not an index that size.
 #[derive(Default)]
 pub(super) struct GTable {
-    dense: Vec<Option<GAcc>>,
-    /// Goroutines in `dense`.
-    dense_count: usize,
-    sparse: FxHashMap<u64, GAcc>,
+    /// The accumulators and their goroutine ids.
+    accs: Vec<(u64, GAcc)>,
+    /// By id: the position in `accs`, or [`NONE`].
+    dense: Vec<u32>,
+    sparse: FxHashMap<u64, u32>,
     /// The generation (index in the file) being decoded.
     pub(super) gen: usize,
     /// How blocked time is given its reason.
@@ -177,6 +181,9 @@ pub(super) struct GTable {
     /// Goroutines whose latest transitions are kept.
     pub(super) watch: Option<std::sync::Arc<Watch>>,
 }
+
+/// An id the dense index has no goroutine for.
+const NONE: u32 = u32::MAX;
 
 /// How blocked intervals find their reason.
 #[derive(Copy, Clone, Default, PartialEq, Eq)]
@@ -195,39 +202,55 @@ const DENSE_IDS: u64 = 1 << 22;
 
 impl GTable {
     #[inline(always)]
-    #[allow(
-        clippy::indexing_slicing,
-        reason = "state_index maps each GoState to an index below the arrays' fixed length"
-    )]
     pub(super) fn get(&mut self, g: u64) -> &mut GAcc {
         let i = g as usize;
         if g >= DENSE_IDS || (i >= self.dense.len() && !self.grow(i)) {
             return self.sparse_get(g);
         }
-        let watch = &self.watch;
-        let slot = &mut self.dense[i];
-        if slot.is_none() {
-            self.dense_count += 1;
-        }
-        slot.get_or_insert_with(|| new_acc(watch, g))
+        let at = match self.dense.get(i) {
+            Some(&at) if at != NONE => at as usize,
+            _ => {
+                let at = self.push(g);
+                if let Some(slot) = self.dense.get_mut(i) {
+                    *slot = at as u32;
+                }
+                at
+            }
+        };
+        self.acc_at(at)
     }
 
-    /// Grows the dense table to hold `i`, when that keeps it within a few
+    /// The accumulator at `at`, which `push` made.
+    #[inline(always)]
+    #[allow(clippy::indexing_slicing, reason = "positions come from push, and accs only grows")]
+    fn acc_at(&mut self, at: usize) -> &mut GAcc {
+        &mut self.accs[at].1
+    }
+
+    /// A new accumulator for `g`; its position.
+    #[cold]
+    #[inline(never)]
+    fn push(&mut self, g: u64) -> usize {
+        let a = new_acc(&self.watch, g);
+        self.accs.push((g, a));
+        self.accs.len() - 1
+    }
+
+    /// Grows the dense index to hold `i`, when that keeps it within a few
     /// times the goroutines seen; the sparse ones it now covers move in.
     #[cold]
     #[inline(never)]
     fn grow(&mut self, i: usize) -> bool {
-        let limit = 4096usize.max(4 * (self.dense_count + self.sparse.len()));
-        if i >= limit {
+        let limit = 4096usize.max(4 * self.accs.len());
+        if i >= limit || self.accs.len() >= NONE as usize {
             return false;
         }
         let len = (i + 1).next_power_of_two();
-        self.dense.resize_with(len, || None);
+        self.dense.resize(len, NONE);
         let moved: Vec<u64> = self.sparse.keys().copied().filter(|&k| (k as usize) < len).collect();
         for k in moved {
-            if let (Some(a), Some(slot)) = (self.sparse.remove(&k), self.dense.get_mut(k as usize)) {
-                *slot = Some(a);
-                self.dense_count += 1;
+            if let (Some(at), Some(slot)) = (self.sparse.remove(&k), self.dense.get_mut(k as usize)) {
+                *slot = at;
             }
         }
         true
@@ -236,32 +259,36 @@ impl GTable {
     #[cold]
     #[inline(never)]
     fn sparse_get(&mut self, g: u64) -> &mut GAcc {
-        let watch = &self.watch;
-        self.sparse.entry(g).or_insert_with(|| new_acc(watch, g))
+        let at = match self.sparse.get(&g) {
+            Some(&at) => at as usize,
+            None => {
+                let at = self.push(g);
+                self.sparse.insert(g, at as u32);
+                at
+            }
+        };
+        self.acc_at(at)
     }
 
     /// The accumulator of `g`, if it has one.
     pub(super) fn peek(&self, g: u64) -> Option<&GAcc> {
-        match self.dense.get(g as usize) {
-            Some(slot) if g < DENSE_IDS => slot.as_ref(),
-            _ => self.sparse.get(&g),
-        }
+        let at = match self.dense.get(g as usize) {
+            Some(&at) if g < DENSE_IDS => Some(at).filter(|&a| a != NONE),
+            _ => self.sparse.get(&g).copied(),
+        }?;
+        self.accs.get(at as usize).map(|(_, a)| a)
     }
 
     pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (u64, &mut GAcc)> {
-        self.dense
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, a)| a.as_mut().map(|a| (i as u64, a)))
-            .chain(self.sparse.iter_mut().map(|(g, a)| (*g, a)))
+        self.accs.iter_mut().map(|(g, a)| (*g, a))
     }
 
     pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut GAcc> {
-        self.dense.iter_mut().flatten().chain(self.sparse.values_mut())
+        self.accs.iter_mut().map(|(_, a)| a)
     }
 
     pub(super) fn into_iter(self) -> impl Iterator<Item = (u64, GAcc)> {
-        self.dense.into_iter().enumerate().filter_map(|(i, a)| a.map(|a| (i as u64, a))).chain(self.sparse)
+        self.accs.into_iter()
     }
 }
 

@@ -11,7 +11,7 @@ mod v2;
 mod wire;
 
 pub use account::TIMELINE_KEPT;
-pub use model::{CreatedBy, GoState, StateSpan, TraceEvent, TraceFrame, TraceGoroutine, TraceSummary};
+pub use model::{CreatedBy, GoState, StateSpan, TraceEvent, TraceFrame, TraceGoroutine, TraceStack, TraceSummary};
 pub use v2::{read, read_releasing, read_watching, read_watching_keeping};
 
 /// Why a trace could not be read.

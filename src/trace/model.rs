@@ -40,8 +40,12 @@ mod tests {
     }
 }
 
+/// A stack of the trace, innermost frame first. Stacks are interned by
+/// content as a trace is read: goroutines with the same stack share one.
+pub type TraceStack = std::sync::Arc<[TraceFrame]>;
+
 /// A stack frame of the trace.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TraceFrame {
     /// Function.
     pub function: String,
@@ -66,7 +70,7 @@ pub struct TraceGoroutine {
     /// Its last state.
     pub state_at_end: GoState,
     /// Stack of its last event that had one.
-    pub last_stack: Vec<TraceFrame>,
+    pub last_stack: TraceStack,
     /// Nanoseconds spent running.
     pub running_ns: u64,
     /// Nanoseconds runnable.
@@ -116,7 +120,7 @@ pub struct CreatedBy {
     /// goroutine (timers, the runtime's own workers: Go's `G=-1`).
     pub goroutine: Option<u64>,
     /// Creation stack.
-    pub stack: Vec<TraceFrame>,
+    pub stack: TraceStack,
 }
 
 /// The summary of a trace.

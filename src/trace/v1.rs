@@ -239,7 +239,7 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
                         let acc = gs.get(g);
                         acc.pending_start = Some(start);
                         acc.created_by =
-                            Some(super::model::CreatedBy { goroutine: (cur != 0).then_some(cur), stack: Vec::new() });
+                            Some(super::model::CreatedBy { goroutine: (cur != 0).then_some(cur), stack: Default::default() });
                         acc.pending_creation_stack = Some(stk);
                     }
                 }
@@ -353,7 +353,7 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
             }
         }
         if let Some(id) = acc.pending_start.take() {
-            acc.start_function = stack(id).first().map(|f| f.function.clone());
+            acc.start_function = t.first_function(id);
         }
         if let (Some(id), Some(cb)) = (acc.pending_creation_stack.take(), acc.created_by.as_mut()) {
             cb.stack = stack(id);

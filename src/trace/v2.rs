@@ -124,6 +124,8 @@ struct Decoder {
     freq: u64,
     first_generation: Option<u64>,
     generations: usize,
+    /// Stacks resolved so far, shared across generations.
+    interned: std::sync::Arc<super::wire::Interned>,
 }
 
 impl Decoder {
@@ -148,7 +150,7 @@ impl Decoder {
         release: &mut dyn FnMut(std::ops::Range<usize>),
         require_frequency: bool,
     ) -> Result<bool, TraceError> {
-        let mut t = Tables::default();
+        let mut t = Tables { interned: std::sync::Arc::clone(&self.interned), ..Tables::default() };
         for batch in gen.iter().filter(|b| !b.experimental) {
             read_tables(batch, &mut t)?;
         }
@@ -355,6 +357,7 @@ fn read_with(
         freq: 0,
         first_generation: None,
         generations: 0,
+        interned: Default::default(),
     };
     let mut cur: Vec<Batch<'_>> = Vec::new();
     let mut warnings = Vec::new();
@@ -506,7 +509,6 @@ fn events<const LOG: bool>(
             0x0e | 0x2f => {
                 // GoCreate / GoCreateBlocked
                 let new_g = args[1];
-                let start = t.stack(args[2]);
                 let (to, reason) = if ev == 0x2f { (Waiting, Some(unknown)) } else { (Runnable, None) };
                 // From NotExist: no interval to close (accounted as from Undetermined).
                 let a = transition(gs, new_g, ts, Undetermined, to, reason, 0, None);
@@ -515,7 +517,7 @@ fn events<const LOG: bool>(
                     a.blocks.enter(r);
                     mask.add(new_g);
                 }
-                a.start_function = start.first().map(|f| f.function.clone());
+                a.start_function = t.first_function(args[2]);
                 a.created_by = Some(CreatedBy { goroutine: (cur != 0).then_some(cur), stack: t.stack(args[3]) });
             }
             0x0f => {

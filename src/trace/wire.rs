@@ -1,7 +1,8 @@
 //! The wire format shared by both readers: varints, argument counts of the
 //! generation format's event types, and the per-generation string and stack tables.
 
-use super::model::TraceFrame;
+use super::model::{TraceFrame, TraceStack};
+use std::hash::{Hash, Hasher};
 use super::TraceError;
 use std::collections::HashMap;
 
@@ -146,28 +147,70 @@ pub(super) fn arg_count(minor: u32, ev: u8) -> Option<usize> {
 pub(super) struct Tables<'a> {
     pub(super) cpu_samples: u64,
     pub(super) strings: HashMap<u64, &'a [u8]>,
+    /// Stack id → frames (pc, function string id, file string id, line).
     pub(super) stacks: HashMap<u64, Vec<(u64, u64, u64, u64)>>,
     pub(super) freq: Option<u64>,
+    /// The stacks resolved so far, of every generation.
+    pub(super) interned: std::sync::Arc<Interned>,
 }
 
+/// Resolved stacks by content, shared by every generation of a trace: a
+/// stack that many goroutines share, or that each generation's table names
+/// again under a new id, is one allocation.
+#[derive(Default)]
+pub(super) struct Interned(std::sync::Mutex<rustc_hash::FxHashMap<u64, Vec<TraceStack>>>);
+
 impl Tables<'_> {
-    pub(super) fn string(&self, id: u64) -> String {
-        self.strings.get(&id).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
+    fn bytes(&self, id: u64) -> &[u8] {
+        self.strings.get(&id).copied().unwrap_or_default()
     }
-    pub(super) fn stack(&self, id: u64) -> Vec<TraceFrame> {
-        self.stacks
-            .get(&id)
-            .map(|fs| {
-                fs.iter()
-                    .map(|&(pc, func, file, line)| TraceFrame {
-                        function: self.string(func),
-                        file: self.string(file),
-                        line,
-                        pc,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+
+    pub(super) fn string(&self, id: u64) -> String {
+        String::from_utf8_lossy(self.bytes(id)).into_owned()
+    }
+
+    /// The function of a stack's innermost frame.
+    pub(super) fn first_function(&self, id: u64) -> Option<String> {
+        let &(_, func, _, _) = self.stacks.get(&id)?.first()?;
+        Some(self.string(func))
+    }
+
+    /// The frames of stack `id` (none when the table lacks it), interned.
+    pub(super) fn stack(&self, id: u64) -> TraceStack {
+        let Some(raw) = self.stacks.get(&id).filter(|fs| !fs.is_empty()) else { return TraceStack::default() };
+        let mut h = rustc_hash::FxHasher::default();
+        for &(pc, func, file, line) in raw {
+            (pc, self.bytes(func), self.bytes(file), line).hash(&mut h);
+        }
+        let key = h.finish();
+        let same = |s: &TraceStack| {
+            s.len() == raw.len()
+                && s.iter().zip(raw).all(|(f, &(pc, func, file, line))| {
+                    f.pc == pc
+                        && f.line == line
+                        && String::from_utf8_lossy(self.bytes(func)) == f.function.as_str()
+                        && String::from_utf8_lossy(self.bytes(file)) == f.file.as_str()
+                })
+        };
+        let build = || -> TraceStack {
+            raw.iter()
+                .map(|&(pc, func, file, line)| TraceFrame {
+                    function: self.string(func),
+                    file: self.string(file),
+                    line,
+                    pc,
+                })
+                .collect()
+        };
+        // A poisoned lock (a panic elsewhere) only costs the sharing.
+        let Ok(mut m) = self.interned.0.lock() else { return build() };
+        let candidates = m.entry(key).or_default();
+        if let Some(s) = candidates.iter().find(|s| same(s)) {
+            return std::sync::Arc::clone(s);
+        }
+        let s = build();
+        candidates.push(std::sync::Arc::clone(&s));
+        s
     }
 }
 

@@ -79,7 +79,9 @@ fn traces() -> Vec<(String, String)> {
         }
     }
     // Traces the crash fixtures wrote with trace.Start, cut short by the crash.
-    for (v, sc) in [("go1.23.9", "tracemapwrites"), ("go1.27.3", "tracemapwrites"), ("go1.27.3", "tracestartonly")] {
+    for (v, sc) in
+        [("go1.23.9", "tracemapwrites"), ("go1.27.3", "tracemapwrites"), ("go1.27.3-arm64", "tracemapwrites")]
+    {
         out.push((v.to_string(), sc.to_string()));
     }
     out.sort();

@@ -181,6 +181,7 @@ fn recorder(p: &Process) -> Result<(RecoveredTrace, Option<(u64, Vec<Vec<u8>>)>)
     let rg = "runtime/trace.rawGeneration";
     let gen_size = d.struct_named(rg).and_then(|t| t.size).ok_or("DWARF has no runtime/trace.rawGeneration")?;
     let (gen_off, batches_off) = (need(p, rg, "gen")?, need(p, rg, "batches")?);
+    let layout = batch_layout(p)?;
     let ring = fr.add(need(p, f, "ring")?);
     let (ring_ptr, ring_len) =
         (mem.read_ptr(ring).map_err(|e| e.to_string())?, mem.read_u64(ring.add(8)).map_err(|e| e.to_string())?);
@@ -197,7 +198,7 @@ fn recorder(p: &Process) -> Result<(RecoveredTrace, Option<(u64, Vec<Vec<u8>>)>)
     for i in 0..ring_len {
         let g = ring_ptr.add(i * gen_size);
         let gen = mem.read_u64(g.add(gen_off)).unwrap_or(0);
-        match read_batches(p, g.add(batches_off), &mut out.bytes) {
+        match read_batches(p, g.add(batches_off), layout, &mut out.bytes) {
             Ok(()) => out.generations.push(gen),
             Err(e) => {
                 out.warnings.push(format!("generation {gen}: {e}; it and later generations are left out"));
@@ -208,7 +209,7 @@ fn recorder(p: &Process) -> Result<(RecoveredTrace, Option<(u64, Vec<Vec<u8>>)>)
     let active = fr.add(need(p, f, "active")?);
     let active_gen = mem.read_u64(active.add(gen_off)).unwrap_or(0);
     let mut bytes = Vec::new();
-    let batches = match read_batches(p, active.add(batches_off), &mut bytes) {
+    let batches = match read_batches(p, active.add(batches_off), layout, &mut bytes) {
         Ok(()) => split_batches(&bytes),
         Err(e) => {
             out.warnings.push(format!("the recorder's generation in progress: {e}"));
@@ -232,8 +233,39 @@ fn split_batches(b: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-/// Appends every batch of a `[][]byte` at `slice`; all or nothing.
-fn read_batches(p: &Process, slice: Addr, out: &mut Vec<u8>) -> Result<(), String> {
+/// How `rawGeneration.batches` holds each batch's bytes (header included),
+/// from DWARF: Go 1.26+ `[][]byte`, the element the byte slice itself; Go
+/// 1.25 `[]batch`, a `batch{m, time, data []byte}` each.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct BatchLayout {
+    /// Bytes per element of `batches`.
+    pub elem_size: u64,
+    /// Offset of the `[]byte` in an element.
+    pub data: u64,
+}
+
+/// Reads [`BatchLayout`] from the executable's DWARF.
+pub fn batch_layout(p: &Process) -> Result<BatchLayout, String> {
+    let d = p.dwarf()?;
+    let no = |what: &str| format!("DWARF: runtime/trace.rawGeneration.batches: {what}");
+    let (_, ty) = d.field_path("runtime/trace.rawGeneration", "batches").ok_or_else(|| no("no such field"))?;
+    let slice = ty.and_then(|t| d.resolve(t)).ok_or_else(|| no("no type"))?;
+    let array = slice.field("array").and_then(|f| f.ty).and_then(|t| d.resolve(t)).ok_or_else(|| no("not a slice"))?;
+    let elem = array.elem.and_then(|t| d.resolve(t)).ok_or_else(|| no("no element type"))?;
+    let elem_size = elem.size.ok_or_else(|| no("element without a size"))?;
+    let data = if elem.name.starts_with("[]") {
+        0
+    } else {
+        elem.field("data").map(|f| f.offset).ok_or_else(|| no(&format!("element {} has no data field", elem.name)))?
+    };
+    if data.checked_add(24).is_none_or(|end| end > elem_size) {
+        return Err(no(&format!("element {} of {elem_size} bytes cannot hold a []byte at {data}", elem.name)));
+    }
+    Ok(BatchLayout { elem_size, data })
+}
+
+/// Appends every batch of the `batches` slice at `slice`; all or nothing.
+fn read_batches(p: &Process, slice: Addr, layout: BatchLayout, out: &mut Vec<u8>) -> Result<(), String> {
     let mem = p.mem();
     let ptr = mem.read_ptr(slice).map_err(|e| e.to_string())?;
     let n = mem.read_u64(slice.add(8)).map_err(|e| e.to_string())?;
@@ -242,7 +274,7 @@ fn read_batches(p: &Process, slice: Addr, out: &mut Vec<u8>) -> Result<(), Strin
     }
     let mark = out.len();
     for j in 0..n {
-        let b = ptr.add(j * 24);
+        let b = ptr.add(j.saturating_mul(layout.elem_size).saturating_add(layout.data));
         let (bp, bl) =
             (mem.read_ptr(b).map_err(|e| e.to_string())?, mem.read_u64(b.add(8)).map_err(|e| e.to_string())?);
         let bytes = match mem.read_vec(bp, bl, MAX_BATCH_BYTES) {

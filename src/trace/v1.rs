@@ -238,8 +238,10 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
                         transition(&mut gs, g, ts, Undetermined, Runnable, None, 0, None);
                         let acc = gs.get(g);
                         acc.pending_start = Some(start);
-                        acc.created_by =
-                            Some(super::model::CreatedBy { goroutine: (cur != 0).then_some(cur), stack: Default::default() });
+                        acc.created_by = Some(super::model::CreatedBy {
+                            goroutine: (cur != 0).then_some(cur),
+                            stack: Default::default(),
+                        });
                         acc.pending_creation_stack = Some(stk);
                     }
                 }

@@ -2,9 +2,9 @@
 //! generation format's event types, and the per-generation string and stack tables.
 
 use super::model::{TraceFrame, TraceStack};
-use std::hash::{Hash, Hasher};
 use super::TraceError;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 pub(super) struct Cursor<'a> {
     pub(super) b: &'a [u8],

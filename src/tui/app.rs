@@ -156,6 +156,22 @@ pub struct App {
     pub trace_detail: std::collections::HashMap<u64, Result<Option<TraceGoroutine>, String>>,
     /// Trace: the goroutine whose history is being read.
     pub trace_pending: Option<u64>,
+    /// The crashing goroutine's index, found once (views ask every frame).
+    crash_at: Option<usize>,
+    /// The memory view's maps and iterators (indices), chosen once.
+    mem_picks: (Vec<usize>, Vec<usize>),
+}
+
+/// The maps and iterators the memory view offers (indices): those the
+/// findings name first, then the first others, 8 of each.
+fn memory_picks(a: &Analysis) -> (Vec<usize>, Vec<usize>) {
+    let named: Vec<crate::addr::Addr> = a.findings.iter().filter_map(|f| f.map).collect();
+    let pick = |is_named: &dyn Fn(usize) -> bool, n: usize| -> Vec<usize> {
+        (0..n).filter(|&i| is_named(i)).chain((0..n).filter(|&i| !is_named(i))).take(8).collect()
+    };
+    let maps = pick(&|i| a.maps.get(i).is_some_and(|h| named.contains(&h.address)), a.maps.len());
+    let its = pick(&|i| a.iterators.get(i).is_some_and(|it| named.contains(&it.map)), a.iterators.len());
+    (maps, its)
 }
 
 /// One decoded structure of the memory view and where its cursor is.
@@ -210,6 +226,8 @@ impl Default for App {
             trace_source: None,
             trace_detail: std::collections::HashMap::new(),
             trace_pending: None,
+            crash_at: None,
+            mem_picks: (Vec::new(), Vec::new()),
         }
     }
 }
@@ -245,6 +263,8 @@ impl App {
 
     /// The analysis is done: build what the views need once.
     pub fn set_analysis(&mut self, a: Arc<Analysis>) {
+        self.crash_at = a.crash.goroutine.and_then(|id| a.goroutines.iter().position(|g| g.id == id));
+        self.mem_picks = memory_picks(&a);
         self.groups = a.stack_groups(|_| true);
         self.group_of = vec![0; a.goroutines.len()];
         for (k, g) in self.groups.iter().enumerate() {
@@ -440,7 +460,7 @@ impl App {
     /// The goroutine the views that show one follow: the stack's, else the crashing one.
     pub fn current_goroutine(&self) -> Option<&Goroutine> {
         let a = self.analysis.as_ref()?;
-        self.stack_of.and_then(|i| a.goroutines.get(i)).or_else(|| a.crashing_goroutine())
+        self.stack_of.or(self.crash_at).and_then(|i| a.goroutines.get(i))
     }
 
     /// The trace's history of goroutine `id`: the one read again for it, else
@@ -484,16 +504,11 @@ impl App {
                 target: insp.span_of(g.address),
             });
         }
-        let named: Vec<crate::addr::Addr> = a.findings.iter().filter_map(|f| f.map).collect();
-        let mut maps: Vec<&crate::runtime::maps::MapHeader> = a.maps.iter().map(|h| &**h).collect();
-        maps.sort_by_key(|h| !named.contains(&h.address));
-        for h in maps.into_iter().take(8) {
+        for h in self.mem_picks.0.iter().filter_map(|&i| a.maps.get(i)) {
             let label = format!("map {} {} len {}", h.address, h.type_name.as_deref().unwrap_or("?"), h.len);
             out.push(MemRoot { label, target: insp.map_header(h.address, h.type_name.as_deref()) });
         }
-        let mut its: Vec<&crate::runtime::maps::iterators::MapIterator> = a.iterators.iter().collect();
-        its.sort_by_key(|it| !named.contains(&it.map));
-        for it in its.into_iter().take(8) {
+        for it in self.mem_picks.1.iter().filter_map(|&i| a.iterators.get(i)) {
             let label =
                 format!("iterator {} of goroutine {} over map {}: {}", it.address, it.goroutine, it.map, it.state);
             out.push(MemRoot { label, target: insp.iterator(it.address) });

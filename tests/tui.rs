@@ -549,6 +549,7 @@ fn the_trace_view_draws_the_goroutines_timeline_and_reads_the_trace_again_for_ot
             );
             let row = s.lines().skip_while(|l| !l.contains("timeline:")).nth(1).unwrap_or("");
             assert!(row.contains(['█', '▒', '·', 's']), "{v}: the timeline row has cells:\n{s}");
+            insta::assert_snapshot!(format!("{v}-tracemapwrites-6-trace-from-core"), s);
             watched_drawn += 1;
         }
         // Another goroutine of the trace, which no finding names: the trace view asks for it.
@@ -573,6 +574,8 @@ fn the_trace_view_draws_the_goroutines_timeline_and_reads_the_trace_again_for_ot
         assert_eq!(app.wants_trace_detail(), None, "{v}");
         let s = screen(&mut app, 80, 24);
         assert!(s.contains(&format!("goroutine {id}:")) && s.contains("(end of the trace)"), "{v}:\n{s}");
+        let how = if from_core { "from-core" } else { "file" };
+        insta::assert_snapshot!(format!("{v}-tracemapwrites-6-trace-{how}-goroutine-{id}"), s);
         // A saved report cannot read the trace again, and says so.
         let mut saved = App::with_analysis(a.clone());
         saved.stack_of = Some(other);

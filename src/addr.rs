@@ -66,6 +66,7 @@ impl Addr {
     /// [`Addr::to_hex`] as bytes.
     #[allow(
         clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
         reason = "digits written right to left into a fixed 18-byte buffer, at most 16 of them"
     )]
     pub fn to_hex_bytes(self, buf: &mut [u8; 18]) -> &[u8] {

@@ -108,8 +108,8 @@ pub fn base_status(full: &str) -> String {
     }
     if let Some(t) = s.strip_suffix(" minutes") {
         if let Some(i) = t.rfind(", ") {
-            if t[i + 2..].chars().all(|c| c.is_ascii_digit()) {
-                s = &t[..i];
+            if t.get(i..).and_then(|r| r.strip_prefix(", ")).is_some_and(|m| m.chars().all(|c| c.is_ascii_digit())) {
+                s = t.get(..i).unwrap_or(s);
             }
         }
     }
@@ -135,8 +135,9 @@ fn parse_header(line: &str) -> Option<PrintedGoroutine> {
     if close < open || !rest.ends_with(':') {
         return None;
     }
-    let mut g = PrintedGoroutine { id, status_full: rest[open + 1..close].to_string(), ..Default::default() };
-    for kv in rest[..open].split_whitespace() {
+    let status = rest.get(open..close).and_then(|x| x.strip_prefix('['))?;
+    let mut g = PrintedGoroutine { id, status_full: status.to_string(), ..Default::default() };
+    for kv in rest.get(..open).unwrap_or_default().split_whitespace() {
         match kv.split_once('=') {
             Some(("gp", v)) => g.gp = parse_hex(v),
             Some(("m", v)) => g.m = Some(v.to_string()),
@@ -180,7 +181,7 @@ fn parse_location(line: &str) -> Option<Location> {
 fn parse_call(line: &str) -> Option<(String, String)> {
     let body = line.strip_suffix(')')?;
     let i = body.rfind('(')?;
-    Some((body[..i].to_string(), body[i + 1..].to_string()))
+    Some((body.get(..i)?.to_string(), body.get(i..)?.strip_prefix('(')?.to_string()))
 }
 
 /// `SIGQUIT`, `SIGSEGV`, `SIGRTMIN+3`…

@@ -33,14 +33,19 @@ macro_rules! json_named {
     };
 }
 
+#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod addr;
 pub mod analysis;
+#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod arch;
+#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod corefile;
+#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod crashlog;
 pub mod error;
 pub mod exe;
 pub mod intern;
+#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod memory;
 pub mod model;
 pub mod report;

@@ -54,7 +54,7 @@ impl Arch for Amd64 {
             lr: None,
             g: word(b, reg::R14)?,
             // runtime·settls: g lives at -8(FS) under internal linking.
-            tls_g: word(b, reg::FS_BASE).filter(|&fs| fs >= 8).map(|fs| fs - 8),
+            tls_g: word(b, reg::FS_BASE).and_then(|fs| fs.checked_sub(8)),
         })
     }
     fn uses_lr(&self) -> bool {
@@ -75,6 +75,7 @@ impl Arch for Amd64 {
     /// `signal_amd64.go`'s dumpregs over the kernel's `sigcontext` gregs
     /// (r8…r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags, then
     /// cs, gs, fs as 16-bit words).
+    #[allow(clippy::arithmetic_side_effects, reason = "constant offsets in the kernel's fixed sigcontext")]
     fn signal_registers(&self) -> Vec<(&'static str, u64, u8)> {
         let g = |i: u64| GREGS + i * 8;
         let mut v = vec![
@@ -98,6 +99,7 @@ impl Arch for Amd64 {
     }
     /// preempt_amd64.s (the same in Go 1.21–1.27): AX, CX, DX, BX, SI, DI, R8–R15
     /// at 0, 8, … from the frame's SP (BP and SP are not saved there).
+    #[allow(clippy::arithmetic_side_effects, reason = "r is 8..=15 in the arm that computes")]
     fn async_preempt_slot(&self, r: u16) -> Option<u64> {
         Some(match r {
             0 => 0,  // rax

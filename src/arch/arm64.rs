@@ -64,6 +64,7 @@ impl Arch for Arm64 {
     }
     /// `signal_arm64.go`'s dumpregs over the kernel's `sigcontext`
     /// (fault_address, regs[31], sp, pc).
+    #[allow(clippy::arithmetic_side_effects, reason = "constant offsets in the kernel's fixed sigcontext")]
     fn signal_registers(&self) -> Vec<(&'static str, u64, u8)> {
         const R: [&str; 30] = [
             "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
@@ -89,6 +90,7 @@ impl Arch for Arm64 {
     /// preempt_arm64.s (the same in Go 1.21–1.27 for the integer registers):
     /// `STP (R0, R1), 8(RSP)` … `(R16, R17), 136(RSP)`, then `(R19, R20), 152(RSP)`
     /// … `(R25, R26), 200(RSP)`; R18 (platform), R27 (temp), g, FP and LR elsewhere.
+    #[allow(clippy::arithmetic_side_effects, reason = "r is at most 26 in the arms that compute")]
     fn async_preempt_slot(&self, r: u16) -> Option<u64> {
         let r = r as u64;
         match r {

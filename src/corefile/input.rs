@@ -161,7 +161,7 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     while let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) {
         match f.read(rest)? {
             0 => break,
-            k => n += k,
+            k => n = n.saturating_add(k),
         }
     }
     Ok(n)
@@ -264,8 +264,9 @@ fn elf_end(head: &[u8]) -> Option<u64> {
     if !head.starts_with(b"\x7fELF\x02\x01") || head.get(16..18) != Some(&[4, 0]) {
         return None;
     }
-    let u16_at =
-        |o: usize| head.get(o..o + 2).and_then(|b| b.try_into().ok()).map(|b| u64::from(u16::from_le_bytes(b)));
+    let u16_at = |o: usize| {
+        head.get(o..o.checked_add(2)?).and_then(|b| b.try_into().ok()).map(|b| u64::from(u16::from_le_bytes(b)))
+    };
     let u64_at = |o: u64| {
         let o = usize::try_from(o).ok()?;
         head.get(o..o.checked_add(8)?).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
@@ -301,7 +302,9 @@ fn spill(mut r: impl Read) -> io::Result<(File, Option<String>)> {
             Ok(n) => {
                 let chunk = buf.get(..n).unwrap_or_default();
                 if end.is_none() && head.len() < HEAD {
-                    head.extend_from_slice(chunk.get(..chunk.len().min(HEAD - head.len())).unwrap_or_default());
+                    head.extend_from_slice(
+                        chunk.get(..chunk.len().min(HEAD.saturating_sub(head.len()))).unwrap_or_default(),
+                    );
                     end = elf_end(&head);
                     if let Some(e) = end {
                         counted.ends_at(e);
@@ -319,7 +322,7 @@ fn spill(mut r: impl Read) -> io::Result<(File, Option<String>)> {
                     break;
                 }
                 io::Write::write_all(&mut tmp, chunk.get(..keep as usize).unwrap_or_default())?;
-                total += keep;
+                total = total.saturating_add(keep);
                 counted.wrote(keep);
                 if end.is_some_and(|e| total >= e) {
                     break;

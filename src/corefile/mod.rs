@@ -110,9 +110,9 @@ impl CoreFile {
         let mut phnum = hdr.e_phnum as usize;
         if hdr.e_phnum == 0xffff {
             // PN_XNUM: the real count is in section header 0's sh_info.
-            let off = hdr.e_shoff as usize + 44;
-            phnum = data
-                .get(off..off + 4)
+            let off = usize::try_from(hdr.e_shoff).ok().and_then(|o| o.checked_add(44));
+            phnum = off
+                .and_then(|off| data.get(off..off.checked_add(4)?))
                 .and_then(|b| b.try_into().ok())
                 .map(u32::from_le_bytes)
                 .ok_or_else(|| bad("PN_XNUM set but section header 0 is missing".into()))? as usize;
@@ -243,7 +243,7 @@ impl CoreFile {
             return None;
         }
         let start = seg.file_offset.checked_add(rel)?;
-        let end = start.checked_add((seg.file_size - rel).min(max))?;
+        let end = start.checked_add(seg.file_size.checked_sub(rel)?.min(max))?;
         self.map.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
     }
 }

@@ -67,11 +67,11 @@ pub struct Note<'a> {
 }
 
 fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(off..off + 4)?.try_into().ok()?))
+    Some(u32::from_le_bytes(b.get(off..off.checked_add(4)?)?.try_into().ok()?))
 }
 
 fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(off..off + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(b.get(off..off.checked_add(8)?)?.try_into().ok()?))
 }
 
 fn align4(n: usize) -> Option<usize> {
@@ -82,20 +82,22 @@ fn align4(n: usize) -> Option<usize> {
 pub fn parse_notes(seg: &[u8]) -> (Vec<Note<'_>>, Option<String>) {
     let mut out = Vec::new();
     let mut off = 0usize;
-    while off + 12 <= seg.len() {
-        let (Some(namesz), Some(descsz), Some(kind)) = (u32_at(seg, off), u32_at(seg, off + 4), u32_at(seg, off + 8))
+    while off.checked_add(12).is_some_and(|end| end <= seg.len()) {
+        let (Some(namesz), Some(descsz), Some(kind)) =
+            (u32_at(seg, off), u32_at(seg, off.saturating_add(4)), u32_at(seg, off.saturating_add(8)))
         else {
             break;
         };
-        let name_start = off + 12;
+        let name_start = off.saturating_add(12);
         let Some(desc_start) = align4(namesz as usize).and_then(|n| name_start.checked_add(n)) else { break };
         let Some(next) = align4(descsz as usize).and_then(|n| desc_start.checked_add(n)) else { break };
-        let (Some(name), Some(desc)) =
-            (seg.get(name_start..name_start + namesz as usize), seg.get(desc_start..desc_start + descsz as usize))
-        else {
+        let (Some(name), Some(desc)) = (
+            seg.get(name_start..name_start.saturating_add(namesz as usize)),
+            seg.get(desc_start..desc_start.saturating_add(descsz as usize)),
+        ) else {
             return (out, Some(format!("note at offset {off} runs past its segment")));
         };
-        let name = name.get(..name.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)).unwrap_or(name);
+        let name = name.get(..name.iter().rposition(|&b| b != 0).map_or(0, |i| i.saturating_add(1))).unwrap_or(name);
         out.push(Note { name, kind, desc });
         off = next;
     }
@@ -160,11 +162,16 @@ pub fn parse_nt_file(d: &[u8]) -> Vec<FileMapping> {
         return Vec::new();
     }
     let count = count as usize;
-    let mut names = d.get(16 + count * 24..).unwrap_or(&[]).split(|&b| b == 0);
+    // count ≤ len / 24: the products below stay within the note.
+    let mut names = d.get(count.saturating_mul(24).saturating_add(16)..).unwrap_or(&[]).split(|&b| b == 0);
     let mut out = Vec::with_capacity(count);
     for i in 0..count {
-        let e = 16 + i * 24;
-        let (Some(start), Some(end), Some(pgoff)) = (u64_at(d, e), u64_at(d, e + 8), u64_at(d, e + 16)) else { break };
+        let e = i.saturating_mul(24).saturating_add(16);
+        let (Some(start), Some(end), Some(pgoff)) =
+            (u64_at(d, e), u64_at(d, e.saturating_add(8)), u64_at(d, e.saturating_add(16)))
+        else {
+            break;
+        };
         let path = names.next().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
         out.push(FileMapping {
             range: AddrRange::new(Addr(start), Addr(end)),

@@ -33,6 +33,7 @@ impl FakeMemory {
 impl Memory for FakeMemory {
     #[allow(
         clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
         reason = "the run found holds `at`, and n is bounded by what is left of both the run and the buffer"
     )]
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<(), MemError> {
@@ -52,8 +53,9 @@ impl Memory for FakeMemory {
     }
 
     fn slice(&self, addr: Addr, len: u64) -> Option<&[u8]> {
-        let (start, bytes) = self.runs.iter().find(|(s, b)| addr >= *s && addr.0 - s.0 < b.len() as u64)?;
-        let off = (addr.0 - start.0) as usize;
+        let (start, bytes) =
+            self.runs.iter().find(|(s, b)| addr.0.checked_sub(s.0).is_some_and(|o| o < b.len() as u64))?;
+        let off = addr.0.checked_sub(start.0)? as usize;
         bytes.get(off..off.checked_add(len as usize)?)
     }
 }

@@ -67,7 +67,7 @@ impl ProcessImage {
     /// Adds a backing store and returns its handle for [`ProcessImage::add_region`].
     pub fn add_backing(&mut self, b: Backing) -> usize {
         self.backings.push(b);
-        self.backings.len() - 1
+        self.backings.len().saturating_sub(1)
     }
 
     /// Makes `len` bytes of backing `backing` at `offset` visible at `start`.
@@ -166,8 +166,8 @@ impl ProcessImage {
             len: buf.len() as u64,
             kind: MemErrorKind::NotInCore,
         })?;
-        let off = (addr.0 - r.range.start.0) as usize;
-        let src = self.bytes(r).get(off..off + buf.len()).ok_or(MemError {
+        let off = addr.0.saturating_sub(r.range.start.0) as usize;
+        let src = self.bytes(r).get(off..off.saturating_add(buf.len())).ok_or(MemError {
             addr,
             len: buf.len() as u64,
             kind: MemErrorKind::NotInCore,
@@ -185,6 +185,10 @@ fn find<T>(list: &[T], a: Addr, range: impl Fn(&T) -> AddrRange) -> Option<&T> {
 }
 
 impl Memory for ProcessImage {
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "the region found contains `at`; n is at most what is left of the buffer (done < len)"
+    )]
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<(), MemError> {
         let mut done = 0usize;
         while done < buf.len() {
@@ -214,10 +218,10 @@ impl Memory for ProcessImage {
             return Err(MemError { addr, len, kind: MemErrorKind::TooLarge });
         }
         if let Some(r) = self.region_at(addr) {
-            let off = (addr.0 - r.range.start.0) as usize;
+            let off = addr.0.saturating_sub(r.range.start.0) as usize;
             if (off as u64).saturating_add(len) <= r.range.len() {
                 let backing = self.backings.get(r.backing).cloned();
-                if let Some(v) = backing.and_then(|b| View::window(b, r.offset + off, len as usize)) {
+                if let Some(v) = backing.and_then(|b| View::window(b, r.offset.saturating_add(off), len as usize)) {
                     return Ok(v);
                 }
             }
@@ -229,7 +233,7 @@ impl Memory for ProcessImage {
 
     fn slice(&self, addr: Addr, len: u64) -> Option<&[u8]> {
         let r = self.region_at(addr)?;
-        let off = (addr.0 - r.range.start.0) as usize;
+        let off = addr.0.checked_sub(r.range.start.0)? as usize;
         self.bytes(r).get(off..off.checked_add(usize::try_from(len).ok()?)?)
     }
 }

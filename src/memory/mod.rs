@@ -100,6 +100,7 @@ impl View {
     /// The bytes.
     #[allow(
         clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
         reason = "the view's window and the chunk lengths are checked against the backing when made"
     )]
     pub fn bytes(&self) -> &[u8] {

@@ -25,6 +25,7 @@ impl<'a> Patched<'a> {
 }
 
 impl Memory for Patched<'_> {
+    #[allow(clippy::arithmetic_side_effects, reason = "it overlaps: lo is at or above both starts, hi at or above lo")]
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<(), MemError> {
         let len = buf.len() as u64;
         if !self.overlaps(addr, len) {

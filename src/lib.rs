@@ -43,6 +43,7 @@ pub mod corefile;
 #[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod crashlog;
 pub mod error;
+#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod exe;
 pub mod intern;
 #[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]

@@ -38,6 +38,10 @@ pub fn parse_major_minor(v: &str) -> Option<(u32, u32)> {
 
 const MAGIC: &[u8] = b"\xff Go buildinf:";
 
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "i < 10: the shift is below 70 bits' worth, done on at most 10 bytes"
+)]
 fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
     let mut x = 0u64;
     for (i, &c) in b.iter().enumerate().take(10) {
@@ -66,7 +70,7 @@ pub fn parse(section: &[u8]) -> Option<BuildInfo> {
         return None;
     }
     let (vers, n) = varint_string(section.get(32..)?)?;
-    let (modinfo, _) = section.get(32 + n..).and_then(varint_string).unwrap_or((&[], 0));
+    let (modinfo, _) = section.get(n.saturating_add(32)..).and_then(varint_string).unwrap_or((&[], 0));
     let mut info = BuildInfo { go_version: String::from_utf8_lossy(vers).into_owned(), ..Default::default() };
     // modinfo is framed by 16-byte sentinels.
     let text = modinfo.get(16..modinfo.len().saturating_sub(16)).filter(|_| modinfo.len() >= 33).unwrap_or(modinfo);

@@ -126,7 +126,7 @@ impl DwarfIndex {
                 let mut cursor = unit.entries();
                 let mut depth = 0isize;
                 while let Some((delta, die)) = cursor.next_dfs().map_err(|e| format!("DWARF entry: {e}"))? {
-                    depth += delta;
+                    depth = depth.saturating_add(delta);
                     if depth != 1 {
                         continue;
                     }
@@ -165,7 +165,7 @@ impl DwarfIndex {
         reason = "unit indices come from this index's own entries, built from the same units"
     )]
     fn global_ref(&self, e: Entry) -> TypeRef {
-        TypeRef(self.units[e.unit].0 .0 + e.offset.0)
+        TypeRef(self.units[e.unit].0 .0.saturating_add(e.offset.0))
     }
 
     #[allow(
@@ -174,7 +174,7 @@ impl DwarfIndex {
     )]
     fn locate(&self, t: TypeRef) -> Option<(usize, UnitOffset)> {
         let i = self.units.partition_point(|(off, _)| off.0 <= t.0).checked_sub(1)?;
-        Some((i, UnitOffset(t.0 - self.units[i].0 .0)))
+        Some((i, UnitOffset(t.0.checked_sub(self.units[i].0 .0)?)))
     }
 
     /// A named type (struct, typedef, base type, …).
@@ -221,7 +221,7 @@ impl DwarfIndex {
                 dw::DW_TAG_subrange_type => {
                     let count = c.attr_value(dw::DW_AT_count).ok().flatten().and_then(|v| v.udata_value());
                     let upper = c.attr_value(dw::DW_AT_upper_bound).ok().flatten().and_then(|v| v.udata_value());
-                    info.count = count.or(upper.map(|u| u + 1));
+                    info.count = count.or(upper.and_then(|u| u.checked_add(1)));
                 }
                 _ => {}
             }
@@ -235,7 +235,7 @@ impl DwarfIndex {
     )]
     fn type_attr(&self, ui: usize, die: &gimli::DebuggingInformationEntry<'_, '_, R>) -> Option<TypeRef> {
         match die.attr_value(dw::DW_AT_type).ok().flatten()? {
-            AttributeValue::UnitRef(o) => Some(TypeRef(self.units[ui].0 .0 + o.0)),
+            AttributeValue::UnitRef(o) => Some(TypeRef(self.units[ui].0 .0.checked_add(o.0)?)),
             AttributeValue::DebugInfoRef(o) => Some(TypeRef(o.0)),
             _ => None,
         }
@@ -288,7 +288,7 @@ impl DwarfIndex {
         let mut parts = path.split('.').peekable();
         while let Some(p) = parts.next() {
             let f = t.field(p)?;
-            off += f.offset;
+            off = f.offset.checked_add(off)?;
             ty = f.ty;
             if parts.peek().is_some() {
                 t = self.resolve(f.ty?)?;
@@ -351,14 +351,15 @@ impl DwarfIndex {
         let mut tree = unit.entries_tree(Some(e.offset)).ok()?;
         let root = tree.root().ok()?;
         let mut children = root.children();
-        let mut index = 0;
+        let mut index = 0usize;
         while let Ok(Some(child)) = children.next() {
             let c = child.entry();
             if c.tag() != dw::DW_TAG_formal_parameter {
                 continue;
             }
-            index += 1;
-            if index - 1 != param {
+            let this = index;
+            index = index.saturating_add(1);
+            if this != param {
                 continue;
             }
             return match self.location_at(unit, c, pc)? {
@@ -382,13 +383,13 @@ impl DwarfIndex {
         let unit = &self.units[e.unit].1;
         // The function and its lexical blocks, by offset (a tree node borrows its tree).
         let mut todo = vec![e.offset];
-        let mut seen = 0;
+        let mut seen = 0usize;
         while let Some(at) = todo.pop() {
             let Ok(mut tree) = unit.entries_tree(Some(at)) else { continue };
             let Ok(node) = tree.root() else { continue };
             let mut children = node.children();
             while let Ok(Some(child)) = children.next() {
-                seen += 1;
+                seen = seen.saturating_add(1);
                 if seen > 4096 {
                     return out;
                 }
@@ -524,7 +525,8 @@ impl DwarfIndex {
                 }
             } else if info.tag == dw::DW_TAG_array_type && is_map(info.elem) {
                 for i in 0..info.count.unwrap_or(0).min(MAX_ARRAY_MAPS) {
-                    out.push((format!("{name}[{i}]"), addr.add(i * 8)));
+                    // i < MAX_ARRAY_MAPS.
+                    out.push((format!("{name}[{i}]"), addr.add(i.saturating_mul(8))));
                 }
             }
         }

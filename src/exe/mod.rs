@@ -138,7 +138,7 @@ impl Executable {
     pub fn initial_bytes(&self, stated: u64, len: usize, bias: u64) -> Option<Vec<u8>> {
         let end = stated.checked_add(len as u64)?;
         let seg = self.segments.iter().find(|s| s.vaddr <= stated && end <= s.vaddr.saturating_add(s.filesz))?;
-        let off = usize::try_from(seg.offset.checked_add(stated - seg.vaddr)?).ok()?;
+        let off = usize::try_from(seg.offset.checked_add(stated.checked_sub(seg.vaddr)?)?).ok()?;
         let mut out = self.map.get(off..off.checked_add(len)?)?.to_vec();
         if self.is_pie {
             let file = object::File::parse(&**self.map).ok()?;
@@ -148,9 +148,9 @@ impl Executable {
                 if r_type != want || at < stated || at.saturating_add(8) > end {
                     continue;
                 }
-                let i = (at - stated) as usize;
+                let i = at.saturating_sub(stated) as usize;
                 let v = (r.addend() as u64).wrapping_add(bias);
-                out.get_mut(i..i + 8)?.copy_from_slice(&v.to_le_bytes());
+                out.get_mut(i..i.saturating_add(8))?.copy_from_slice(&v.to_le_bytes());
             }
         }
         Some(out)
@@ -180,7 +180,7 @@ impl Executable {
     pub fn variables_of_size(&self, size: u64) -> Vec<(&str, Addr)> {
         let data: Vec<&SectionInfo> =
             [".data", ".noptrdata", ".bss", ".noptrbss"].iter().filter_map(|n| self.sections.get(*n)).collect();
-        let in_data = |a: u64| data.iter().any(|s| a >= s.addr && a - s.addr < s.size);
+        let in_data = |a: u64| data.iter().any(|s| a.checked_sub(s.addr).is_some_and(|o| o < s.size));
         let mut out: Vec<(&str, Addr)> = self
             .symbols
             .iter()
@@ -207,7 +207,7 @@ impl Executable {
         });
         let i = table.partition_point(|(addr, _, _)| *addr <= a.0).checked_sub(1)?;
         let (addr, size, name) = table.get(i)?;
-        let off = a.0 - addr;
+        let off = a.0.checked_sub(*addr)?;
         (off < (*size).max(1)).then_some((name.as_str(), off))
     }
 

@@ -222,7 +222,7 @@ impl Pclntab {
             pclntable,
             ftab,
             // The last entry is a sentinel marking the end of text.
-            nftab: nftab as usize - 1,
+            nftab: (nftab as usize).saturating_sub(1),
             layout,
             quantum: quantum as u64,
         })
@@ -240,7 +240,8 @@ impl Pclntab {
 
     fn ftab_entry(&self, i: usize) -> Option<(u32, u32)> {
         let b = self.ftab.bytes();
-        Some((u32_at(b, i * 8)?, u32_at(b, i * 8 + 4)?))
+        let at = i.checked_mul(8)?;
+        Some((u32_at(b, at)?, u32_at(b, at.checked_add(4)?)?))
     }
 
     /// The function containing `pc`, if any.
@@ -253,16 +254,16 @@ impl Pclntab {
         // Binary search over entry offsets.
         let (mut lo, mut hi) = (0usize, self.nftab);
         while lo < hi {
-            let mid = (lo + hi) / 2;
+            let mid = lo.midpoint(hi);
             if self.ftab_entry(mid)?.0 <= rel {
-                lo = mid + 1;
+                lo = mid.saturating_add(1);
             } else {
                 hi = mid;
             }
         }
         let i = lo.checked_sub(1)?;
         let (entry_off, func_off) = self.ftab_entry(i)?;
-        let (next_off, _) = self.ftab_entry(i + 1)?;
+        let (next_off, _) = self.ftab_entry(i.checked_add(1)?)?;
         if rel >= next_off {
             return None;
         }
@@ -302,7 +303,7 @@ impl Pclntab {
             }
             first = false;
             p = p.get(n..)?;
-            let delta = (uvdelta >> 1) as i32 ^ -((uvdelta & 1) as i32);
+            let delta = (uvdelta >> 1) as i32 ^ ((uvdelta & 1) as i32).wrapping_neg();
             val = val.wrapping_add(delta);
             let (pcdelta, n) = uvarint32(p)?;
             p = p.get(n..)?;
@@ -327,7 +328,7 @@ impl Pclntab {
                 break;
             }
             p = p.get(n..)?;
-            val = val.wrapping_add((uvdelta >> 1) as i32 ^ -((uvdelta & 1) as i32));
+            val = val.wrapping_add((uvdelta >> 1) as i32 ^ ((uvdelta & 1) as i32).wrapping_neg());
             max = Some(max.map_or(val, |m| m.max(val)));
             let (_, n) = uvarint32(p)?;
             p = p.get(n..)?;
@@ -337,7 +338,7 @@ impl Pclntab {
 
     fn file_name(&self, f: &Func<'_>, fileno: i32) -> Option<&str> {
         let idx = (f.cu_offset()? as usize).checked_add(usize::try_from(fileno).ok()?)?;
-        let fileoff = u32_at(self.cutab.bytes(), idx * 4)?;
+        let fileoff = u32_at(self.cutab.bytes(), idx.checked_mul(4)?)?;
         if fileoff == u32::MAX {
             return None;
         }
@@ -345,6 +346,7 @@ impl Pclntab {
     }
 }
 
+#[allow(clippy::arithmetic_side_effects, reason = "i < 5: the shift stays below 35 bits, on at most 5 bytes")]
 fn uvarint32(b: &[u8]) -> Option<(u32, usize)> {
     let mut x = 0u32;
     for (i, &c) in b.iter().enumerate().take(5) {
@@ -427,7 +429,10 @@ impl<'a> Func<'a> {
             return -1;
         }
         let l = &self.tab.layout;
-        self.u32(l.size + table * 4).and_then(|o| self.tab.pcvalue(o, self.entry, pc)).unwrap_or(-1)
+        // table < npcdata (a byte): the offset is small.
+        self.u32(l.size.saturating_add(table.saturating_mul(4)))
+            .and_then(|o| self.tab.pcvalue(o, self.entry, pc))
+            .unwrap_or(-1)
     }
 
     /// Whether a call to `name` is inlined anywhere in the function (its inline tree).
@@ -435,7 +440,7 @@ impl<'a> Func<'a> {
         if pcdata::INL_TREE_INDEX as u32 >= self.npcdata() {
             return false;
         }
-        let off = self.u32(self.tab.layout.size + pcdata::INL_TREE_INDEX * 4);
+        let off = self.u32(self.tab.layout.size.saturating_add(pcdata::INL_TREE_INDEX.saturating_mul(4)));
         let max = off.and_then(|o| self.tab.pcvalue_max(o)).unwrap_or(-1).min(1 << 14);
         (0..=max).any(|i| self.inlined_call(mem, i).is_some_and(|c| c.name == name))
     }
@@ -447,7 +452,7 @@ impl<'a> Func<'a> {
         if i >= n {
             return None;
         }
-        let off = self.u32(l.size + self.npcdata() as usize * 4 + i * 4)?;
+        let off = self.u32(l.size.saturating_add((self.npcdata() as usize).saturating_add(i).saturating_mul(4)))?;
         if off == u32::MAX {
             return None;
         }

@@ -52,6 +52,7 @@ pub mod model;
 pub mod report;
 pub mod runtime;
 pub mod scan;
+#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod trace;
 pub mod tui;
 pub mod warning;

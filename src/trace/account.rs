@@ -76,7 +76,7 @@ impl Kept {
     fn keep_latest(&mut self) {
         if self.v.len() > self.keep {
             self.v.sort_by_key(|r| r.0);
-            self.v.drain(..self.v.len() - self.keep);
+            self.v.drain(..self.v.len().saturating_sub(self.keep));
             self.cut = true;
         }
     }
@@ -123,16 +123,16 @@ impl Blocks {
     }
     #[inline]
     pub(super) fn exit(&mut self, ts: u64) {
-        self.exit_sum += ts as i128;
-        self.exits += 1;
+        self.exit_sum = self.exit_sum.wrapping_add(ts as i128);
+        self.exits = self.exits.saturating_add(1);
     }
     fn absorb(&mut self, p: &Blocks, reason_ids: &[u32]) {
         if let Some(r) = p.reason {
             self.enter(remap(reason_ids, r));
         }
         self.mixed |= p.mixed;
-        self.exit_sum += p.exit_sum;
-        self.exits += p.exits;
+        self.exit_sum = self.exit_sum.wrapping_add(p.exit_sum);
+        self.exits = self.exits.saturating_add(p.exits);
         self.entry_log.extend(p.entry_log.iter().map(|&(seq, r)| (seq, remap(reason_ids, r))));
         self.exit_log.extend_from_slice(&p.exit_log);
     }
@@ -156,7 +156,7 @@ impl GAcc {
 
     /// Counts a transition that moves no time.
     pub(super) fn count_transition(&mut self) {
-        self.transitions += 1;
+        self.transitions = self.transitions.saturating_add(1);
     }
 }
 
@@ -233,7 +233,7 @@ impl GTable {
     fn push(&mut self, g: u64) -> usize {
         let a = new_acc(&self.watch, g);
         self.accs.push((g, a));
-        self.accs.len() - 1
+        self.accs.len().saturating_sub(1)
     }
 
     /// Grows the dense index to hold `i`, when that keeps it within a few
@@ -241,11 +241,11 @@ impl GTable {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, i: usize) -> bool {
-        let limit = 4096usize.max(4 * self.accs.len());
+        let limit = 4096usize.max(self.accs.len().saturating_mul(4));
         if i >= limit || self.accs.len() >= NONE as usize {
             return false;
         }
-        let len = (i + 1).next_power_of_two();
+        let len = i.saturating_add(1).next_power_of_two();
         self.dense.resize(len, NONE);
         let moved: Vec<u64> = self.sparse.keys().copied().filter(|&k| (k as usize) < len).collect();
         for k in moved {
@@ -327,7 +327,7 @@ pub(super) fn summarize(
         .map(|(id, mut a)| {
             // Close intervals still open at the end of the trace.
             for (i, n) in a.open.iter().enumerate() {
-                a.acc[i] += *n as i128 * max_ts as i128;
+                a.acc[i] = a.acc[i].wrapping_add((*n as i128).wrapping_mul(max_ts as i128));
             }
             if let Some(r) = a.blocked_since_reason.take() {
                 add_reason(&mut a.blocked_reason, r, max_ts as i128);
@@ -361,13 +361,13 @@ pub(super) fn summarize(
                     .iter()
                     .skip(recent.len().saturating_sub(RECENT))
                     .map(|&(ts, from, to, r)| TraceEvent {
-                        time_ns: to_ns(ts as i128 - min_ts as i128),
+                        time_ns: to_ns((ts as i128).wrapping_sub(min_ts as i128)),
                         from,
                         to,
                         reason: r.and_then(|r| reasons.names.get(r as usize).cloned()),
                     })
                     .collect(),
-                timeline: timeline(&recent, |ts| to_ns(ts as i128 - min_ts as i128)),
+                timeline: timeline(&recent, |ts| to_ns((ts as i128).wrapping_sub(min_ts as i128))),
                 timeline_cut,
                 last_thread: a.last_ran_on.map(|(_, r)| r.thread),
                 last_p: a.last_ran_on.and_then(|(_, r)| r.p),
@@ -377,12 +377,16 @@ pub(super) fn summarize(
     goroutines.sort_by_key(|g| g.id);
     TraceSummary {
         trace_version,
-        events: wire_events + cpu_samples + if generations == 0 { 0 } else { generations + 1 },
+        events: wire_events.saturating_add(cpu_samples).saturating_add(if generations == 0 {
+            0
+        } else {
+            generations.saturating_add(1)
+        }),
         wire_events,
         cpu_samples,
         generations,
         first_generation,
-        duration_ns: if max_ts >= min_ts { to_ns((max_ts - min_ts) as i128) } else { 0 },
+        duration_ns: max_ts.checked_sub(min_ts).map_or(0, |d| to_ns(d as i128)),
         goroutines,
         warnings,
         threads,
@@ -432,10 +436,10 @@ pub(super) fn transition(
     let a = gs.get(g);
     // Remember the generation in which each goroutine first appears.
     a.first_gen.get_or_insert(gen);
-    a.transitions += 1;
+    a.transitions = a.transitions.saturating_add(1);
     if from != GoState::Undetermined {
-        a.acc[state_index(from)] += ts as i128;
-        a.open[state_index(from)] -= 1;
+        a.acc[state_index(from)] = a.acc[state_index(from)].wrapping_add(ts as i128);
+        a.open[state_index(from)] = a.open[state_index(from)].wrapping_sub(1);
     }
     if from == GoState::Waiting && reason_mode == ReasonMode::Sequential {
         if let Some(r) = a.blocked_since_reason.take() {
@@ -443,12 +447,12 @@ pub(super) fn transition(
         }
     }
     if to != GoState::NotExist {
-        a.acc[state_index(to)] -= ts as i128;
-        a.open[state_index(to)] += 1;
+        a.acc[state_index(to)] = a.acc[state_index(to)].wrapping_sub(ts as i128);
+        a.open[state_index(to)] = a.open[state_index(to)].wrapping_add(1);
     }
     if to == GoState::Waiting {
         if let Some(r) = reason {
-            add_reason(&mut a.blocked_reason, r, -(ts as i128));
+            add_reason(&mut a.blocked_reason, r, (ts as i128).wrapping_neg());
             if reason_mode == ReasonMode::Sequential {
                 a.blocked_since_reason = Some(r);
             }
@@ -481,7 +485,7 @@ pub(super) struct RanOn {
 
 pub(super) fn add_reason(v: &mut Vec<(u32, i128)>, r: u32, d: i128) {
     match v.iter_mut().find(|(k, _)| *k == r) {
-        Some((_, x)) => *x += d,
+        Some((_, x)) => *x = x.wrapping_add(d),
         None => v.push((r, d)),
     }
 }
@@ -528,8 +532,8 @@ impl GTable {
                 a.created_by = p.created_by;
             }
             for i in 0..STATES.len() {
-                a.acc[i] += p.acc[i];
-                a.open[i] += p.open[i];
+                a.acc[i] = a.acc[i].wrapping_add(p.acc[i]);
+                a.open[i] = a.open[i].wrapping_add(p.open[i]);
             }
             for (r, d) in p.blocked_reason {
                 add_reason(&mut a.blocked_reason, remap(reason_ids, r), d);
@@ -537,7 +541,7 @@ impl GTable {
             if p.transitions > 0 && p.last.0 >= a.last.0 {
                 a.last = p.last;
             }
-            a.transitions += p.transitions;
+            a.transitions = a.transitions.saturating_add(p.transitions);
             if let Some((ts, id)) = p.pending_stack {
                 if a.pending_stack.is_none_or(|(t, _)| ts >= t) {
                     a.pending_stack = Some((ts, id));

@@ -62,7 +62,7 @@ impl<'a> RawEvents<'a> {
         let c = &mut self.c;
         while !c.eof() {
             let byte = c.byte()?;
-            let (typ, narg) = (byte & 0x3f, (byte >> 6) + 1);
+            let (typ, narg) = (byte & 0x3f, (byte >> 6).saturating_add(1));
             if typ == 0 || typ >= EV_COUNT {
                 return Err(c.err(format!("unknown event type {typ}")));
             }
@@ -93,7 +93,7 @@ impl<'a> RawEvents<'a> {
                 if len > 1 << 20 {
                     return Err(c.err("argument block too long"));
                 }
-                let end = c.pos + len as usize;
+                let end = c.pos.saturating_add(len as usize);
                 while c.pos < end {
                     args.push(c.uvarint()?);
                 }
@@ -136,8 +136,8 @@ fn resolve_syscall(gs: &mut GTable, (g, ts, stack): (u64, u64, u64), blocked: bo
     // Go's converter ends it 1 ns later, finer than a tick: the time moves
     // from Running to Syscall after conversion.
     let a = transition(gs, g, ts, GoState::Syscall, GoState::Running, None, 0, None);
-    a.ns_adjust[state_index(GoState::Syscall)] += 1;
-    a.ns_adjust[state_index(GoState::Running)] -= 1;
+    a.ns_adjust[state_index(GoState::Syscall)] = a.ns_adjust[state_index(GoState::Syscall)].saturating_add(1);
+    a.ns_adjust[state_index(GoState::Running)] = a.ns_adjust[state_index(GoState::Running)].saturating_sub(1);
     2
 }
 
@@ -197,7 +197,7 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
             let st = ps.entry(p).or_default();
             // A syscall is resolved by the goroutine's next event on this P.
             if let Some(pending) = st.pending_syscall.take() {
-                events += resolve_syscall(&mut gs, pending, typ == 30 && st.cur == pending.0);
+                events = events.saturating_add(resolve_syscall(&mut gs, pending, typ == 30 && st.cur == pending.0));
             }
             let cur = st.cur;
             use GoState::*;
@@ -206,7 +206,7 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
                 let id = reasons.intern(r.as_bytes());
                 transition(gs, cur, ts, Running, Waiting, Some(id), stk, None);
             };
-            events += 1;
+            events = events.saturating_add(1);
             match typ {
                 5 => {
                     if !threads.contains(&a(1)) {
@@ -218,13 +218,13 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
                     // The first Gomaxprocs ends the trace-start snapshot: goroutines created
                     // then with no other status are runnable.
                     flushed = true;
-                    events -= 1;
+                    events = events.saturating_sub(1);
                     for g in created_pre_init.drain(..) {
                         let acc = gs.get(g);
                         if !acc.status_counted {
                             acc.status_counted = true;
                             transition(&mut gs, g, ts, Undetermined, Runnable, None, 0, None);
-                            events += 1;
+                            events = events.saturating_add(1);
                         }
                     }
                 }
@@ -233,7 +233,7 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
                     if pre_init {
                         created_pre_init.push(g);
                         gs.get(g).pending_start = Some(start);
-                        events -= 1;
+                        events = events.saturating_sub(1);
                     } else {
                         transition(&mut gs, g, ts, Undetermined, Runnable, None, 0, None);
                         let acc = gs.get(g);
@@ -257,7 +257,7 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
                         transition(&mut gs, g, ts, Runnable, Running, None, 0, here);
                     }
                     if typ == 41 {
-                        events += 1; // the label event the converter adds
+                        events = events.saturating_add(1); // the label event the converter adds
                     }
                     ps.entry(p).or_default().cur = g;
                 }
@@ -293,14 +293,14 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
                     transition(&mut gs, a(1), ts, Waiting, Runnable, None, 0, None);
                 }
                 28 => {
-                    events -= 1; // counted when resolved
+                    events = events.saturating_sub(1); // counted when resolved
                     ps.entry(p).or_default().pending_syscall = Some((cur, ts, stk));
                 }
                 29 | 40 => {
                     transition(&mut gs, a(1), ts, Syscall, Runnable, None, 0, None);
                 }
                 30 => {
-                    events -= 1; // GoSysBlock: folded into the syscall
+                    events = events.saturating_sub(1); // GoSysBlock: folded into the syscall
                     ps.entry(p).or_default().cur = 0;
                 }
                 31 | 32 => {
@@ -321,8 +321,8 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
                     );
                     created_pre_init.retain(|x| *x != g);
                 }
-                36 => events -= 1, // FutileWakeup: dropped by Go's parser
-                EV_CPU_SAMPLE => cpu_samples += 1,
+                36 => events = events.saturating_sub(1), // FutileWakeup: dropped by Go's parser
+                EV_CPU_SAMPLE => cpu_samples = cpu_samples.saturating_add(1),
                 _ => {}
             }
             Ok(true)
@@ -339,7 +339,7 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
     // A syscall with no later event of its goroutine did not block (as Go's converter decides).
     for st in ps.values_mut() {
         if let Some(pending) = st.pending_syscall.take() {
-            events += resolve_syscall(&mut gs, pending, false);
+            events = events.saturating_add(resolve_syscall(&mut gs, pending, false));
         }
     }
     if t.freq.is_none() {

@@ -135,7 +135,7 @@ impl Decoder {
         self.gs.absorb(part.gs, &ids);
         if !logs_only {
             self.m_g.0.extend(part.m_g.0);
-            self.wire_events += part.wire_events;
+            self.wire_events = self.wire_events.saturating_add(part.wire_events);
             self.min_ts = self.min_ts.min(part.min_ts);
             self.max_ts = self.max_ts.max(part.max_ts);
         }
@@ -160,14 +160,14 @@ impl Decoder {
         let gi = self.generations;
         self.gs.gen = gi;
         self.gs.reason_mode = ReasonMode::Paired;
-        self.generations += 1;
+        self.generations = self.generations.saturating_add(1);
         if self.first_generation.is_none() {
             self.first_generation = gen.first().map(|b| b.gen);
         }
         if let Some(f) = t.freq {
             self.freq = f;
         }
-        self.cpu_samples += t.cpu_samples;
+        self.cpu_samples = self.cpu_samples.saturating_add(t.cpu_samples);
         // Each M's batches, in file order (which is that M's time order).
         let mut by_m: Vec<(u64, Vec<&Batch<'_>>, usize)> = Vec::new();
         for batch in gen.iter().filter(|b| !b.experimental && is_event_batch(b)) {
@@ -177,7 +177,7 @@ impl Decoder {
             match by_m.iter_mut().find(|(m, _, _)| *m == batch.m) {
                 Some((_, v, n)) => {
                     v.push(batch);
-                    *n += batch.data.len();
+                    *n = n.saturating_add(batch.data.len());
                 }
                 None => by_m.push((batch.m, vec![batch], batch.data.len())),
             }
@@ -192,7 +192,7 @@ impl Decoder {
             if let Some(p) = groups.iter_mut().min_by_key(|p| p.2) {
                 p.0.push(m);
                 p.1.extend(batches);
-                p.2 += n;
+                p.2 = p.2.saturating_add(n);
             }
         }
         let work: Vec<Work<'_, '_>> = groups
@@ -246,7 +246,7 @@ impl Decoder {
             self.gs.pair_blocks(&mixed, unknown);
         }
         if let (Some(first), Some(last)) = (gen.first(), gen.last()) {
-            release(first.offset.saturating_sub(64)..last.offset + last.data.len());
+            release(first.offset.saturating_sub(64)..last.offset.saturating_add(last.data.len()));
         }
         // Stack ids are per generation: resolve each goroutine's newest one now.
         for a in self.gs.values_mut() {
@@ -296,7 +296,8 @@ fn decode_part<const LOG: bool>(
         }
         let at_start = part.m_g.get(batch.m);
         let mut mask = GMask::default();
-        part.wire_events += events::<LOG>(cx, batch, &mut part, &mut reason_ids, &mut mask)?;
+        part.wire_events =
+            part.wire_events.saturating_add(events::<LOG>(cx, batch, &mut part, &mut reason_ids, &mut mask)?);
         if !LOG {
             part.batch_starts.push((at_start, mask));
         }
@@ -378,7 +379,7 @@ fn read_with(
                     if size > 1 << 20 {
                         return Err(c.err(format!("batch size {size} exceeds the format's limit")));
                     }
-                    let offset = c.base + c.pos;
+                    let offset = c.base.saturating_add(c.pos);
                     let data = c.bytes(size)?;
                     Ok(Some(Batch { gen, m, ts, data, offset, experimental }))
                 }
@@ -496,7 +497,7 @@ fn events<const LOG: bool>(
             *a = c.uvarint()?;
         }
         ts = ts.wrapping_add(args[0]);
-        n += 1;
+        n = n.saturating_add(1);
         let (cur, cur_seq) = on;
         if !LOG {
             lo = lo.min(ts);

@@ -14,27 +14,28 @@ pub(super) struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     pub(super) fn err(&self, what: impl Into<String>) -> TraceError {
-        TraceError::Malformed { offset: self.base + self.pos, what: what.into() }
+        TraceError::Malformed { offset: self.base.saturating_add(self.pos), what: what.into() }
     }
     pub(super) fn eof(&self) -> bool {
         self.pos >= self.b.len()
     }
     pub(super) fn byte(&mut self) -> Result<u8, TraceError> {
         let v = *self.b.get(self.pos).ok_or_else(|| self.err("unexpected end"))?;
-        self.pos += 1;
+        self.pos = self.pos.saturating_add(1);
         Ok(v)
     }
     #[inline]
+    #[allow(clippy::arithmetic_side_effects, reason = "len is 1 to 8 (a stop bit was found in the word)")]
     pub(super) fn uvarint(&mut self) -> Result<u64, TraceError> {
         if let Some(&c) = self.b.get(self.pos) {
             if c < 0x80 {
-                self.pos += 1;
+                self.pos = self.pos.saturating_add(1);
                 return Ok(c as u64);
             }
         }
         // Eight bytes available: find the last byte of the varint and gather
         // its 7-bit groups with a few shifts (varints of up to 56 bits).
-        if let Some(w) = self.b.get(self.pos..self.pos + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        if let Some(w) = self.b.get(self.pos..self.pos.saturating_add(8)).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
             let v = u64::from_le_bytes(w);
             let stops = !v & 0x8080_8080_8080_8080;
             if stops != 0 {
@@ -44,13 +45,14 @@ impl<'a> Cursor<'a> {
                 let x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
                 let x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
                 let x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
-                self.pos += len;
+                self.pos = self.pos.saturating_add(len);
                 return Ok(x);
             }
         }
         self.uvarint_slow()
     }
 
+    #[allow(clippy::arithmetic_side_effects, reason = "i < 10: shifts below 70 bits, the 10th byte checked")]
     fn uvarint_slow(&mut self) -> Result<u64, TraceError> {
         let mut x = 0u64;
         for i in 0..10 {
@@ -263,7 +265,7 @@ pub(super) fn read_tables<'a>(batch: &Batch<'a>, t: &mut Tables<'a>) -> Result<(
                 for _ in 0..5 {
                     c.uvarint()?;
                 }
-                t.cpu_samples += 1;
+                t.cpu_samples = t.cpu_samples.saturating_add(1);
             }
         }
         Some(0x32) => {

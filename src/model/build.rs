@@ -201,7 +201,7 @@ pub fn trace_goroutine(
 }
 
 /// How many transitions of one goroutine [`trace_goroutine`] keeps: its
-/// whole history but for the busiest (32 MiB at most while reading).
+/// whole history but for the busiest (64 MiB at most while reading: up to twice as many are held before the oldest go).
 const HISTORY_KEPT: usize = 1 << 20;
 
 fn read_trace(

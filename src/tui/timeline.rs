@@ -41,14 +41,10 @@ pub fn cells(spans: &[StateSpan], duration_ns: u64, width: usize) -> Vec<Option<
     time.iter()
         .map(|per| {
             let (i, most) = per.iter().enumerate().max_by_key(|&(i, t)| (*t, std::cmp::Reverse(i)))?;
-            (*most > 0).then(|| STATE_ORDER.get(i).copied()).flatten()
+            (*most > 0).then(|| GoState::ALL.get(i).copied()).flatten()
         })
         .collect()
 }
-
-/// The states in their enum order (the index `as usize` gives).
-const STATE_ORDER: [GoState; 6] =
-    [GoState::Undetermined, GoState::Runnable, GoState::Running, GoState::Syscall, GoState::Waiting, GoState::NotExist];
 
 #[cfg(test)]
 mod tests {
@@ -57,13 +53,6 @@ mod tests {
 
     fn span(start_ns: u64, state: GoState) -> StateSpan {
         StateSpan { start_ns, state }
-    }
-
-    #[test]
-    fn the_enum_order_is_the_index() {
-        for (i, s) in STATE_ORDER.iter().enumerate() {
-            assert_eq!(*s as usize, i);
-        }
     }
 
     #[test]

@@ -73,3 +73,32 @@ fn crash_log() {
 fn saved_report() {
     run("saved_report", targets::saved_report);
 }
+
+#[test]
+fn walkers() {
+    run("walkers", targets::walkers);
+}
+
+/// The walkers' target damages the core it says it does: zeroing 1 KiB
+/// around every anchor changes the report and is warned of.
+#[test]
+fn the_walkers_target_damages_the_core() {
+    let json = |a: &gotopsy::Analysis| {
+        let mut v = Vec::new();
+        a.write_json(&mut v).unwrap();
+        v
+    };
+    for pick in [0u8, 1] {
+        let whole = targets::damaged(&[pick]).expect("the undamaged core is analyzed");
+        let mut input = vec![pick];
+        for anchor in 0..=255u8 {
+            for off in [0u16, 255, 510, 765] {
+                input.extend([anchor, (1024 + off) as u8, ((1024 + off) >> 8) as u8, 255]);
+                input.extend([0u8; 255]);
+            }
+        }
+        let hit = targets::damaged(&input).expect("the damaged core gives a report");
+        assert_ne!(json(&whole), json(&hit), "base {pick}: zeroing every anchor changed nothing");
+        assert!(hit.warnings.len() > whole.warnings.len(), "base {pick}: no warning of the damage");
+    }
+}

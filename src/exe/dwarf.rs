@@ -99,6 +99,11 @@ pub struct DwarfIndex {
     dwarf: gimli::Dwarf<R>,
     units: Vec<(DebugInfoOffset, gimli::Unit<R>)>,
     names: HashMap<String, Vec<Entry>>,
+    /// Every typed global (name, stated address, type name), sorted, found
+    /// once: each core of the build asks (a scan reads many).
+    global_types: std::sync::OnceLock<Vec<(String, Addr, String)>>,
+    /// [`DwarfIndex::map_globals`], found once.
+    map_globals: std::sync::OnceLock<Vec<(String, Addr)>>,
 }
 
 impl DwarfIndex {
@@ -153,7 +158,7 @@ impl DwarfIndex {
             }
             units.push((off, unit));
         }
-        Ok(DwarfIndex { dwarf, units, names })
+        Ok(DwarfIndex { dwarf, units, names, global_types: Default::default(), map_globals: Default::default() })
     }
 
     fn lookup(&self, name: &str, want: impl Fn(gimli::DwTag) -> bool) -> Option<Entry> {
@@ -503,17 +508,24 @@ impl DwarfIndex {
 
     /// Global variables whose type name satisfies `want`: (name, stated address, type name).
     pub fn globals_with_type(&self, want: impl Fn(&str) -> bool) -> Vec<(String, Addr, String)> {
-        let mut out: Vec<(String, Addr, String)> =
-            self.typed_globals().filter(|(_, _, i)| want(&i.name)).map(|(n, a, i)| (n.clone(), a, i.name)).collect();
-        out.sort();
-        out
+        let all = self.global_types.get_or_init(|| {
+            let mut all: Vec<(String, Addr, String)> =
+                self.typed_globals().map(|(n, a, i)| (n.clone(), a, i.name)).collect();
+            all.sort();
+            all
+        });
+        all.iter().filter(|(_, _, t)| want(t)).cloned().collect()
     }
 
     /// Package-level variables that hold a map: map-typed globals (`main.inventory`),
     /// map fields of struct globals (`main.cfg.routes`) and elements of
     /// arrays of maps (`main.shards[3]`), one level deep: (name, stated address
     /// of the map pointer), sorted by name.
-    pub fn map_globals(&self) -> Vec<(String, Addr)> {
+    pub fn map_globals(&self) -> &[(String, Addr)] {
+        self.map_globals.get_or_init(|| self.find_map_globals())
+    }
+
+    fn find_map_globals(&self) -> Vec<(String, Addr)> {
         let is_map = |t: Option<TypeRef>| t.and_then(|t| self.type_info(t)).is_some_and(|i| i.name.starts_with("map["));
         let mut out = Vec::new();
         for (name, addr, info) in self.typed_globals() {

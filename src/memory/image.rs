@@ -158,6 +158,46 @@ impl ProcessImage {
         all.as_ref().as_ref().get(r.offset..r.offset.saturating_add(len)).unwrap_or_default()
     }
 
+    /// The list whose region answers reads of `at`, in `region_at`'s order.
+    fn list_answering(&mut self, at: Addr) -> &mut Vec<Region> {
+        if find(&self.exe_first, at, |r| r.range).is_some() {
+            &mut self.exe_first
+        } else if find(&self.core, at, |r| r.range).is_some() {
+            &mut self.core
+        } else {
+            &mut self.exe
+        }
+    }
+
+    /// Shows `bytes` at `at` in place of what the image held there: a damaged
+    /// copy of a real process without rewriting its core (the walkers' fuzz
+    /// target). Only the part inside the one region that answers reads of
+    /// `at` is replaced; returns how many bytes that was (0: nothing there).
+    pub fn replace(&mut self, at: Addr, bytes: &[u8]) -> usize {
+        let list = self.list_answering(at);
+        let Some(i) = list.partition_point(|x| x.range.start <= at).checked_sub(1) else { return 0 };
+        let Some(r) = list.get(i).cloned().filter(|r| r.range.contains(at)) else { return 0 };
+        let end = at.add(bytes.len() as u64).min(r.range.end);
+        let (Some(n), Some(right_off)) = (
+            end.checked_sub(at).and_then(|n| usize::try_from(n).ok()),
+            end.checked_sub(r.range.start).and_then(|o| usize::try_from(o).ok()).and_then(|o| o.checked_add(r.offset)),
+        ) else {
+            return 0;
+        };
+        let Some(patch) = bytes.get(..n).filter(|p| !p.is_empty()) else { return 0 };
+        self.backings.push(Arc::new(patch.to_vec()));
+        let backing = self.backings.len().saturating_sub(1);
+        let pieces = [
+            Region { range: AddrRange::new(r.range.start, at), ..r.clone() },
+            Region { range: AddrRange::new(at, end), backing, offset: 0, ..r.clone() },
+            Region { range: AddrRange::new(end, r.range.end), offset: right_off, ..r },
+        ];
+        let list = self.list_answering(at);
+        list.splice(i..=i, pieces.into_iter().filter(|p| p.range.start < p.range.end));
+        self.hint.store(0, std::sync::atomic::Ordering::Relaxed);
+        n
+    }
+
     /// Reads only from the core's own segments (used to check that the core and
     /// the executable belong together).
     pub fn read_core_only(&self, addr: Addr, buf: &mut [u8]) -> Result<(), MemError> {
@@ -279,6 +319,23 @@ mod tests {
         // Past the end of the executable's bytes.
         let e = im.read_u64(Addr(0x1044)).unwrap_err();
         assert_eq!(e.addr, Addr(0x1048));
+    }
+
+    #[test]
+    fn replaced_bytes_are_read_and_the_rest_stays() {
+        let mut im = image();
+        assert_eq!(im.replace(Addr(0x1004), &[1, 2, 3]), 3);
+        let mut b = [0u8; 8];
+        im.read(Addr(0x1002), &mut b).unwrap();
+        assert_eq!(b, [18, 19, 1, 2, 3, 23, 24, 25]);
+        // Clipped at the region's end; reads still cross into the executable.
+        assert_eq!(im.replace(Addr(0x100e), &[9; 8]), 2);
+        let mut b = [0u8; 4];
+        im.read(Addr(0x100d), &mut b).unwrap();
+        assert_eq!(b, [29, 9, 9, 0xaa]);
+        // Nothing there.
+        assert_eq!(im.replace(Addr(0x20), &[1]), 0);
+        assert_eq!(im.read_u8(Addr(0x100c)).unwrap(), 28);
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn global_names(p: &Process) -> FxHashMap<Addr, Vec<MapName>> {
         }
         return out;
     };
-    for (name, stated) in d.map_globals() {
+    for (name, stated) in d.map_globals().iter().cloned() {
         let Ok(h) = mem.read_ptr(stated.add(p.bias)) else { continue };
         if h.is_null() {
             continue;

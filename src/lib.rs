@@ -5,10 +5,13 @@
 //! [`model`] (the owned [`Analysis`], entry point [`analyze`]) → [`report`].
 
 #![warn(missing_docs)]
-// No panics on input-derived data (docs/security.md): no unwrap/expect and no
-// unchecked indexing in the library outside its tests; each exception says
-// why its index cannot be out of range.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+// No panics on input-derived data (docs/security.md): no unwrap/expect, no
+// unchecked indexing and no unchecked arithmetic in the library outside its
+// tests; each exception says why its index or operation cannot go wrong.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 /// `as_str`, `Display` and comparison with `&str` by the name the JSON
 /// report uses, for a unit enum (defined before the modules that use it).
@@ -33,26 +36,19 @@ macro_rules! json_named {
     };
 }
 
-#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod addr;
 pub mod analysis;
-#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod arch;
-#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod corefile;
-#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod crashlog;
 pub mod error;
-#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod exe;
 pub mod intern;
-#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod memory;
 pub mod model;
 pub mod report;
 pub mod runtime;
 pub mod scan;
-#[cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 pub mod trace;
 pub mod tui;
 pub mod warning;

@@ -166,7 +166,7 @@ fn map_from_callers(
     let Ok(d) = p.dwarf() else { return map_from_caller_slots(p, model, g, outer, maps) };
     let mem = p.mem();
     let mut why = Vec::new();
-    for fr in g.frames.iter().skip(outer + 1).filter(|f| !f.inlined).take(CALLER_FRAMES) {
+    for fr in g.frames.iter().skip(outer.saturating_add(1)).filter(|f| !f.inlined).take(CALLER_FRAMES) {
         // At the return address: a variable that lives on across the call is
         // in its stack slot there already (the slot was written before the call).
         let pc = fr.pc.0.wrapping_sub(p.bias);
@@ -220,18 +220,18 @@ fn map_from_caller_slots(
     maps: &mut MapTable,
 ) -> Result<(Addr, String), Vec<String>> {
     let mem = p.mem();
-    for fr in g.frames.iter().skip(outer + 1).filter(|f| !f.inlined).take(CALLER_FRAMES) {
+    for fr in g.frames.iter().skip(outer.saturating_add(1)).filter(|f| !f.inlined).take(CALLER_FRAMES) {
         let (varp, argp) = crate::runtime::maps::iterators::varp_argp(p, fr);
         let mut slots: Vec<Addr> = Vec::new();
         if let Some((base, nbit, bits)) = crate::runtime::maps::iterators::live_locals(p, fr.entry, fr.pc, varp) {
             for i in 0..u64::from(nbit.min(4096)) {
                 if bits.get((i / 8) as usize).is_some_and(|b| b & (1 << (i % 8)) != 0) {
-                    slots.push(base.add(8 * i));
+                    slots.push(base.add(i.saturating_mul(8)));
                 }
             }
         }
         let args = p.pclntab.find_func(fr.entry).map_or(0, |f| u64::try_from(f.args()).unwrap_or(0));
-        slots.extend((0..(args / 8).min(MAX_ARG_WORDS)).map(|i| argp.add(8 * i)));
+        slots.extend((0..(args / 8).min(MAX_ARG_WORDS)).map(|i| argp.add(i.saturating_mul(8))));
         let mut known: Vec<Addr> = Vec::new();
         let mut seen: Vec<Addr> = Vec::new();
         for slot in slots {
@@ -267,7 +267,7 @@ fn map_from_caller_slots(
                 return Err(vec![format!(
                     "{}'s frame holds {} maps at its call; which one is ambiguous",
                     fr.function,
-                    known.len() + seen.len()
+                    known.len().saturating_add(seen.len())
                 )])
             }
         }
@@ -284,7 +284,8 @@ fn consistent(h: &MapHeader) -> bool {
     match (h.b, h.dir_len) {
         (Some(b), _) => {
             let buckets = 1u64 << b.min(40);
-            (h.len == 0 || h.buckets.is_some_and(|a| !a.is_null())) && h.len <= buckets.saturating_mul(7) + 8
+            (h.len == 0 || h.buckets.is_some_and(|a| !a.is_null()))
+                && h.len <= buckets.saturating_mul(7).saturating_add(8)
         }
         (None, Some(0)) => h.len <= 8 && (h.len == 0 || h.dir_ptr.is_some_and(|a| !a.is_null())),
         (None, Some(n)) => {
@@ -306,8 +307,12 @@ fn arg_word(p: &Process, g: &Goroutine, fi: usize, i: u64) -> Result<(Option<Add
     let Some(fr) = g.frames.get(fi) else { return Err(format!("goroutine {} has no frame {fi}", g.id)) };
     let prev = fi.checked_sub(1).and_then(|i| g.frames.get(i));
     let argp = p.arch.argp(fr.fp);
-    let spill =
-        || Ok((mem.read_ptr(argp.add(8 * i)).ok(), "argument spill slot (written at entry; may be stale)".into()));
+    let spill = || {
+        Ok((
+            mem.read_ptr(argp.add(i.saturating_mul(8))).ok(),
+            "argument spill slot (written at entry; may be stale)".into(),
+        ))
+    };
     let Ok(d) = p.dwarf() else { return spill() };
     let preempted = prev.is_some_and(|f| &*f.function == "runtime.asyncPreempt");
     // Return addresses are looked up at the call instruction.
@@ -350,7 +355,7 @@ fn map_from_args(
     let mem = p.mem();
     let Some(fr) = g.frames.get(fi) else { return Err(format!("goroutine {} has no frame {fi}", g.id)) };
     let argp = p.arch.argp(fr.fp);
-    let word = |i: u64| mem.read_ptr(argp.add(8 * i)).ok();
+    let word = |i: u64| mem.read_ptr(argp.add(i.saturating_mul(8))).ok();
     let (it_map_off, it_t_off) = match &model.layout {
         crate::runtime::maps::MapLayout::Classic(l) => (l.it_h, l.it_t),
         crate::runtime::maps::MapLayout::Swiss(l) => (l.it_m, l.it_typ),
@@ -695,7 +700,7 @@ pub fn analyze_with(
         )),
     }
     for (i, f) in findings.iter_mut().enumerate() {
-        f.id = format!("F{}", i + 1);
+        f.id = format!("F{}", i.saturating_add(1));
     }
     let mut list: Vec<Box<MapHeader>> = maps.into_values().collect();
     list.sort_unstable_by_key(|h| h.address);

@@ -90,21 +90,21 @@ fn mask_numbers(s: &str) -> String {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'0' && b.get(i + 1).is_some_and(|c| *c == b'x' || *c == b'X') {
-            i += 2;
+        if b[i] == b'0' && b.get(i.saturating_add(1)).is_some_and(|c| *c == b'x' || *c == b'X') {
+            i = i.saturating_add(2);
             while b.get(i).is_some_and(u8::is_ascii_hexdigit) {
-                i += 1;
+                i = i.saturating_add(1);
             }
             out.push('N');
         } else if b[i].is_ascii_digit() {
             while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
+                i = i.saturating_add(1);
             }
             out.push('N');
         } else {
             let c = s[i..].chars().next().unwrap_or(' ');
             out.push(c);
-            i += c.len_utf8();
+            i = i.saturating_add(c.len_utf8());
         }
     }
     out
@@ -144,7 +144,7 @@ pub fn class(t: CrashText<'_>) -> String {
             if p.len() > MAX_PANIC {
                 let mut cut = MAX_PANIC;
                 while !p.is_char_boundary(cut) {
-                    cut -= 1;
+                    cut = cut.saturating_sub(1);
                 }
                 p.truncate(cut);
             }
@@ -172,10 +172,10 @@ pub fn normalize_function(name: &str) -> String {
             out.push_str(rest);
             break;
         };
-        let after = &rest[i + len..];
+        let after = &rest[i.saturating_add(len)..];
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
-            out.push_str(&rest[..i + len]);
+            out.push_str(&rest[..i.saturating_add(len)]);
             rest = after;
             continue;
         }
@@ -236,7 +236,7 @@ fn picked<F: FrameName>(stack: impl IntoIterator<Item = F>) -> Vec<(String, Opti
 
 /// A frame's line counted from its function's `func` line, when that is known.
 fn line_offset<F: FrameName>(f: &F) -> Option<i64> {
-    f.start_line().filter(|&s| s > 0).map(|s| i64::from(f.line()) - i64::from(s))
+    f.start_line().filter(|&s| s > 0).map(|s| i64::from(f.line()).saturating_sub(i64::from(s)))
 }
 
 impl Signature {
@@ -255,7 +255,7 @@ fn cut_to_max(s: &mut String) {
     if s.len() > MAX_LEN {
         let mut cut = MAX_LEN;
         while !s.is_char_boundary(cut) {
-            cut -= 1;
+            cut = cut.saturating_sub(1);
         }
         s.truncate(cut);
     }

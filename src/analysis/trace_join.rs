@@ -43,7 +43,7 @@ pub fn join(p: &Process, gs: &Goroutines, t: &TraceSummary, findings: &mut [Find
     };
     for g in &gs.list {
         if let Some(tg) = by_id.get(&g.id) {
-            out.matched_goroutines += 1;
+            out.matched_goroutines = out.matched_goroutines.saturating_add(1);
             out.goroutines.insert(g.id, (*tg).clone());
         }
     }

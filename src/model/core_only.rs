@@ -161,8 +161,8 @@ fn build_ids(core: &CoreFile) -> (Option<String>, Option<String>) {
     let (mut go, mut gnu) = (None, None);
     let Some(first) = exe_mappings(core).into_iter().find(|f| f.file_offset == 0) else { return (go, gnu) };
     let Some(page) = core.bytes_at(first.range.start, 4096) else { return (go, gnu) };
-    let u16_at = |o: usize| page.get(o..o + 2).and_then(|b| b.try_into().ok()).map(u16::from_le_bytes);
-    let u64_at = |o: usize| page.get(o..o + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    let u16_at = |o: usize| page.get(o..o.saturating_add(2)).and_then(|b| b.try_into().ok()).map(u16::from_le_bytes);
+    let u64_at = |o: usize| page.get(o..o.saturating_add(8)).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
     if !page.starts_with(b"\x7fELF") {
         return (go, gnu);
     }
@@ -172,8 +172,11 @@ fn build_ids(core: &CoreFile) -> (Option<String>, Option<String>) {
         else {
             break;
         };
-        let kind = page.get(at..at + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
-        let (Some(4), Some(off), Some(len)) = (kind, u64_at(at + 8), u64_at(at + 32)) else { continue };
+        let kind = page.get(at..at.saturating_add(4)).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
+        let (Some(4), Some(off), Some(len)) = (kind, u64_at(at.saturating_add(8)), u64_at(at.saturating_add(32)))
+        else {
+            continue;
+        };
         let Some(bytes) =
             usize::try_from(off).ok().zip(usize::try_from(len).ok()).and_then(|(o, l)| page.get(o..o.checked_add(l)?))
         else {

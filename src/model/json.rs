@@ -186,7 +186,7 @@ fn write_items<T: Sync>(
         let bufs: Vec<io::Result<Vec<u8>>> = window
             .par_chunks(JSON_CHUNK)
             .map(|chunk| {
-                let mut b = Vec::with_capacity(chunk.len() * 512);
+                let mut b = Vec::with_capacity(chunk.len().saturating_mul(512));
                 for (i, item) in chunk.iter().enumerate() {
                     if i > 0 {
                         b.push(b',');
@@ -271,7 +271,11 @@ fn json_addr(b: &mut Vec<u8>, a: Addr) {
     b.push(b'"');
 }
 
-#[allow(clippy::indexing_slicing, reason = "at most 20 decimal digits of a u64, written into a 20-byte buffer")]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "at most 20 decimal digits of a u64, written into a 20-byte buffer from its end"
+)]
 fn json_u64(b: &mut Vec<u8>, v: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();

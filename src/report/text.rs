@@ -255,7 +255,7 @@ pub fn write_with(w: &mut dyn Write, a: &Analysis, o: &TextOptions) -> io::Resul
                 .map(|g| g.id.to_string())
                 .collect();
             let more = if grp.members.len() > GROUP_IDS {
-                format!(" and {} more", grp.members.len() - GROUP_IDS)
+                format!(" and {} more", grp.members.len().saturating_sub(GROUP_IDS))
             } else {
                 String::new()
             };

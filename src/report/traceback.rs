@@ -80,7 +80,7 @@ pub fn write_frames<'a>(w: &mut dyn Write, frames: impl ExactSizeIterator<Item =
         if elided > 0 && i == INNER_FRAMES {
             writeln!(w, "...{elided} frames elided...")?;
         }
-        if elided == 0 || i < INNER_FRAMES || i >= INNER_FRAMES + elided {
+        if elided == 0 || i < INNER_FRAMES || i >= INNER_FRAMES.saturating_add(elided) {
             write_frame(w, f)?;
         }
     }
@@ -95,7 +95,7 @@ pub fn crash_start(g: &Goroutine) -> usize {
     g.frames
         .iter()
         .position(|f| matches!(&*f.function, "runtime.fatalthrow" | "runtime.fatalpanic"))
-        .map_or(0, |i| i + 1)
+        .map_or(0, |i| i.saturating_add(1))
 }
 
 /// Writes one goroutine: header, frames, `created by`, and a reason line when
@@ -223,7 +223,7 @@ fn write_signal_dump(w: &mut dyn Write, a: &Analysis, filter: &GoroutineFilter, 
         for r in &h.registers {
             writeln!(w, "{:<width$}{:#x}", r.name, r.value.0)?;
         }
-        if i + 1 < a.signal_handlers.len() {
+        if i.saturating_add(1) < a.signal_handlers.len() {
             write!(w, "\n-----\n\n")?;
         }
     }

@@ -33,7 +33,9 @@ fn slice_of(mem: &dyn Memory, base: Addr, len: u64, what: &str) -> Result<Vec<Ad
     if len == 0 {
         return Err(format!("{what} lists no goroutine"));
     }
-    let b = mem.read_vec(base, len * 8, MAX_GOROUTINES * 8).map_err(|e| format!("{what} array unreadable: {e}"))?;
+    let b = mem
+        .read_vec(base, len.saturating_mul(8), MAX_GOROUTINES.saturating_mul(8))
+        .map_err(|e| format!("{what} array unreadable: {e}"))?;
     Ok(b.chunks_exact(8).map(|w| Addr(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))).collect())
 }
 
@@ -128,7 +130,7 @@ fn repaired(
 ) -> (Found, Vec<Warning>) {
     let total = v.len();
     let mut kept: Vec<Addr> = v.into_iter().filter(|&g| !g.is_null() && valid(g)).collect();
-    let lost = total - kept.len();
+    let lost = total.saturating_sub(kept.len());
     let head = format!("{what}: {lost} of its {total} entries are not goroutines (null, or not a g's status, id and stack): the core's memory there is damaged");
     let text = match heap_scan(p, valid) {
         Ok(found) => {
@@ -137,7 +139,7 @@ fn repaired(
             kept.extend(found.into_iter().filter(|g| !seen.contains(g)));
             format!(
                 "{head}; {} more found by scanning the heap's spans of runtime.g's size (listed after the others, by address)",
-                kept.len() - before
+                kept.len().saturating_sub(before)
             )
         }
         Err(e) => format!("{head}; the heap scan to find the others failed: {e}"),
@@ -158,7 +160,9 @@ fn heap_scan(p: &Process, valid: &dyn Fn(Addr) -> bool) -> Result<Vec<Addr>, Str
     if n > MAX_SPANS {
         return Err(format!("mheap_.allspans claims {n} spans"));
     }
-    let spans = mem.read_vec(base, n * 8, MAX_SPANS * 8).map_err(|e| format!("mheap_.allspans array: {e}"))?;
+    let spans = mem
+        .read_vec(base, n.saturating_mul(8), MAX_SPANS.saturating_mul(8))
+        .map_err(|e| format!("mheap_.allspans array: {e}"))?;
     let mut out = Vec::new();
     for w in spans.chunks_exact(8) {
         let s = Addr(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
@@ -170,7 +174,7 @@ fn heap_scan(p: &Process, valid: &dyn Fn(Addr) -> bool) -> Result<Vec<Addr>, Str
             continue;
         };
         // Size classes round a g up by at most an eighth.
-        if state != hl.in_use || elem < gsize || elem > gsize + gsize / 8 {
+        if state != hl.in_use || elem < gsize || elem > gsize.saturating_add(gsize / 8) {
             continue;
         }
         let nelems = match hl.span_nelems.1 {
@@ -179,7 +183,7 @@ fn heap_scan(p: &Process, valid: &dyn Fn(Addr) -> bool) -> Result<Vec<Addr>, Str
         };
         let Ok(nelems) = nelems else { continue };
         for i in 0..nelems.min(1 << 16) {
-            let g = start.add(i * elem);
+            let g = start.add(i.saturating_mul(elem));
             if valid(g) {
                 out.push(g);
                 if out.len() as u64 >= MAX_GOROUTINES {

@@ -147,7 +147,7 @@ fn string_arg(mem: &dyn Memory, sp: Addr, fp: Addr, argp: Addr) -> Option<String
     // slot only when the compiler needed it, and may hold an older length.
     let words = fp.checked_sub(sp)? / 8;
     let from_closure = (0..words.min(512)).find_map(|i| {
-        let at = sp.add(i * 8);
+        let at = sp.add(i.saturating_mul(8));
         (mem.read_ptr(at).ok()? == ptr).then_some(())?;
         printable(mem, ptr, mem.read_u64(at.add(8)).ok()?)
     });

@@ -215,7 +215,7 @@ impl Inspector {
                 }
             }
             if count > MAX_ELEMS {
-                let (off, rest) = (MAX_ELEMS.saturating_mul(esize), count - MAX_ELEMS);
+                let (off, rest) = (MAX_ELEMS.saturating_mul(esize), count.saturating_sub(MAX_ELEMS));
                 let text = Shown::Value(format!("{rest} more"));
                 w.push(&format!("[{MAX_ELEMS}…]"), 0, off, rest.saturating_mul(esize), "…".into(), text, root_secret);
             }
@@ -285,13 +285,13 @@ fn read_bytes(mem: &dyn crate::memory::Memory, a: Addr, len: u64) -> Vec<Option<
     while off < len {
         // Up to the next 512-byte boundary of the address space.
         let at = a.add(off);
-        let n = (512 - at.0 % 512).min(len - off);
+        let n = (512u64.saturating_sub(at.0 % 512)).min(len.saturating_sub(off));
         let mut chunk = vec![0u8; n as usize];
         match mem.read(at, &mut chunk) {
             Ok(()) => out.extend(chunk.into_iter().map(Some)),
             Err(_) => out.extend(std::iter::repeat_n(None, n as usize)),
         }
-        off += n;
+        off = off.saturating_add(n);
     }
     out
 }
@@ -387,7 +387,7 @@ fn counts(rows: &mut [Row]) {
     let set = [
         ("dirPtr", num(rows, "dirLen").filter(|&n| n > 0)),
         ("buckets", b.map(|b| 1u64 << b)),
-        ("oldbuckets", b.map(|b| if same_size || b == 0 { 1u64 << b } else { 1u64 << (b - 1) })),
+        ("oldbuckets", b.map(|b| if same_size || b == 0 { 1u64 << b } else { 1u64 << b.saturating_sub(1) })),
         // A Swiss table's groups: lengthMask + 1 of them.
         ("groups.data", num(rows, "groups.lengthMask").and_then(|m| m.checked_add(1))),
     ];
@@ -539,7 +539,7 @@ impl Walker<'_, '_> {
                 for f in &info.fields {
                     let n = if name.is_empty() { f.name.clone() } else { format!("{name}.{}", f.name) };
                     let secret = secret || secret_member(&info.name, &f.name);
-                    if !self.member(&n, off.saturating_add(f.offset), f.ty, depth + 1, secret) {
+                    if !self.member(&n, off.saturating_add(f.offset), f.ty, depth.saturating_add(1), secret) {
                         return false;
                     }
                 }
@@ -559,18 +559,18 @@ impl Walker<'_, '_> {
                         &format!("{name}[{i}]"),
                         off.saturating_add(i.saturating_mul(esize)),
                         Some(et),
-                        depth + 1,
+                        depth.saturating_add(1),
                         secret,
                     ) {
                         return false;
                     }
                 }
                 if count > MAX_ELEMS {
-                    let rest = count - MAX_ELEMS;
+                    let rest = count.saturating_sub(MAX_ELEMS);
                     let text = Shown::Value(format!("{rest} more elements"));
                     self.push(
                         &format!("{name}[{MAX_ELEMS}…]"),
-                        depth + 1,
+                        depth.saturating_add(1),
                         off.saturating_add(MAX_ELEMS.saturating_mul(esize)),
                         rest.saturating_mul(esize),
                         "…".into(),
@@ -685,7 +685,10 @@ impl Walker<'_, '_> {
                 let b = v.to_le_bytes();
                 let empty = b.iter().filter(|&&c| c == 0x80).count();
                 let deleted = b.iter().filter(|&&c| c == 0xfe).count();
-                Some(format!("{} full, {empty} empty, {deleted} deleted", 8 - empty - deleted))
+                Some(format!(
+                    "{} full, {empty} empty, {deleted} deleted",
+                    8usize.saturating_sub(empty).saturating_sub(deleted)
+                ))
             }
             (root, n)
                 if root.starts_with("bucket<") && n.rsplit('.').next().is_some_and(|n| n.starts_with("tophash[")) =>
@@ -768,7 +771,7 @@ impl Walker<'_, '_> {
             follow: None,
             secret,
         });
-        self.dec.rows.len() - 1
+        self.dec.rows.len().saturating_sub(1)
     }
 
     fn set_follow(&mut self, i: usize, follow: Option<Target>) {
@@ -785,7 +788,7 @@ fn base_value(name: &str, size: u64, v: u64) -> String {
         if bits == 0 || bits >= 64 {
             v as i64
         } else {
-            let shift = 64 - bits;
+            let shift = 64u64.saturating_sub(bits);
             ((v << shift) as i64) >> shift
         }
     };

@@ -136,7 +136,7 @@ fn append_in_progress(p: &Process, out: &mut RecoveredTrace, gen: u64, batches: 
             // Linux's clock is nanotime: 1e9 / traceTimeDiv units per second.
             let div = p.dwarf().ok().and_then(|d| d.constant("runtime.traceTimeDiv")).filter(|&d| d > 0).unwrap_or(64);
             let mut data = vec![0x08];
-            put_varint(&mut data, 1_000_000_000 / div as u64);
+            put_varint(&mut data, 1_000_000_000u64.checked_div(div as u64).unwrap_or(0));
             out.bytes.extend_from_slice(&write_batch(gen, &data));
         }
     }
@@ -196,7 +196,7 @@ fn recorder(p: &Process) -> Result<(RecoveredTrace, Option<(u64, Vec<Vec<u8>>)>)
         warnings: Vec::new(),
     };
     for i in 0..ring_len {
-        let g = ring_ptr.add(i * gen_size);
+        let g = ring_ptr.add(i.saturating_mul(gen_size));
         let gen = mem.read_u64(g.add(gen_off)).unwrap_or(0);
         match read_batches(p, g.add(batches_off), layout, &mut out.bytes) {
             Ok(()) => out.generations.push(gen),
@@ -225,7 +225,7 @@ fn split_batches(b: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut rest = b;
     while let Some(h) = BatchHeader::read(rest) {
-        let Some(end) = h.data(rest).map(|d| h.data_start + d.len()) else { break };
+        let Some(end) = h.data(rest).map(|d| h.data_start.saturating_add(d.len())) else { break };
         let (Some(batch), Some(after)) = (rest.get(..end), rest.get(end..)) else { break };
         out.push(batch.to_vec());
         rest = after;
@@ -284,7 +284,7 @@ fn read_batches(p: &Process, slice: Addr, layout: BatchLayout, out: &mut Vec<u8>
                 return Err(format!("batch {j}: {e}"));
             }
         };
-        if out.len() + bytes.len() > MAX_TOTAL {
+        if out.len().saturating_add(bytes.len()) > MAX_TOTAL {
             out.truncate(mark);
             return Err("more than 4 GiB".into());
         }
@@ -315,7 +315,7 @@ pub fn complete_file(file: &[u8], rec: &RecoveredTrace) -> Result<Vec<u8>, Strin
             ip.gen
         ));
     }
-    if last + 1 < ip.gen {
+    if last.saturating_add(1) < ip.gen {
         return Err(format!(
             "the trace file ends at generation {last} but the core's generation in progress is {}: generations are missing",
             ip.gen
@@ -343,7 +343,7 @@ fn last_generation(b: &[u8]) -> Option<u64> {
                 let Some(h) = BatchHeader::read(rest) else { break };
                 let Some(d) = h.data(rest) else { break }; // a cut last batch
                 last = last.max(Some(h.gen));
-                let Some(after) = rest.get(h.data_start + d.len()..) else { break };
+                let Some(after) = rest.get(h.data_start.saturating_add(d.len())..) else { break };
                 rest = after;
             }
             None => break,

@@ -509,7 +509,7 @@ pub fn read_goroutines_with<V: StackVisitor>(
                 if gp.is_null() {
                     warn.push(Warning::new(
                         WarningKind::DamagedCore,
-                        format!("allgs[{}] is null: the core's memory there is damaged", ci * CHUNK + j),
+                        format!("allgs[{}] is null: the core's memory there is damaged", ci.saturating_mul(CHUNK).saturating_add(j)),
                     ));
                     continue;
                 }
@@ -518,7 +518,7 @@ pub fn read_goroutines_with<V: StackVisitor>(
                         WarningKind::DamagedCore,
                         format!(
                             "allgs[{}] points at {gp}, which is not a goroutine (status, id or stack bounds are not a g's): skipped",
-                            ci * CHUNK + j
+                            ci.saturating_mul(CHUNK).saturating_add(j)
                         ),
                     )),
                     Ok(g) => {
@@ -529,7 +529,7 @@ pub fn read_goroutines_with<V: StackVisitor>(
                     }
                     Err(e) => warn.push(Warning::new(
                         WarningKind::Unreadable,
-                        format!("g at {gp} (allgs[{}]) unreadable: {e}", ci * CHUNK + j),
+                        format!("g at {gp} (allgs[{}]) unreadable: {e}", ci.saturating_mul(CHUNK).saturating_add(j)),
                     )),
                 }
             }
@@ -589,7 +589,7 @@ pub fn read_goroutines_with<V: StackVisitor>(
     for g in &mut list {
         let base = g.status_raw & !st.scan;
         if (base == st.waiting || base == st.syscall) && g.wait_since_ns != 0 && clock_ns >= g.wait_since_ns {
-            g.wait_minutes = Some((clock_ns - g.wait_since_ns) / 60_000_000_000);
+            g.wait_minutes = Some(clock_ns.saturating_sub(g.wait_since_ns) / 60_000_000_000);
         }
     }
     Ok((Goroutines { list, ms, clock_ns, warnings }, found))

@@ -97,7 +97,7 @@ impl HeapLayout {
         // narrowed `mspan.freeindex`/`nelems` to uint16.
         let (arenas, ha_spans, span) = match minor {
             21 => (65944, 1_064_960, (48, 8, 56, 8, 72, 107, 112, 96)),
-            22..=27 => (65944 + arch.cache_line_pad_size(), 0, (48, 2, 50, 2, 64, 99, 104, 88)),
+            22..=27 => (65944u64.saturating_add(arch.cache_line_pad_size()), 0, (48, 2, 50, 2, 64, 99, 104, 88)),
             _ => return None,
         };
         let (fi, fi_size, ne, ne_size, alloc_bits, state, elemsize, sweepgen) = span;
@@ -250,11 +250,11 @@ impl HeapLayout {
                     info.reason = "span with element size 0".into();
                     return info;
                 }
-                let idx = (a.0 - start.0) / elemsize;
+                let idx = a.0.saturating_sub(start.0).checked_div(elemsize).unwrap_or(0);
                 let read_sized = |(o, sz): (u64, u64)| mem.read_uint(span.add(o), sz).unwrap_or(0);
                 let freeindex = read_sized(self.span_freeindex);
                 let nelems = read_sized(self.span_nelems);
-                let base = start.add(idx * elemsize);
+                let base = start.add(idx.saturating_mul(elemsize));
                 info.object = Some(HeapObject { base, size: elemsize });
                 if idx >= nelems {
                     info.allocated = Some(false);
@@ -287,7 +287,7 @@ impl HeapLayout {
             Ok(None) => {
                 let seg = p.exe.segments.iter().find(|s| {
                     let lo = s.vaddr.wrapping_add(p.bias);
-                    a.0 >= lo && a.0 < lo + s.memsz
+                    a.0 >= lo && a.0 < lo.saturating_add(s.memsz)
                 });
                 info.region = match seg {
                     Some(s) if s.writable => "data",
@@ -311,23 +311,24 @@ impl HeapLayout {
         let mem = p.mem();
         let start = mem.read_u64(span.add(self.span_start)).unwrap_or(0);
         let npages = mem.read_u64(span.add(self.span_npages)).unwrap_or(0);
-        state == self.in_use && start <= a.0 && a.0 - start < npages.saturating_mul(self.page_size)
+        state == self.in_use && start <= a.0 && a.0.saturating_sub(start) < npages.saturating_mul(self.page_size)
     }
 
     /// The span covering `a` and its state, `None` when `a` is in no heap arena.
     /// The span holding `a` and its state, from `mheap_.arenas`.
     pub fn span_of(&self, p: &Process, a: Addr) -> Result<Option<(Addr, u8)>, String> {
         let mem = p.mem();
-        let ri = a.0.wrapping_sub(self.arena_base_offset) / self.heap_arena_bytes.max(1);
+        let ri = a.0.wrapping_sub(self.arena_base_offset).checked_div(self.heap_arena_bytes).unwrap_or(0);
         let (l1_bits, l2_bits) = (self.l1_bits.min(40), self.l2_bits.min(40));
-        let l2_mask = (1u64 << l2_bits) - 1;
+        let l2_mask = (1u64 << l2_bits).saturating_sub(1);
         let l1 = if l1_bits == 0 { 0 } else { ri >> l2_bits };
         let l2 = ri & l2_mask;
-        if l1 >> l1_bits != 0 || ri >> (l1_bits + l2_bits).min(63) != 0 {
+        if l1 >> l1_bits != 0 || ri >> l1_bits.saturating_add(l2_bits).min(63) != 0 {
             return Ok(None);
         }
-        let l2arr =
-            mem.read_ptr(self.mheap.add(self.arenas + l1 * 8)).map_err(|e| format!("mheap_.arenas unreadable: {e}"))?;
+        let l2arr = mem
+            .read_ptr(self.mheap.add(self.arenas.saturating_add(l1.saturating_mul(8))))
+            .map_err(|e| format!("mheap_.arenas unreadable: {e}"))?;
         if l2arr.is_null() {
             return Ok(None);
         }
@@ -338,9 +339,10 @@ impl HeapLayout {
         if ha.is_null() {
             return Ok(None);
         }
-        let pi = (a.0 / self.page_size.max(1)) % self.pages_per_arena.max(1);
-        let span =
-            mem.read_ptr(ha.add(self.ha_spans + pi * 8)).map_err(|e| format!("heapArena.spans unreadable: {e}"))?;
+        let pi = a.0.checked_div(self.page_size).unwrap_or(0).checked_rem(self.pages_per_arena).unwrap_or(0);
+        let span = mem
+            .read_ptr(ha.add(self.ha_spans.saturating_add(pi.saturating_mul(8))))
+            .map_err(|e| format!("heapArena.spans unreadable: {e}"))?;
         if span.is_null() {
             return Err("in a heap arena, but no span covers it (never allocated)".into());
         }

@@ -118,7 +118,7 @@ fn need(d: &DwarfIndex, st: &str, field: &str) -> Result<u64, String> {
 fn atomic_field(d: &DwarfIndex, st: &str, field: &str) -> Option<u64> {
     let (off, ty) = d.field_path(st, field)?;
     let inner = ty.and_then(|t| d.resolve(t)).and_then(|t| t.field("value").map(|f| f.offset)).unwrap_or(0);
-    Some(off + inner)
+    off.checked_add(inner)
 }
 
 impl RuntimeLayout {

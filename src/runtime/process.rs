@@ -197,7 +197,9 @@ impl Process {
                 .unwrap_or(0)
                 .min(4096);
             let Some(addr) = global(name) else { return Vec::new() };
-            (0..count).map(|i| image.read_go_string(addr.add(i * 16)).unwrap_or_default().into()).collect()
+            (0..count)
+                .map(|i| image.read_go_string(addr.add(i.saturating_mul(16))).unwrap_or_default().into())
+                .collect()
         };
         let mut status_strings = strings("runtime.gStatusStrings");
         let mut wait_reason_strings = strings("runtime.waitReasonStrings");
@@ -296,7 +298,7 @@ fn load_bias(core: &CoreFile, exe: &Executable) -> u64 {
     }
     if let (Some(phdr), Some(first)) = (core.auxv(AT_PHDR), exe.segments.iter().find(|s| s.offset == 0)) {
         // AT_PHDR points at the program headers, 64 bytes into the first segment.
-        return phdr.wrapping_sub(first.vaddr + 64);
+        return phdr.wrapping_sub(first.vaddr.wrapping_add(64));
     }
     0
 }
@@ -346,22 +348,23 @@ fn initial_moduledata<'a>(
         ("filetab", ml.filetab, 3),
         ("pctab", ml.pctab, 3),
         ("pclntable", ml.pclntable, 3),
-        ("ftab", ml.ftab, 3),
+        ("ftab", ml.ftab, 3u64),
         ("minpc", ml.minpc, 1),
         ("maxpc", ml.maxpc, 1),
         ("text", ml.text, 1),
         ("gofunc", ml.gofunc, 1),
     ];
-    let len = fields.iter().map(|&(_, off, words)| off + words * 8).max().unwrap_or(0);
+    let len = fields.iter().map(|&(_, off, words)| off.saturating_add(words.saturating_mul(8))).max().unwrap_or(0);
     let Some(initial) = usize::try_from(len).ok().and_then(|n| exe.initial_bytes(md.0.wrapping_sub(bias), n, bias))
     else {
         return (crate::memory::Patched::new(image, md, Vec::new()), None);
     };
     let mut differ = Vec::new();
     for (name, off, words) in fields {
-        let (o, n) = (off as usize, (words * 8) as usize);
+        let (o, n) = (off as usize, words.saturating_mul(8) as usize);
         let mut core = vec![0u8; n];
-        let same = image.read(md.add(off), &mut core).is_ok() && initial.get(o..o + n) == Some(core.as_slice());
+        let same =
+            image.read(md.add(off), &mut core).is_ok() && initial.get(o..o.saturating_add(n)) == Some(core.as_slice());
         if !same {
             differ.push(name);
         }
@@ -450,16 +453,16 @@ fn check_match(core: &CoreFile, exe: &Executable, image: &ProcessImage, bias: u6
             ));
         }
         return match compare_pages(exe, image, bias) {
-            (same, differ, Some(at)) if same > 0 && same >= 2 * differ => Ok((
+            (same, differ, Some(at)) if same > 0 && same >= differ.saturating_mul(2) => Ok((
                 ExeMatch::ReadOnlySegment(at),
                 Some(format!(
                     "the core's copy of the executable's Go build ID note is damaged (no note where the executable has one); {same} of {} of the executable's read-only pages the core holds match it, so it is used",
-                    same + differ
+                    same.saturating_add(differ)
                 )),
             )),
             (same, differ, _) => Err(format!(
                 "the core has no Go build ID where the executable has one, and {differ} of {} read-only pages differ",
-                same + differ
+                same.saturating_add(differ)
             )),
         };
     }
@@ -502,7 +505,9 @@ fn compare_pages(exe: &Executable, image: &ProcessImage, bias: u64) -> (u64, u64
         let pages = seg.filesz / 4096;
         let step = (pages / PAGES_PER_SEGMENT).max(1);
         for i in (0..pages).step_by(usize::try_from(step).unwrap_or(1)).take(PAGES_PER_SEGMENT as usize) {
-            let (Some(off), Some(va)) = (seg.offset.checked_add(i * 4096), seg.vaddr.checked_add(i * 4096)) else {
+            let (Some(off), Some(va)) =
+                (seg.offset.checked_add(i.saturating_mul(4096)), seg.vaddr.checked_add(i.saturating_mul(4096)))
+            else {
                 continue;
             };
             let Some(file) = usize::try_from(off).ok().and_then(|o| exe.map.get(o..o.checked_add(4096)?)) else {
@@ -513,9 +518,9 @@ fn compare_pages(exe: &Executable, image: &ProcessImage, bias: u64) -> (u64, u64
             }
             first.get_or_insert(Addr(seg.vaddr.wrapping_add(bias)));
             if file == buf.as_slice() {
-                same += 1;
+                same = same.saturating_add(1);
             } else {
-                differ += 1;
+                differ = differ.saturating_add(1);
             }
         }
     }

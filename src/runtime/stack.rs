@@ -177,11 +177,11 @@ fn split_args(b: &str) -> (&str, &str) {
         if d >= 0x80 || i >= 10 {
             return ("", "");
         }
-        len |= ((d & 0x3f) as usize) << (6 * i);
-        i += 1;
+        len |= ((d & 0x3f) as usize) << i.saturating_mul(6);
+        i = i.saturating_add(1);
         if d & 0x40 == 0 {
             let Some(text) = b.get(i..i.saturating_add(len)) else { return ("", "") };
-            return (text, b.get(i + len..).unwrap_or_default());
+            return (text, b.get(i.saturating_add(len)..).unwrap_or_default());
         }
     }
     ("", "")

@@ -50,9 +50,9 @@ pub fn find_moduledata(exe: &Executable, ml: &ModuleDataLayout) -> Result<Addr, 
     // pcHeader.textStart (after magic, pads, minLC, ptrSize, nfunc, nfiles):
     // where the Go text starts (not .text's start when cgo linked C code
     // first); 0 from Go 1.26, which no longer stores it.
-    let text_start_field = word(pclntab + 24).filter(|&t| t != 0);
+    let text_start_field = word(pclntab.saturating_add(24)).filter(|&t| t != 0);
     let valid = |md: u64| -> bool {
-        let f = |o: u64| word(md + o);
+        let f = |o: u64| word(md.saturating_add(o));
         let (Some(text), Some(minpc), Some(maxpc), Some(names)) =
             (f(ml.text), f(ml.minpc), f(ml.maxpc), f(ml.funcnametab))
         else {
@@ -80,7 +80,7 @@ pub fn find_moduledata(exe: &Executable, ml: &ModuleDataLayout) -> Result<Addr, 
         .chunks_exact(8)
         .enumerate()
         .filter(|(_, w)| u64::from_le_bytes((*w).try_into().unwrap_or([0; 8])) == pclntab)
-        .filter_map(|(i, _)| (start + 8 * i as u64).checked_sub(ml.pc_header))
+        .filter_map(|(i, _)| (start.saturating_add((i as u64).saturating_mul(8))).checked_sub(ml.pc_header))
         .filter(|&md| valid(md))
         .collect();
     match found.as_slice() {
@@ -130,12 +130,9 @@ fn data_words(p: &Process, sections: &[&str]) -> Vec<(Addr, u64)> {
         let Some(s) = p.exe.sections.get(*name) else { continue };
         let start = Addr(s.addr).add(p.bias);
         let Ok(bytes) = p.mem().read_vec(start, s.size, 1 << 28) else { continue };
-        out.extend(
-            bytes
-                .chunks_exact(8)
-                .enumerate()
-                .map(|(i, w)| (start.add(8 * i as u64), u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))),
-        );
+        out.extend(bytes.chunks_exact(8).enumerate().map(|(i, w)| {
+            (start.add((i as u64).saturating_mul(8)), u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
+        }));
     }
     out
 }
@@ -185,7 +182,7 @@ fn find_allgs(p: &Process, words: &[(Addr, u64)], ms: &[ThreadM], valid: &dyn Fn
         if first.is_null() || mem.read_i64(first.add(p.layout.g.goid)).ok() != Some(1) || !valid(first) {
             continue;
         }
-        let Ok(bytes) = mem.read_vec(Addr(*ptr), len * 8, MAX_ALLGS * 8) else { continue };
+        let Ok(bytes) = mem.read_vec(Addr(*ptr), len.saturating_mul(8), MAX_ALLGS.saturating_mul(8)) else { continue };
         let gs: Vec<Addr> =
             bytes.chunks_exact(8).map(|w| Addr(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))).collect();
         if curgs.iter().all(|g| gs.contains(g)) && gs.iter().take(CHECKED_GS as usize).all(|&g| valid(g)) {
@@ -236,7 +233,7 @@ pub fn discover(p: &Process, valid: &dyn Fn(Addr) -> bool) -> (Vec<(&'static str
     let mem = p.mem();
     let gs: Vec<Addr> = allgs
         .and_then(|a| Some((mem.read_ptr(a).ok()?, mem.read_u64(a.add(8)).ok()?)))
-        .map(|(ptr, n)| (0..n.min(4)).filter_map(|i| mem.read_ptr(ptr.add(8 * i)).ok()).collect())
+        .map(|(ptr, n)| (0..n.min(4)).filter_map(|i| mem.read_ptr(ptr.add(i.saturating_mul(8))).ok()).collect())
         .unwrap_or_default();
     match find_mheap(p, &bss, &gs) {
         Some(a) => found.push(("runtime.mheap_", a)),

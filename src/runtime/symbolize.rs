@@ -146,15 +146,15 @@ fn name_pieces_for_print(name: &str) -> (&str, &str, &str, &str, &str) {
     if j <= i {
         return (name, "", "", "", "");
     }
-    let interior = &name[i + 1..j];
+    let interior = &name[i.saturating_add(1)..j];
     if !interior.contains('[') {
-        return (&name[..i], "[...]", &name[j + 1..], "", "");
+        return (&name[..i], "[...]", &name[j.saturating_add(1)..], "", "");
     }
     let mut depth = 1i32;
     let (mut rbr, mut lbr) = (None, None);
     for (k, c) in interior.char_indices() {
         if c == '[' {
-            depth += 1;
+            depth = depth.saturating_add(1);
             if depth != 1 {
                 continue;
             }
@@ -162,7 +162,7 @@ fn name_pieces_for_print(name: &str) -> (&str, &str, &str, &str, &str) {
             break;
         }
         if c == ']' {
-            depth -= 1;
+            depth = depth.saturating_sub(1);
             if depth < 0 {
                 break;
             }
@@ -174,8 +174,10 @@ fn name_pieces_for_print(name: &str) -> (&str, &str, &str, &str, &str) {
     }
     if depth == 1 {
         match (rbr, lbr) {
-            (Some(r), Some(l)) if l > r => return (&name[..i], "[...]", &interior[r + 1..l], "[...]", &name[j + 1..]),
-            (None, None) => return (&name[..i], "[...]", &name[j + 1..], "", ""),
+            (Some(r), Some(l)) if l > r => {
+                return (&name[..i], "[...]", &interior[r.saturating_add(1)..l], "[...]", &name[j.saturating_add(1)..])
+            }
+            (None, None) => return (&name[..i], "[...]", &name[j.saturating_add(1)..], "", ""),
             _ => {}
         }
     }
@@ -299,7 +301,7 @@ impl<'a> Symbolizer<'a> {
             if live_idx <= 0 || off < start_offset {
                 return true;
             }
-            let at = live_idx as usize + slot as usize / 8;
+            let at = (live_idx as usize).saturating_add(usize::from(slot / 8));
             live.get(at).is_some_and(|b| b & (1 << (slot % 8)) != 0)
         };
         let mut start = true;
@@ -307,7 +309,7 @@ impl<'a> Symbolizer<'a> {
         let p = &info.layout;
         let mut i = 0usize;
         while let Some(&o) = p.get(i) {
-            i += 1;
+            i = i.saturating_add(1);
             let comma = |s: &mut String, start: bool| {
                 if !start {
                     s.push_str(", ");
@@ -333,11 +335,11 @@ impl<'a> Symbolizer<'a> {
                 _ => {
                     comma(s, start);
                     let Some(&sz) = p.get(i) else { break };
-                    i += 1;
+                    i = i.saturating_add(1);
                     match mem.read_u64(argp.add(o as u64)) {
                         Ok(mut x) => {
                             if sz < 8 {
-                                let shift = 64 - (sz as u32) * 8;
+                                let shift = 64u32.saturating_sub(u32::from(sz).saturating_mul(8));
                                 x = (x << shift) >> shift;
                             }
                             let mut buf = [0u8; 18];

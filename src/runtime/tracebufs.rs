@@ -122,7 +122,7 @@ pub fn unflushed(p: &Process) -> Result<Unflushed, String> {
         }
     };
     // Full buffers the reader has not taken yet.
-    let mut b = mem.read_ptr(trace.add(l.full.0 + slot * l.full.1)).unwrap_or(Addr::NULL);
+    let mut b = mem.read_ptr(trace.add(l.full.0.saturating_add(slot.saturating_mul(l.full.1)))).unwrap_or(Addr::NULL);
     for _ in 0..MAX_QUEUE {
         if b.is_null() {
             break;
@@ -132,21 +132,27 @@ pub fn unflushed(p: &Process) -> Result<Unflushed, String> {
     }
     // Each M's buffers of this generation.
     let mut m = p.global("runtime.allm").and_then(|a| mem.read_ptr(a).ok()).unwrap_or(Addr::NULL);
-    let mut ms = 0;
+    let mut ms = 0usize;
     while !m.is_null() && ms < MAX_MS {
         for i in 0..l.m_bufs_per_gen {
-            let at = m.add(l.m_bufs + (slot * l.m_bufs_per_gen + i) * 8);
+            let at = m.add(
+                l.m_bufs.saturating_add(slot.saturating_mul(l.m_bufs_per_gen).saturating_add(i).saturating_mul(8)),
+            );
             if let Ok(buf) = mem.read_ptr(at) {
                 take(buf, "M buffer", &mut out);
             }
         }
         m = mem.read_ptr(m.add(l.m_alllink)).unwrap_or(Addr::NULL);
-        ms += 1;
+        ms = ms.saturating_add(1);
     }
-    let strings = mem.read_ptr(trace.add(l.string_tab.0 + slot * l.string_tab.1 + l.string_buf)).unwrap_or(Addr::NULL);
+    let strings = mem
+        .read_ptr(
+            trace.add(l.string_tab.0.saturating_add(slot.saturating_mul(l.string_tab.1)).saturating_add(l.string_buf)),
+        )
+        .unwrap_or(Addr::NULL);
     take(strings, "string buffer", &mut out);
     if let Some(cpu) = l.cpu_buf {
-        let c = mem.read_ptr(trace.add(cpu + slot * 8)).unwrap_or(Addr::NULL);
+        let c = mem.read_ptr(trace.add(cpu.saturating_add(slot.saturating_mul(8)))).unwrap_or(Addr::NULL);
         take(c, "CPU sample buffer", &mut out);
     }
     // The buffer the reader is copying out may already be in the trace file: left out.
@@ -172,7 +178,7 @@ fn read_batch(p: &Process, l: &Layout, buf: Addr, gen: u64) -> Result<Option<Vec
     if header.gen != gen {
         return Ok(None);
     }
-    let len = (pos - len_pos) as usize - BYTES_PER_NUMBER;
+    let len = (pos.saturating_sub(len_pos) as usize).saturating_sub(BYTES_PER_NUMBER);
     let at = len_pos as usize;
     let mut v = len as u64;
     for (k, byte) in b.iter_mut().skip(at).take(BYTES_PER_NUMBER).enumerate() {
@@ -207,10 +213,10 @@ impl BatchHeader {
         };
         let mut fields = [0u64; 4];
         for f in fields.iter_mut() {
-            for k in 0..10 {
+            for k in 0..10u32 {
                 let c = *b.get(i)?;
-                i += 1;
-                *f |= ((c & 0x7f) as u64) << (7 * k);
+                i = i.saturating_add(1);
+                *f |= ((c & 0x7f) as u64) << k.saturating_mul(7);
                 if c & 0x80 == 0 {
                     break;
                 }
@@ -240,6 +246,8 @@ pub(crate) fn write_batch(gen: u64, data: &[u8]) -> Vec<u8> {
 /// Most stacks and frames read from the stack table (the runtime keeps at most 128 frames).
 const MAX_STACKS: usize = 1 << 20;
 const MAX_FRAMES: usize = 128;
+/// The words a stack record may hold: its frames and the leading skip count.
+const MAX_FRAMES_AND_SKIP: u64 = MAX_FRAMES as u64 + 1;
 /// A batch may hold at most this many bytes, header included (`tracev2.MaxBatchSize`).
 const MAX_BATCH: usize = 64 << 10;
 
@@ -282,9 +290,12 @@ fn stack_table_inner(p: &Process, gen: u64) -> Result<Vec<Vec<u8>>, String> {
         (d.require_field(node, "children")?, d.require_field(node, "id")?, d.require_field(node, "data")?);
     let trace = p.global("runtime.trace").ok_or("the core has no runtime.trace")?;
     let slot = gen % 2;
-    let root = mem.read_ptr(trace.add(stack_tab + slot * stack_elem + root_off)).map_err(|e| e.to_string())?;
-    let mut next_string =
-        mem.read_u64(trace.add(string_tab + slot * string_elem + seq_off)).map_err(|e| e.to_string())?;
+    let root = mem
+        .read_ptr(trace.add(stack_tab.saturating_add(slot.saturating_mul(stack_elem)).saturating_add(root_off)))
+        .map_err(|e| e.to_string())?;
+    let mut next_string = mem
+        .read_u64(trace.add(string_tab.saturating_add(slot.saturating_mul(string_elem)).saturating_add(seq_off)))
+        .map_err(|e| e.to_string())?;
 
     let mut strings: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut new_strings = TableWriter::new(0x04, gen);
@@ -293,7 +304,7 @@ fn stack_table_inner(p: &Process, gen: u64) -> Result<Vec<Vec<u8>>, String> {
         if let Some(&id) = strings.get(s) {
             return id;
         }
-        next_string += 1;
+        next_string = next_string.saturating_add(1);
         let mut rec = vec![0x05];
         put_varint(&mut rec, next_string);
         put_varint(&mut rec, s.len() as u64);
@@ -308,18 +319,20 @@ fn stack_table_inner(p: &Process, gen: u64) -> Result<Vec<Vec<u8>>, String> {
         if n.is_null() || !seen.insert(n) || seen.len() > MAX_STACKS {
             continue;
         }
-        for i in 0..4 {
-            if let Ok(c) = mem.read_ptr(n.add(children + i * 8)) {
+        for i in 0..4u64 {
+            if let Ok(c) = mem.read_ptr(n.add(children.saturating_add(i.saturating_mul(8)))) {
                 todo.push(c);
             }
         }
-        let (Ok(id), Ok(ptr), Ok(len)) =
-            (mem.read_u64(n.add(id_off)), mem.read_ptr(n.add(data_off)), mem.read_u64(n.add(data_off + 8)))
-        else {
+        let (Ok(id), Ok(ptr), Ok(len)) = (
+            mem.read_u64(n.add(id_off)),
+            mem.read_ptr(n.add(data_off)),
+            mem.read_u64(n.add(data_off.saturating_add(8))),
+        ) else {
             continue;
         };
-        let words = (len / 8).min(MAX_FRAMES as u64 + 1);
-        let Ok(raw) = mem.read_vec(ptr, words * 8, (MAX_FRAMES as u64 + 1) * 8) else { continue };
+        let words = (len / 8).min(MAX_FRAMES_AND_SKIP);
+        let Ok(raw) = mem.read_vec(ptr, words.saturating_mul(8), MAX_FRAMES_AND_SKIP * 8) else { continue };
         let pcs: Vec<u64> = raw.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
         // Frame-pointer stacks start with how many logical frames to skip;
         // stacks from runtime.Callers start with a sentinel.
@@ -377,7 +390,7 @@ impl TableWriter {
     }
     fn push(&mut self, rec: &[u8]) {
         // Header: type, gen, M, time and length, each varint at most 10 bytes.
-        if !self.cur.is_empty() && 41 + self.cur.len() + rec.len() > MAX_BATCH {
+        if !self.cur.is_empty() && self.cur.len().saturating_add(rec.len()).saturating_add(41) > MAX_BATCH {
             self.flush();
         }
         if self.cur.is_empty() {

@@ -292,7 +292,7 @@ pub fn unwind(
         }
     }
     let on_goroutine_stack = |sp: Addr| curg.is_none_or(|c| c.stack.contains(sp));
-    let mut signal_frames = 0;
+    let mut signal_frames = 0u32;
     while out.frames.len() < max {
         let Some(mut f) = funcs.lookup(pc) else {
             out.error = Some(StackError::UnknownPc(pc));
@@ -346,7 +346,7 @@ pub fn unwind(
         if special == Special::SigTramp && curg.is_some() && signal_frames < 4 {
             // Continue in the context the signal interrupted, as the runtime's
             // own traceback of it starts (`tracebacktrap(sigpc, sigsp, siglr)`).
-            signal_frames += 1;
+            signal_frames = signal_frames.saturating_add(1);
             let sf = arch.signal_frame();
             let read = |off: u64| mem.read_ptr(fp.add(off));
             let ctx_lr = sf.lr.map(read).transpose();

@@ -50,8 +50,8 @@ pub fn package_of(function: &str) -> Option<&str> {
         return None;
     }
     let name = function.split('[').next().unwrap_or(function);
-    let slash = name.rfind('/').map_or(0, |i| i + 1);
-    let dot = name.get(slash..)?.find('.')? + slash;
+    let slash = name.rfind('/').map_or(0, |i| i.saturating_add(1));
+    let dot = name.get(slash..)?.find('.')?.saturating_add(slash);
     function.get(..dot).filter(|p| !p.is_empty())
 }
 

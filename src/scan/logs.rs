@@ -55,7 +55,7 @@ fn unprefixed(text: &str) -> Vec<Line> {
     let mut out: Vec<Line> = Vec::new();
     let mut partial: Option<Line> = None;
     for (i, raw) in text.lines().enumerate() {
-        let n = i + 1;
+        let n = i.saturating_add(1);
         // Docker json-file: {"log":"…\n","stream":"stderr","time":"…"}
         if raw.starts_with("{\"log\":") {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) {

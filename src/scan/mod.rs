@@ -401,7 +401,8 @@ fn scan_core(path: &Path, size: u64, o: &ScanOptions, exes: &Context) -> Record 
     set_signature(&mut r, a.signature());
     r.goroutines = a.goroutines.len();
     for g in &a.goroutines {
-        *r.states.entry(g.status.to_string()).or_default() += 1;
+        let n = r.states.entry(g.status.to_string()).or_default();
+        *n = n.saturating_add(1);
     }
     r.warnings = a.warnings.iter().map(|w| w.text.clone()).collect();
     r.findings = a.findings;
@@ -445,7 +446,8 @@ fn scan_log(path: &Path, size: u64, file_time: Option<i64>) -> Vec<Record> {
             });
             r.goroutines = t.goroutines.len();
             for g in &t.goroutines {
-                *r.states.entry(g.status()).or_default() += 1;
+                let n = r.states.entry(g.status()).or_default();
+                *n = n.saturating_add(1);
             }
             if cut {
                 r.warnings.push(format!(
@@ -480,13 +482,14 @@ pub trait ScanObserver: Sync {
 pub fn scan_observed(paths: &[PathBuf], o: &ScanOptions, observer: &dyn ScanObserver) -> ScanResult {
     let mut files = walk::walk(paths);
     if let Some((i, n)) = o.shard {
-        files = files.into_iter().enumerate().filter(|(k, _)| k % n.max(1) == i).map(|(_, f)| f).collect();
+        files =
+            files.into_iter().enumerate().filter(|(k, _)| k.checked_rem(n.max(1)) == Some(i)).map(|(_, f)| f).collect();
     }
     let times: Vec<Option<i64>> = files.iter().map(|f| when::of_file(f)).collect();
     let before = files.len();
     let (files, times): (Vec<PathBuf>, Vec<Option<i64>>) =
         files.into_iter().zip(times).filter(|(_, t)| o.since.is_none_or(|since| t.is_none_or(|t| t >= since))).unzip();
-    let too_old = before - files.len();
+    let too_old = before.saturating_sub(files.len());
     observer.inputs(files.len());
     let exes = std::sync::Arc::new(Context { candidates: index(&o.exe_dirs), cache: Default::default() });
     let per_file: Vec<(Vec<Record>, bool)> = files
@@ -527,8 +530,8 @@ pub fn merge(parts: Vec<ScanResult>, baseline: Option<&[String]>) -> ScanResult 
     let mut too_old = 0;
     let mut records = Vec::new();
     for p in parts {
-        skipped += p.skipped;
-        too_old += p.too_old;
+        skipped = p.skipped.saturating_add(skipped);
+        too_old = p.too_old.saturating_add(too_old);
         records.extend(p.cores);
     }
     records.sort_by(|a, b| Path::new(&a.path).cmp(Path::new(&b.path)).then(a.line.cmp(&b.line)));
@@ -586,10 +589,10 @@ fn clusters(records: &[Record], baseline: Option<&[String]>) -> Vec<Cluster> {
             last_seen: None,
             new: baseline.is_none_or(|b| !b.iter().any(|s| s == sig)),
         });
-        c.count += 1;
+        c.count = c.count.saturating_add(1);
         match r.kind {
-            InputKind::Core => c.cores += 1,
-            InputKind::Log => c.logs += 1,
+            InputKind::Core => c.cores = c.cores.saturating_add(1),
+            InputKind::Log => c.logs = c.logs.saturating_add(1),
         }
         let add = |v: &mut Vec<String>, s: &str| {
             if !v.iter().any(|x| x == s) {

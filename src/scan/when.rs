@@ -38,7 +38,7 @@ pub fn of_file(path: &Path) -> Option<i64> {
     let m = std::fs::metadata(path).ok()?.modified().ok()?;
     Some(match m.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).ok()?,
-        Err(e) => -i64::try_from(e.duration().as_secs()).ok()?,
+        Err(e) => 0i64.checked_sub(i64::try_from(e.duration().as_secs()).ok()?)?,
     })
 }
 
@@ -56,6 +56,10 @@ pub fn of_rfc3339(s: &str) -> Option<i64> {
 /// The seconds of a syslog/journald short time (`Dec 01 03:12:44`), which
 /// names no year: the year that puts it last at or before `reference` (the
 /// log file's time) plus a day.
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "month, day and time are range-checked above, the year is rfc3339's (below 2^40)"
+)]
 pub fn of_syslog(s: &str, reference: i64) -> Option<i64> {
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let mut parts = s.split_whitespace();
@@ -73,6 +77,10 @@ pub fn of_syslog(s: &str, reference: i64) -> Option<i64> {
     Some(if t > reference.saturating_add(86_400) { at(year_of_reference - 1) } else { t })
 }
 
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "callers pass years below 2^40 and checked months and days: every intermediate stays far below 2^63"
+)]
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -84,6 +92,10 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// RFC 3339 in UTC (`2026-12-01T03:12:44Z`).
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "|secs| <= 2^63 makes |days| < 2^47: every intermediate of the civil-date conversion stays far below 2^63"
+)]
 pub fn rfc3339(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let z = days + 719_468;
@@ -100,6 +112,7 @@ pub fn rfc3339(secs: i64) -> String {
 
 /// Parses `--since`: RFC 3339 (`2026-12-01T00:00:00Z`, `…+02:00`, a date
 /// alone), or a duration back from `now` (`90s`, `30m`, `24h`, `7d`).
+#[allow(clippy::arithmetic_side_effects, reason = "the date and time fields are at most four digits each")]
 pub fn parse_since(s: &str, now: SystemTime) -> Result<i64, String> {
     let bad = || format!("--since {s:?}: give an RFC 3339 time (2026-12-01T00:00:00Z) or a duration (24h, 30m, 7d)");
     if let Some((num, unit)) = s.find(|c: char| !c.is_ascii_digit()).map(|i| s.split_at(i)) {

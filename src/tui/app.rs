@@ -278,7 +278,7 @@ impl App {
         for g in &self.groups {
             let Some(first) = g.members.first().and_then(|&i| a.goroutines.get(i)) else { continue };
             match counts.iter_mut().find(|(s, _)| **s == *first.status) {
-                Some((_, n)) => *n += g.members.len(),
+                Some((_, n)) => *n = n.saturating_add(g.members.len()),
                 None => counts.push((first.status.to_string(), g.members.len())),
             }
         }
@@ -539,8 +539,10 @@ impl App {
         match self.view {
             View::Overview => self.overview_links().len(),
             View::Goroutines => self.rows.len(),
-            View::Stack => self.stack_of.and_then(|i| self.goroutine(i)).map_or(0, |g| g.frames.len() + 1),
-            View::Maps => self.analysis.as_ref().map_or(0, |a| a.maps.len() + a.iterators.len()),
+            View::Stack => {
+                self.stack_of.and_then(|i| self.goroutine(i)).map_or(0, |g| g.frames.len().saturating_add(1))
+            }
+            View::Maps => self.analysis.as_ref().map_or(0, |a| a.maps.len().saturating_add(a.iterators.len())),
             View::Memory => match self.mem.last() {
                 Some(page) => page.decoded.rows.len(),
                 None => self.memory_roots().len(),
@@ -568,7 +570,7 @@ impl App {
     fn move_by(&mut self, delta: isize) {
         let len = self.list_len();
         let c = self.cursor();
-        *c = if len == 0 { 0 } else { c.saturating_add_signed(delta).min(len - 1) };
+        *c = if len == 0 { 0 } else { c.saturating_add_signed(delta).min(len.saturating_sub(1)) };
     }
 
     fn move_to(&mut self, end: bool) {
@@ -589,7 +591,7 @@ impl App {
                         self.view = v;
                     }
                 } else if self.view == View::Goroutines && m.row >= self.rows_top {
-                    let at = self.offset + usize::from(m.row - self.rows_top);
+                    let at = self.offset.saturating_add(usize::from(m.row.saturating_sub(self.rows_top)));
                     if at < self.rows.len() {
                         if at == self.sel {
                             self.enter();
@@ -607,11 +609,11 @@ impl App {
     fn tab_at(&self, column: u16) -> Option<View> {
         let mut x = 0u16;
         for v in VIEWS {
-            let w = u16::try_from(v.title().chars().count()).unwrap_or(0) + 2;
-            if column < x + w {
+            let w = u16::try_from(v.title().chars().count()).unwrap_or(0).saturating_add(2);
+            if column < x.saturating_add(w) {
                 return Some(v);
             }
-            x += w + 1;
+            x = x.saturating_add(w).saturating_add(1);
         }
         None
     }
@@ -655,15 +657,24 @@ impl App {
             KeyCode::Char('c') if ctrl => return Action::Quit,
             KeyCode::Char('q') => return Action::Quit,
             KeyCode::Char('?') => self.help = true,
-            KeyCode::Char(d @ '1'..='6') => self.view = VIEWS[(d as usize) - ('1' as usize)],
-            KeyCode::Tab => self.view = VIEWS[(self.view.index() + 1) % VIEWS.len()],
-            KeyCode::BackTab => self.view = VIEWS[(self.view.index() + VIEWS.len() - 1) % VIEWS.len()],
+            KeyCode::Char(d @ '1'..='6') => self.view = VIEWS[(d as usize).saturating_sub('1' as usize)],
+            KeyCode::Tab => {
+                self.view = VIEWS[self.view.index().saturating_add(1).checked_rem(VIEWS.len()).unwrap_or(0)]
+            }
+            KeyCode::BackTab => {
+                self.view = VIEWS[self
+                    .view
+                    .index()
+                    .saturating_add(VIEWS.len().saturating_sub(1))
+                    .checked_rem(VIEWS.len())
+                    .unwrap_or(0)]
+            }
             KeyCode::Char('d') if ctrl => self.move_by(page),
-            KeyCode::Char('u') if ctrl => self.move_by(-page),
+            KeyCode::Char('u') if ctrl => self.move_by(page.saturating_neg()),
             KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
             KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
             KeyCode::PageDown => self.move_by(self.page.max(1) as isize),
-            KeyCode::PageUp => self.move_by(-(self.page.max(1) as isize)),
+            KeyCode::PageUp => self.move_by((self.page.max(1) as isize).saturating_neg()),
             KeyCode::Home | KeyCode::Char('g') => self.move_to(false),
             KeyCode::End | KeyCode::Char('G') => self.move_to(true),
             KeyCode::Char('w') => return Action::Save,

@@ -202,7 +202,7 @@ fn event_loop_timed(
         terminal.draw(|f| ui::draw(f, app)).map_err(|e| format!("drawing: {e}"))?;
         if app.analysis.is_some() {
             stats.max_draw_ms = stats.max_draw_ms.max(ms(t));
-            stats.frames += 1;
+            stats.frames = stats.frames.saturating_add(1);
         }
         if !event::poll(Duration::from_millis(100)).map_err(|e| format!("reading the terminal: {e}"))? {
             continue;
@@ -274,10 +274,14 @@ fn save(app: &App, to: &Path) -> String {
 }
 
 /// Standard base64, for OSC 52.
-#[allow(clippy::indexing_slicing, reason = "the index is masked to 6 bits, the 64-entry alphabet")]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "the index is masked to 6 bits, the 64-entry alphabet; shifts are of i < 4 sextets and i < 3 bytes"
+)]
 fn base64(b: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+    let mut out = String::with_capacity(b.len().div_ceil(3).saturating_mul(4));
     for c in b.chunks(3) {
         let n = c.iter().enumerate().fold(0u32, |n, (i, &x)| n | (u32::from(x) << (16 - 8 * i)));
         for i in 0..4 {

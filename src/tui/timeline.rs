@@ -8,6 +8,10 @@ use crate::trace::{GoState, StateSpan};
 /// (before the first kept transition). A span lasts until the next begins,
 /// the last until `duration_ns`; spans must be oldest first (later spans
 /// that start earlier are taken as starting where the one before does).
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "nanoseconds below 2^64 times a width below 2^64 fit u128; end >= 1 and w >= 1 divide; c < width and t < b <= end bound the rest"
+)]
 pub fn cells(spans: &[StateSpan], duration_ns: u64, width: usize) -> Vec<Option<GoState>> {
     let mut time = vec![[0u64; 6]; width];
     if width == 0 {

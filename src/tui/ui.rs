@@ -148,11 +148,11 @@ fn wait_text(g: &Goroutine) -> String {
 fn goroutines(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
     let height = area.height.saturating_sub(3) as usize;
     // Below the border and the column headings.
-    app.rows_top = area.y + 2;
+    app.rows_top = area.y.saturating_add(2);
     if app.sel < app.offset {
         app.offset = app.sel;
-    } else if height > 0 && app.sel >= app.offset + height {
-        app.offset = app.sel + 1 - height;
+    } else if height > 0 && app.sel >= app.offset.saturating_add(height) {
+        app.offset = app.sel.saturating_add(1).saturating_sub(height);
     }
     let mode = if app.grouped { "grouped by stack (b: flat)" } else { "flat (b: grouped)" };
     let sort = match app.sort {
@@ -199,12 +199,12 @@ fn stack(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
     };
     let [list, side] = Layout::vertical([Constraint::Min(3), Constraint::Length(9)]).areas(area);
     let height = list.height.saturating_sub(2) as usize;
-    let rows = g.frames.len() + 1;
-    let per = 2;
-    let first = (app.frame_sel * per + per).saturating_sub(height) / per;
+    let rows = g.frames.len().saturating_add(1);
+    const PER: usize = 2;
+    let first = app.frame_sel.saturating_add(1).saturating_mul(PER).saturating_sub(height) / PER;
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (i, fr) in g.frames.iter().enumerate().skip(first) {
-        if lines.len() + per > height {
+        if lines.len().saturating_add(PER) > height {
             break;
         }
         let name = format!("{}{}({})", if fr.inlined { "  inlined " } else { "" }, print_name(&fr.function), fr.args);
@@ -234,7 +234,11 @@ fn stack(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
             ),
             None => "created by: not recorded".into(),
         };
-        lines.push(if app.frame_sel == rows - 1 { Line::styled(created, selected()) } else { Line::from(created) });
+        lines.push(if app.frame_sel == rows.saturating_sub(1) {
+            Line::styled(created, selected())
+        } else {
+            Line::from(created)
+        });
     }
     let title = format!(
         "goroutine {} [{}] — {} frames",
@@ -270,8 +274,8 @@ fn stack(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
         let (file, line) = (fr.file.to_string(), fr.line);
         if let Some(text) = app.source_of(&file).and_then(|p| std::fs::read_to_string(p).ok()) {
             let first = usize::try_from(line).unwrap_or(1).saturating_sub(2).max(1);
-            for (n, l) in text.lines().enumerate().skip(first - 1).take(5) {
-                let n = n + 1;
+            for (n, l) in text.lines().enumerate().skip(first.saturating_sub(1)).take(5) {
+                let n = n.saturating_add(1);
                 let l = format!("{n:>5} {}", l.replace('\t', "    "));
                 side_lines.push(if i64::try_from(n).ok() == Some(i64::from(line)) {
                     Line::styled(l, Style::new().add_modifier(Modifier::BOLD))
@@ -293,8 +297,8 @@ fn stack(f: &mut Frame<'_>, app: &mut App, a: &Analysis, area: Rect) {
 fn maps(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
     let [list, detail] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
     let height = list.height.saturating_sub(2) as usize;
-    let total = a.maps.len() + a.iterators.len();
-    let first = (app.map_sel + 1).saturating_sub(height);
+    let total = a.maps.len().saturating_add(a.iterators.len());
+    let first = app.map_sel.saturating_add(1).saturating_sub(height);
     let mut lines: Vec<Line<'static>> = Vec::new();
     for i in (first..total).take(height) {
         let (text, stale) = if let Some(h) = a.maps.get(i) {
@@ -310,7 +314,7 @@ fn maps(f: &mut Frame<'_>, app: &App, a: &Analysis, area: Rect) {
                 ),
                 h.writing,
             )
-        } else if let Some(it) = a.iterators.get(i - a.maps.len()) {
+        } else if let Some(it) = a.iterators.get(i.saturating_sub(a.maps.len())) {
             let by = it.held_by.clone().unwrap_or_else(|| format!("goroutine {}", it.goroutine));
             (format!("iterator {} {by}: {} over {}", it.address, it.state, it.map), it.state.is_stale())
         } else {
@@ -406,7 +410,7 @@ fn memory(f: &mut Frame<'_>, app: &App, area: Rect) {
         Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(area)
     };
     let height = fields.height.saturating_sub(3) as usize;
-    let first = (page.sel + 1).saturating_sub(height);
+    let first = page.sel.saturating_add(1).saturating_sub(height);
     let mut lines: Vec<Line<'static>> = vec![Line::styled(
         format!(
             "{} bytes, {}{}",
@@ -421,7 +425,7 @@ fn memory(f: &mut Frame<'_>, app: &App, area: Rect) {
         .iter()
         .skip(first)
         .take(height)
-        .map(|r| r.name.chars().count() + 2 * usize::from(r.depth))
+        .map(|r| r.name.chars().count().saturating_add(usize::from(r.depth).saturating_mul(2)))
         .max()
         .unwrap_or(0)
         .min(36);
@@ -451,7 +455,8 @@ fn memory(f: &mut Frame<'_>, app: &App, area: Rect) {
         };
         lines.push(Line::styled(text, style));
     }
-    let depth = if app.mem.len() > 1 { format!(" ({} back with Esc)", app.mem.len() - 1) } else { String::new() };
+    let depth =
+        if app.mem.len() > 1 { format!(" ({} back with Esc)", app.mem.len().saturating_sub(1)) } else { String::new() };
     let t = &d.target;
     let title = if t.label.starts_with(&t.type_name) || t.label.contains(" × ") {
         format!("{}{depth}", t.label)
@@ -465,7 +470,7 @@ fn memory(f: &mut Frame<'_>, app: &App, area: Rect) {
 /// The structure's bytes, 16 a line, the selected field's reversed; bytes
 /// held back without `--show-values` are `··`, bytes not in the core `??`.
 fn hex_view(f: &mut Frame<'_>, app: &App, d: &crate::runtime::decode::Decoded, sel: usize, area: Rect) {
-    let (lo, hi) = d.rows.get(sel).map_or((0, 0), |r| (r.offset, r.offset + r.size));
+    let (lo, hi) = d.rows.get(sel).map_or((0, 0), |r| (r.offset, r.offset.saturating_add(r.size)));
     let height = area.height.saturating_sub(2) as usize;
     let nlines = d.bytes.len().div_ceil(16);
     let first = ((lo / 16) as usize).saturating_sub(height / 2).min(nlines.saturating_sub(height));
@@ -473,11 +478,11 @@ fn hex_view(f: &mut Frame<'_>, app: &App, d: &crate::runtime::decode::Decoded, s
     let show_ascii = app.shows_values();
     let mut lines: Vec<Line<'static>> = Vec::new();
     for l in (first..nlines).take(height) {
-        let base = l as u64 * 16;
+        let base = (l as u64).saturating_mul(16);
         let mut spans = vec![Span::styled(format!("{:>5x} ", base), Style::new().add_modifier(Modifier::DIM))];
         let mut ascii = String::new();
         for k in 0..16u64 {
-            let o = base + k;
+            let o = base.saturating_add(k);
             let Some(b) = d.bytes.get(o as usize) else { break };
             let text = match (b, hidden(o)) {
                 (_, true) => "··".to_string(),
@@ -615,7 +620,7 @@ fn timeline_lines(app: &App, id: u64, tg: &TraceGoroutine, duration_ns: u64, wid
     } else {
         "0 ms".to_string()
     };
-    let gap = width.saturating_sub(start.chars().count() + end.chars().count()).max(1);
+    let gap = width.saturating_sub(start.chars().count().saturating_add(end.chars().count())).max(1);
     let legend: Vec<Span<'static>> = [GoState::Running, GoState::Runnable, GoState::Syscall, GoState::Waiting]
         .into_iter()
         .flat_map(|s| {
@@ -659,8 +664,13 @@ pub const HELP: &[(&str, &str)] = &[
 
 fn help(f: &mut Frame<'_>, area: Rect) {
     let w = area.width.min(76);
-    let h = (HELP.len() as u16 + 2).min(area.height);
-    let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let h = (HELP.len() as u16).saturating_add(2).min(area.height);
+    let r = Rect {
+        x: area.x.saturating_add(area.width.saturating_sub(w) / 2),
+        y: area.y.saturating_add(area.height.saturating_sub(h) / 2),
+        width: w,
+        height: h,
+    };
     let lines: Vec<Line<'static>> = HELP
         .iter()
         .map(|(k, what)| {

@@ -93,14 +93,19 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
                 for i in 0..nb {
                     let mut bucket = base.add(i.wrapping_mul(bucket_size));
                     while !bucket.is_null() && seen < MAX_STORAGE {
-                        seen += 1;
+                        seen = seen.saturating_add(1);
                         let top: [u8; 8] = mem.read_array(bucket).map_err(|e| format!("bucket {bucket}: {e}"))?;
                         for (slot, &th) in top.iter().enumerate() {
                             if th < min_top {
                                 continue;
                             }
-                            let k = bucket.add(8 + slot as u64 * key_size);
-                            let v = bucket.add(8 + 8 * key_size + slot as u64 * val_size);
+                            let k = bucket.add((slot as u64).saturating_mul(key_size).saturating_add(8));
+                            let v = bucket.add(
+                                key_size
+                                    .saturating_add(1)
+                                    .saturating_mul(8)
+                                    .saturating_add((slot as u64).saturating_mul(val_size)),
+                            );
                             push(entry(p, model, &sh, k, v));
                         }
                         bucket = mem.read_ptr(bucket.add(bucket_size.saturating_sub(8))).unwrap_or(Addr::NULL);
@@ -136,7 +141,7 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
             let mut group = |g: Addr| -> Result<(), String> {
                 let ctrl = mem.read_u64(g).map_err(|e| format!("group {g}: {e}"))?;
                 for i in 0..8u64 {
-                    if (ctrl >> (8 * i)) & 0x80 != 0 {
+                    if (ctrl >> i.saturating_mul(8)) & 0x80 != 0 {
                         continue;
                     }
                     let k = g.add(keys_off.wrapping_add(i.wrapping_mul(key_stride)));
@@ -156,13 +161,14 @@ pub fn entries(p: &Process, model: &MapModel, h: &MapHeader, limit: usize) -> Re
                 let groups_off = sl.table_groups.ok_or("no table.groups")?;
                 let mut done: Vec<Addr> = Vec::new();
                 for i in 0..(dir_len as u64).min(MAX_STORAGE) {
-                    let tab = mem.read_ptr(dir.add(i * 8)).map_err(|e| format!("directory: {e}"))?;
+                    let tab = mem.read_ptr(dir.add(i.saturating_mul(8))).map_err(|e| format!("directory: {e}"))?;
                     if tab.is_null() || done.contains(&tab) {
                         continue;
                     }
                     done.push(tab);
                     let data = mem.read_ptr(tab.add(groups_off)).map_err(|e| format!("table {tab}: {e}"))?;
-                    let mask = mem.read_u64(tab.add(groups_off + 8)).map_err(|e| format!("table {tab}: {e}"))?;
+                    let mask =
+                        mem.read_u64(tab.add(groups_off.saturating_add(8))).map_err(|e| format!("table {tab}: {e}"))?;
                     for gi in 0..mask.saturating_add(1).min(MAX_STORAGE) {
                         group(data.add(gi.wrapping_mul(group_size)))?;
                     }
@@ -190,7 +196,7 @@ pub fn format_value(mem: &dyn Memory, model: &MapModel, ty: Addr, a: Addr) -> (S
     let int = |signed: bool| -> Option<String> {
         let raw = mem.read_uint(a, size).ok()?;
         Some(if signed {
-            let shift = 64 - 8 * size.clamp(1, 8);
+            let shift = 64u64.saturating_sub(size.clamp(1, 8).saturating_mul(8));
             (((raw << shift) as i64) >> shift).to_string()
         } else {
             raw.to_string()
@@ -209,7 +215,11 @@ pub fn format_value(mem: &dyn Memory, model: &MapModel, ty: Addr, a: Addr) -> (S
                 (Some(ptr), Some(len)) => {
                     let shown = len.min(256);
                     mem.read_vec(ptr, shown, 256).ok().map(|b| {
-                        let more = if len > shown { format!("…(+{} bytes)", len - shown) } else { String::new() };
+                        let more = if len > shown {
+                            format!("…(+{} bytes)", len.saturating_sub(shown))
+                        } else {
+                            String::new()
+                        };
                         format!("{}{more}", String::from_utf8_lossy(&b))
                     })
                 }

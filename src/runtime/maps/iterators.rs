@@ -137,7 +137,7 @@ fn stack_objects(p: &Process, entry: Addr) -> Vec<StackObject> {
     let Ok(n) = mem.read_u64(at) else { return Vec::new() };
     (0..n.min(MAX_STACK_OBJECTS))
         .filter_map(|i| {
-            let r: [u8; 16] = mem.read_array(at.add(8 + i * 16)).ok()?;
+            let r: [u8; 16] = mem.read_array(at.add(i.saturating_mul(16).saturating_add(8))).ok()?;
             Some(StackObject {
                 off: i32::from_le_bytes([r[0], r[1], r[2], r[3]]),
                 size: i32::from_le_bytes([r[4], r[5], r[6], r[7]]),
@@ -170,8 +170,9 @@ pub fn live_locals(p: &Process, entry: Addr, pc: Addr, varp: Addr) -> Option<(Ad
         return None;
     }
     let bytes_per = (nbit as u64).div_ceil(8);
-    let bits = mem.read_vec(map.add(8 + idx as u64 * bytes_per), bytes_per, 1 << 17).ok()?;
-    Some((varp.offset(-(nbit as i64) * 8), nbit as u32, bits))
+    let bits =
+        mem.read_vec(map.add((idx as u64).saturating_mul(bytes_per).saturating_add(8)), bytes_per, 1 << 17).ok()?;
+    Some((varp.offset((nbit as i64).saturating_mul(-8)), nbit as u32, bits))
 }
 
 /// Goroutines per parallel task.
@@ -203,7 +204,7 @@ impl IteratorScan {
         for s in parts {
             all.iterators.extend(s.iterators);
             all.maps.extend(s.maps);
-            all.dead += s.dead;
+            all.dead = all.dead.saturating_add(s.dead);
         }
         all
     }
@@ -297,7 +298,7 @@ impl<'a> IterScanner<'a> {
                         return None;
                     }
                     live_locals(p, fr.entry, fr.pc, varp)
-                        .map(|(base, n, bits)| std::rc::Rc::new((base.0 as i64 - varp.0 as i64, n, bits)))
+                        .map(|(base, n, bits)| std::rc::Rc::new(((base.0 as i64).wrapping_sub(varp.0 as i64), n, bits)))
                 })
                 .clone();
             for o in objs.iter() {
@@ -310,7 +311,7 @@ impl<'a> IterScanner<'a> {
                     Some((rel, n, bits)) => liveness_in(varp.offset(*rel), *n, bits, at, o.ptrdata.max(0) as u64),
                 };
                 if live == Liveness::Dead {
-                    self.dead += 1;
+                    self.dead = self.dead.saturating_add(1);
                     continue;
                 }
                 if let Some(it) = read_iterator(p, model, g, fi, at, &mut self.maps, &mut self.names) {
@@ -341,11 +342,11 @@ pub fn find_iterators(
         })
         .collect();
     let mut all = Vec::new();
-    let mut dead = 0;
+    let mut dead = 0usize;
     for (its, m, d) in parts {
         all.extend(its);
         maps.extend(m);
-        dead += d;
+        dead = dead.saturating_add(d);
     }
     (all, dead)
 }
@@ -354,10 +355,11 @@ fn liveness_in(base: Addr, nbit: u32, bits: &[u8], obj: Addr, ptrdata: u64) -> L
     let Some(first) = obj.checked_sub(base) else { return Liveness::Unknown };
     let first = first / 8;
     let words = ptrdata.div_ceil(8).max(1);
-    if first + words > nbit as u64 {
+    if first.saturating_add(words) > nbit as u64 {
         return Liveness::Unknown;
     }
-    if (first..first + words).any(|i| bits.get((i / 8) as usize).is_some_and(|b| b & (1 << (i % 8)) != 0)) {
+    if (first..first.saturating_add(words)).any(|i| bits.get((i / 8) as usize).is_some_and(|b| b & (1 << (i % 8)) != 0))
+    {
         Liveness::Live
     } else {
         Liveness::Dead
@@ -561,10 +563,10 @@ pub fn reflect_iterators(p: &Process, model: &MapModel, maps: &mut MapTable) -> 
             let mut v: Vec<(String, Addr, bool)> = Vec::new();
             for s in [".data", ".bss"].iter().filter_map(|n| p.exe.sections.get(*n)) {
                 for i in 0..(s.size / 8).min(MAX_GLOBAL_CANDIDATES as u64) {
-                    let stated = Addr(s.addr).add(8 * i);
+                    let stated = Addr(s.addr).add(i.saturating_mul(8));
                     let name = format!("at {}", stated.add(p.bias));
                     v.push((name.clone(), stated, true));
-                    if stated.0 + size <= s.addr + s.size {
+                    if stated.0.saturating_add(size) <= s.addr.saturating_add(s.size) {
                         v.push((name, stated, false));
                     }
                 }
@@ -588,7 +590,8 @@ pub fn reflect_iterators(p: &Process, model: &MapModel, maps: &mut MapTable) -> 
             if blind {
                 let named =
                     scratch.get(&it.map).and_then(|h| h.type_name.as_deref()).is_some_and(|n| n.starts_with("map["));
-                let in_exe = p.exe.segments.iter().any(|s| it.map.0.wrapping_sub(s.vaddr + p.bias) < s.memsz);
+                let in_exe =
+                    p.exe.segments.iter().any(|s| it.map.0.wrapping_sub(s.vaddr.wrapping_add(p.bias)) < s.memsz);
                 if !named || in_exe {
                     continue;
                 }
@@ -644,7 +647,7 @@ pub fn reflect_iterators_in_frames(
                 continue;
             }
             // A direct-mapped cache in front of the map: stacks repeat the same functions.
-            let slot = &mut recent[(fr.entry.0 >> 4) as usize % recent.len()];
+            let slot = &mut recent[((fr.entry.0 >> 4) as usize).checked_rem(recent.len()).unwrap_or(0)];
             let holds = if slot.0 == fr.entry {
                 slot.1
             } else {
@@ -686,7 +689,7 @@ pub fn reflect_iterators_in_frames(
                 if bits.get((i / 8) as usize).is_none_or(|b| b & (1 << (i % 8)) == 0) {
                     continue;
                 }
-                let Ok(obj) = mem.read_ptr(base.add(8 * i as u64)) else { continue };
+                let Ok(obj) = mem.read_ptr(base.add((i as u64).saturating_mul(8))) else { continue };
                 if !obj.is_null() {
                     found(obj, format!("reflect.MapIter held by a local of {}", fr.function), &mut out);
                 }

@@ -160,18 +160,18 @@ fn ptr_end(d: &DwarfIndex, t: crate::exe::dwarf::TypeRef, base: u64, depth: u32)
     }
     let Some(ti) = d.resolve(t) else { return 0 };
     match ti.tag {
-        dw::DW_TAG_pointer_type => base + 8,
+        dw::DW_TAG_pointer_type => base.saturating_add(8),
         _ if ti.name == "unsafe.Pointer"
             || ti.name.starts_with('*')
             || ti.name.starts_with("map[")
             || ti.name.starts_with("chan ") =>
         {
-            base + 8
+            base.saturating_add(8)
         }
         dw::DW_TAG_structure_type => ti
             .fields
             .iter()
-            .filter_map(|f| f.ty.map(|ty| ptr_end(d, ty, base + f.offset, depth + 1)))
+            .filter_map(|f| f.ty.map(|ty| ptr_end(d, ty, base.saturating_add(f.offset), depth.saturating_add(1))))
             .max()
             .unwrap_or(0),
         _ => 0,

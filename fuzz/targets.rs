@@ -129,3 +129,67 @@ pub fn damaged(data: &[u8]) -> Option<gotopsy::Analysis> {
     let opts = gotopsy::AnalyzeOptions { include_dead: pick & 2 != 0, ..Default::default() };
     gotopsy::analyze(&p, &opts, &gotopsy::model::NoProgress).ok()
 }
+
+/// The executable's function tables (`.gopclntab`: pcHeader, function names,
+/// files, pc-value tables, `_func` records) with the input's bytes written
+/// over them: records of `[offset (4 bytes), length, bytes…]` within the
+/// section, after 8 bytes that pick the pcs looked up. The first byte picks
+/// the build, as for [`walkers`]. The names, files and lines, frame sizes,
+/// pcdata and inlining of a window of 32 functions and of the functions of 64
+/// pcs are read.
+pub fn pclntab(data: &[u8]) {
+    let _ = pclntab_funcs(data);
+}
+
+/// How many functions the tables [`pclntab`] read hold (`None`: refused).
+pub fn pclntab_funcs(data: &[u8]) -> Option<usize> {
+    static PROCS: std::sync::OnceLock<Vec<(gotopsy::runtime::Process, gotopsy::exe::SectionInfo)>> =
+        std::sync::OnceLock::new();
+    let procs = PROCS.get_or_init(|| {
+        [("go1.21.13", "mapiterwrite"), ("go1.27.3", "mapiterwrite")]
+            .iter()
+            .map(|(v, s)| {
+                let b = Base::open(v, s);
+                let p = gotopsy::runtime::Process::from_parts(b.core, b.exe, &Default::default()).expect("fixture");
+                let sec = p.exe.sections.get(".gopclntab").cloned().expect(".gopclntab");
+                (p, sec)
+            })
+            .collect()
+    });
+    let (&pick, rest) = data.split_first()?;
+    let (p, sec) = &procs[usize::from(pick & 1)];
+    let (seed, mut rest) = rest.split_at(rest.len().min(8));
+    let seed = seed.iter().fold(0u64, |s, &b| s.wrapping_mul(131).wrapping_add(u64::from(b)));
+    let mut image = p.image.clone();
+    let start = sec.addr.wrapping_add(p.bias);
+    while let [a, b, c, d, len, tail @ ..] = rest {
+        let n = usize::from(*len).min(tail.len());
+        let (bytes, next) = tail.split_at(n);
+        let off = u64::from(u32::from_le_bytes([*a, *b, *c, *d])) % sec.size.max(1);
+        image.replace(gotopsy::Addr(start.wrapping_add(off)), bytes);
+        rest = next;
+    }
+    let md = p.global("runtime.firstmoduledata")?;
+    let tab = gotopsy::exe::pclntab::Pclntab::from_moduledata(&image, md, &p.layout.moduledata, p.layout.func.clone())
+        .ok()?;
+    let probe = |f: gotopsy::exe::pclntab::Func<'_>, pc: gotopsy::Addr| {
+        let _ = (f.name(), f.args(), f.deferreturn(), f.flag(), f.func_id(), f.start_line());
+        let _ = (f.sp_delta(pc), f.file_line(pc), f.pcdata(0, pc), f.pcdata(2, pc), f.funcdata(0), f.funcdata(3));
+        let _ = f.inlined_call(&image, f.pcdata(2, pc));
+    };
+    // A window of 32 functions, and 64 pcs across the text (a little past its end too).
+    let n = tab.len();
+    for f in tab.funcs().skip((seed % n.max(1) as u64) as usize).take(32) {
+        let entry = f.entry;
+        probe(f, entry.add(seed % 64));
+    }
+    let text = tab.funcs().next().map_or(gotopsy::Addr(0), |f| f.entry);
+    let span = tab.funcs().last().map_or(0, |f| f.entry.0.wrapping_sub(text.0)).saturating_add(4096);
+    for k in 0..64u32 {
+        let pc = text.add(seed.rotate_left(k) % span);
+        if let Some(f) = tab.find_func(pc) {
+            probe(f, pc);
+        }
+    }
+    Some(n)
+}

@@ -102,3 +102,20 @@ fn the_walkers_target_damages_the_core() {
         assert!(hit.warnings.len() > whole.warnings.len(), "base {pick}: no warning of the damage");
     }
 }
+
+#[test]
+fn pclntab() {
+    run("pclntab", targets::pclntab);
+}
+
+/// The pclntab target reads the real tables, and its damage reaches them: a
+/// pcHeader whose magic is overwritten is refused.
+#[test]
+fn the_pclntab_target_reads_the_tables_it_damages() {
+    for pick in [0u8, 1] {
+        let whole = targets::pclntab_funcs(&[pick, 0, 0, 0, 0, 0, 0, 0, 0]).expect("the undamaged tables are read");
+        assert!(whole > 1000, "base {pick}: only {whole} functions");
+        let no_magic = [pick, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0];
+        assert_eq!(targets::pclntab_funcs(&no_magic), None, "base {pick}: a pcHeader without its magic was read");
+    }
+}

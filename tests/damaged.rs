@@ -133,6 +133,10 @@ fn goroutines_survive_a_damaged_allgs() {
         )
         .unwrap();
         let (allgs, allgptr) = (p.global("runtime.allgs").unwrap(), p.global("runtime.allgptr").unwrap());
+        let allspans = p
+            .global("runtime.mheap_")
+            .unwrap()
+            .add(p.exe.dwarf().unwrap().field_offset("runtime.mheap", "allspans").unwrap());
         drop(p);
         let whole = analyze_json(&core, &exe);
         let mut expected = stacks(&whole);
@@ -148,7 +152,7 @@ fn goroutines_survive_a_damaged_allgs() {
         );
         // …and allgptr zeroed too.
         let both = damage(&bad_len, allgptr, 8, |_| 0, dir.path(), &format!("{v}-both.core"));
-        for (damaged, how) in [(bad_len, "allgptr/allglen"), (both, "scanning the heap")] {
+        for (damaged, how) in [(bad_len, "allgptr/allglen"), (both.clone(), "scanning the heap")] {
             let r = analyze_json(&damaged, &exe);
             let text =
                 r["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect::<Vec<_>>().join("\n");
@@ -158,5 +162,19 @@ fn goroutines_survive_a_damaged_allgs() {
             assert_eq!(got, expected, "{v} ({how}): the goroutines and stacks of the undamaged core");
             assert_eq!(r["crash"], whole["crash"], "{v}");
         }
+        // …and the heap's span list too: the goroutines the scheduler points
+        // at (the crashing one among them), each as it was.
+        let all = damage(&both, allspans, 8, |_| 0, dir.path(), &format!("{v}-all.core"));
+        let r = analyze_json(&all, &exe);
+        let text = r["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect::<Vec<_>>().join("\n");
+        assert!(text.contains("only the") && text.contains("goroutines the scheduler points at"), "{v}: {text}");
+        let got = stacks(&r);
+        assert!(!got.is_empty(), "{v}: no goroutine from the scheduler's lists");
+        for g in &got {
+            assert!(expected.contains(g), "{v}: goroutine {} is not as in the undamaged core: {g:?}", g.0);
+        }
+        let crashing = whole["crash"]["goroutine"].as_u64();
+        assert!(crashing.is_none_or(|id| got.iter().any(|g| g.0 == id)), "{v}: the crashing goroutine is missing");
+        assert_eq!(r["crash"], whole["crash"], "{v}");
     }
 }

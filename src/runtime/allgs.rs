@@ -2,7 +2,8 @@
 //! it, its copies `allgptr`/`allglen`, then a scan of the heap's spans of
 //! `runtime.g`'s size for objects that validate as goroutines (the runtime
 //! never frees a `g`: dead ones are kept for reuse, so every goroutine ever
-//! started is in such a span).
+//! started is in such a span), and when the spans are lost too, the
+//! goroutines the scheduler still points at (a part of them).
 
 use super::heap::HeapLayout;
 use super::Process;
@@ -23,6 +24,10 @@ pub enum Source {
     Allgptr,
     /// The heap's spans of `runtime.g`'s size.
     HeapScan,
+    /// The scheduler's lists: each M's current goroutine, the Ps' run
+    /// queues, the global run queue and the free lists (parked goroutines
+    /// are on none of them).
+    SchedulerLists,
 }
 
 /// A slice of `*g` (pointer and length), checked.
@@ -95,17 +100,134 @@ pub fn find(p: &Process, valid: &dyn Fn(Addr) -> bool) -> (Found, Vec<Warning>) 
                     v.len()
                 ),
             );
-            (Ok((v, Source::HeapScan)), warnings)
+            return (Ok((v, Source::HeapScan)), warnings);
         }
-        Ok(_) => {
-            why.push("the heap scan found no goroutine".into());
-            (Err(why.join("; ")), warnings)
+        Ok(_) => why.push("the heap scan found no goroutine".into()),
+        Err(e) => why.push(format!("heap scan: {e}")),
+    }
+    match scheduler_lists(p, valid) {
+        Ok(v) => {
+            warn(
+                &mut warnings,
+                format!(
+                    "{}: only the {} goroutines the scheduler points at are listed (each M's current goroutine, the Ps' run queues, the global run queue, the free lists; by id): goroutines parked on channels, locks, timers or I/O are on none of them",
+                    why.join("; "),
+                    v.len()
+                ),
+            );
+            (Ok((v, Source::SchedulerLists)), warnings)
         }
         Err(e) => {
-            why.push(format!("heap scan: {e}"));
+            why.push(e);
             (Err(why.join("; ")), warnings)
         }
     }
+}
+
+/// Most Ps looked at (`GOMAXPROCS` is at most 2^8 … 2^16 in practice).
+const MAX_PROCS: u64 = 1 << 16;
+/// Slots of a P's run queue (`runtime.p.runq`).
+const RUNQ_SLOTS: u64 = 256;
+
+/// Goroutines found once each, in the order found.
+struct Collected<'a> {
+    valid: &'a dyn Fn(Addr) -> bool,
+    seen: rustc_hash::FxHashSet<Addr>,
+    out: Vec<Addr>,
+}
+
+impl Collected<'_> {
+    /// Takes `g` when it is a goroutine not taken before; false when it is not one.
+    fn take(&mut self, g: Addr) -> bool {
+        if g.is_null() || (self.out.len() as u64) >= MAX_GOROUTINES || !(self.valid)(g) {
+            return false;
+        }
+        if self.seen.insert(g) {
+            self.out.push(g);
+        }
+        true
+    }
+
+    /// Takes the goroutines of a list linked through `g.schedlink`, up to
+    /// the first that is not one or was seen (a cycle).
+    fn follow(&mut self, mem: &dyn Memory, head: Addr, schedlink: u64) {
+        let mut g = head;
+        for _ in 0..MAX_GOROUTINES {
+            if self.seen.contains(&g) || !self.take(g) {
+                return;
+            }
+            match mem.read_ptr(g.add(schedlink)) {
+                Ok(next) => g = next,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// The goroutines the scheduler still points at, from DWARF's layouts:
+/// each M's `curg` (`allm`), each P's `runnext`, run queue and free list
+/// (`allp`), and `sched`'s run queue and free lists, the lists linked
+/// through `g.schedlink` (`runq.head`, `gFree.stack.head`, …; the paths
+/// vary by version and are probed).
+fn scheduler_lists(p: &Process, valid: &dyn Fn(Addr) -> bool) -> Result<Vec<Addr>, String> {
+    let d = p.dwarf().map_err(|e| format!("the scheduler's lists need DWARF: {e}"))?;
+    let mem = p.mem();
+    let mut c = Collected { valid, seen: Default::default(), out: Vec::new() };
+    let mut ignored = Vec::new();
+    for m in super::goroutines::read_ms(p, &mut ignored) {
+        c.take(m.curg);
+    }
+    let link = d.field_offset("runtime.g", "schedlink");
+    let field = |st: &str, paths: &[&str]| paths.iter().find_map(|f| d.field_offset(st, f));
+    let (head, tail, runq, runnext) = (
+        field("runtime.p", &["runqhead"]),
+        field("runtime.p", &["runqtail"]),
+        field("runtime.p", &["runq"]),
+        field("runtime.p", &["runnext"]),
+    );
+    let p_free = field("runtime.p", &["gFree.head", "gFree.gList.head"]);
+    if let Some(allp) = p.global("runtime.allp") {
+        let base = mem.read_ptr(allp).ok();
+        let n = mem.read_u64(allp.add(8)).unwrap_or(0).min(MAX_PROCS);
+        for i in 0..n {
+            let Some(pp) = base.and_then(|b| mem.read_ptr(b.add(i.saturating_mul(8))).ok()) else { continue };
+            if pp.is_null() {
+                continue;
+            }
+            if let Some(off) = runnext {
+                if let Ok(g) = mem.read_ptr(pp.add(off)) {
+                    c.take(g);
+                }
+            }
+            if let (Some(h), Some(t), Some(q)) = (head, tail, runq) {
+                if let (Ok(h), Ok(t)) = (mem.read_u32(pp.add(h)), mem.read_u32(pp.add(t))) {
+                    // runq[head % 256 .. tail % 256), at most the queue's size.
+                    for j in 0..u64::from(t.wrapping_sub(h)).min(RUNQ_SLOTS) {
+                        let slot = u64::from(h).wrapping_add(j) % RUNQ_SLOTS;
+                        if let Ok(g) = mem.read_ptr(pp.add(q.saturating_add(slot.saturating_mul(8)))) {
+                            c.take(g);
+                        }
+                    }
+                }
+            }
+            if let (Some(off), Some(link)) = (p_free, link) {
+                if let Ok(g) = mem.read_ptr(pp.add(off)) {
+                    c.follow(mem, g, link);
+                }
+            }
+        }
+    }
+    if let (Some(sched), Some(link)) = (p.global("runtime.sched"), link) {
+        for path in ["runq.head", "gFree.stack.head", "gFree.noStack.head"] {
+            if let Some(g) = d.field_offset("runtime.schedt", path).and_then(|off| mem.read_ptr(sched.add(off)).ok()) {
+                c.follow(mem, g, link);
+            }
+        }
+    }
+    if c.out.is_empty() {
+        return Err("no goroutine on the scheduler's lists either (allm, allp, sched)".into());
+    }
+    Ok(c.out)
 }
 
 /// Entries checked for damage in a goroutine list that has no null entry.

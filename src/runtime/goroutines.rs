@@ -543,7 +543,7 @@ pub fn read_goroutines_with<V: StackVisitor>(
     // a vector's own `IntoIter` collects in place: no second list.
     #[allow(clippy::filter_map_identity)] // `flatten` does not collect in place
     let mut list: Vec<Goroutine> = slots.into_iter().filter_map(|g| g).collect();
-    if source == super::allgs::Source::HeapScan {
+    if matches!(source, super::allgs::Source::HeapScan | super::allgs::Source::SchedulerLists) {
         list.sort_by_key(|g| g.id);
     }
     let mut found = Vec::with_capacity(chunks.len());

@@ -14,9 +14,9 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-10000000}
 limit=(); [ -z "${SECONDS_EACH:-}" ] || limit=(-max_total_time="$SECONDS_EACH")
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(core_file build_info trace crash_log saved_report pclntab walkers)
+[ ${#targets[@]} -gt 0 ] || targets=(core_file build_info trace crash_log saved_report pclntab dwarf walkers)
 # Longest input per target: a core's headers and notes, a trace's first batches, a log's crash.
-declare -A max_len=([core_file]=65536 [build_info]=4096 [trace]=32768 [crash_log]=4096 [saved_report]=16384 [pclntab]=4096 [walkers]=4096)
+declare -A max_len=([core_file]=65536 [build_info]=4096 [trace]=32768 [crash_log]=4096 [saved_report]=16384 [pclntab]=4096 [dwarf]=65536 [walkers]=4096)
 for t in "${targets[@]}"; do
   work=$(mktemp -d)
   cp fuzz/corpus/"$t"/* "$work"/

@@ -193,3 +193,58 @@ pub fn pclntab_funcs(data: &[u8]) -> Option<usize> {
     }
     Some(n)
 }
+
+/// The sections the dwarf target's records name, by index.
+pub const DWARF_SECTIONS: [&str; 11] = [
+    ".debug_info",
+    ".debug_abbrev",
+    ".debug_str",
+    ".debug_line_str",
+    ".debug_loclists",
+    ".debug_loc",
+    ".debug_rnglists",
+    ".debug_ranges",
+    ".debug_addr",
+    ".debug_str_offsets",
+    ".debug_line",
+];
+
+/// The DWARF index over sections from the input (records of `[section
+/// index, length (2 bytes), bytes…]`, appended per section; seeds cut from
+/// the fixtures' executables by `fuzz/make-dwarf-seeds.py`), then asked what
+/// gotopsy asks: the runtime's layouts, globals, map variables, parameter
+/// locations, constants.
+pub fn dwarf(data: &[u8]) {
+    let _ = dwarf_names(data);
+}
+
+/// How many names the index built from [`dwarf`]'s input holds (`None`: refused).
+pub fn dwarf_names(data: &[u8]) -> Option<usize> {
+    let mut parts: Vec<Vec<u8>> = vec![Vec::new(); DWARF_SECTIONS.len()];
+    let mut rest = data;
+    while let [i, lo, hi, tail @ ..] = rest {
+        let n = usize::from(u16::from_le_bytes([*lo, *hi])).min(tail.len());
+        let (bytes, next) = tail.split_at(n);
+        parts[usize::from(*i) % DWARF_SECTIONS.len()].extend_from_slice(bytes);
+        rest = next;
+    }
+    let d = gotopsy::exe::dwarf::DwarfIndex::from_sections(|name| {
+        let i = DWARF_SECTIONS.iter().position(|s| *s == name);
+        Ok(i.map_or_else(|| std::sync::Arc::from(&[][..]), |i| std::sync::Arc::from(parts[i].as_slice())))
+    })
+    .ok()?;
+    let _ = gotopsy::runtime::layout::RuntimeLayout::from_dwarf(&d);
+    let _ = (d.map_globals(), d.globals_with_type(|t| t.starts_with('*')));
+    for name in ["runtime.g", "runtime.hmap", "internal/runtime/maps.Map", "main.main", "runtime.allgs"] {
+        if let Some(t) = d.type_named(name) {
+            let _ = (d.type_info(t), d.resolve(t), d.array_of(t), d.field_path_in(t, "m.curg"));
+        }
+        let _ = (d.struct_named(name), d.field_size(name, "sched.sp"), d.global(name), d.constant(name));
+    }
+    for f in ["main.main", "main.writer", "main.iterate", "runtime.mapaccess1", "runtime.mapassign_faststr"] {
+        for pc in [0x401000u64, 0x47a000, 0x4a0000] {
+            let _ = (d.map_vars_at(f, pc), d.param_location(f, 0, pc), d.param_location(f, 1, pc));
+        }
+    }
+    Some(d.len())
+}

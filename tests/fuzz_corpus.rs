@@ -119,3 +119,48 @@ fn the_pclntab_target_reads_the_tables_it_damages() {
         assert_eq!(targets::pclntab_funcs(&no_magic), None, "base {pick}: a pcHeader without its magic was read");
     }
 }
+
+#[test]
+fn dwarf() {
+    run("dwarf", targets::dwarf);
+}
+
+/// The dwarf target's seeds are real DWARF: the index built from them holds
+/// the names of the units cut from the fixtures.
+#[test]
+fn the_dwarf_seeds_index_real_units() {
+    for seed in ["go1.21.13-main", "go1.27.3-main"] {
+        let data = std::fs::read(common::root().join("fuzz/corpus/dwarf").join(seed)).unwrap();
+        let n = targets::dwarf_names(&data).expect("the seed's sections are indexed");
+        assert!(n > 20, "{seed}: only {n} names indexed");
+    }
+}
+
+/// A unit whose line program is cut off is left out of the DWARF index, not
+/// the whole index: the other units' names stay, and the damage is told.
+#[test]
+fn a_damaged_dwarf_unit_loses_only_itself() {
+    let data = std::fs::read(common::root().join("fuzz/corpus/dwarf/go1.27.3-first")).unwrap();
+    let mut parts: Vec<Vec<u8>> = vec![Vec::new(); targets::DWARF_SECTIONS.len()];
+    let mut rest = data.as_slice();
+    while let [i, lo, hi, tail @ ..] = rest {
+        let n = usize::from(u16::from_le_bytes([*lo, *hi])).min(tail.len());
+        parts[usize::from(*i)].extend_from_slice(&tail[..n]);
+        rest = &tail[n..];
+    }
+    let index = |parts: &[Vec<u8>]| {
+        gotopsy::exe::dwarf::DwarfIndex::from_sections(|name| {
+            let i = targets::DWARF_SECTIONS.iter().position(|s| *s == name);
+            Ok(i.map_or_else(|| std::sync::Arc::from(&[][..]), |i| std::sync::Arc::from(parts[i].as_slice())))
+        })
+    };
+    let whole = index(&parts).unwrap();
+    assert!(whole.damage().is_none());
+    let line = targets::DWARF_SECTIONS.iter().position(|s| *s == ".debug_line").unwrap();
+    let keep = parts[line].len() * 3 / 4;
+    parts[line].truncate(keep);
+    let cut = index(&parts).expect("the units before the cut are indexed");
+    let (n, first) = cut.damage().expect("the damage is told");
+    assert!(n >= 1 && first.contains("DWARF unit"), "{n}: {first}");
+    assert!(!cut.is_empty() && cut.len() < whole.len(), "{} of {} names", cut.len(), whole.len());
+}

@@ -99,6 +99,8 @@ pub struct DwarfIndex {
     dwarf: gimli::Dwarf<R>,
     units: Vec<(DebugInfoOffset, gimli::Unit<R>)>,
     names: HashMap<String, Vec<Entry>>,
+    /// Units or entries that could not be read: how many, and the first's error.
+    damage: Option<(usize, String)>,
     /// Every typed global (name, stated address, type name), sorted, found
     /// once: each core of the build asks (a scan reads many).
     global_types: std::sync::OnceLock<Vec<(String, Addr, String)>>,
@@ -112,25 +114,59 @@ impl DwarfIndex {
         if file.section_by_name(".debug_info").is_none() {
             return Err("the executable has no DWARF (.debug_info missing: built with -ldflags=-w?)".into());
         }
-        let load = |id: gimli::SectionId| -> Result<R, String> {
-            let data: Arc<[u8]> = match file.section_by_name(id.name()) {
-                Some(s) => Arc::from(s.uncompressed_data().map_err(|e| format!("{}: {e}", id.name()))?.as_ref()),
-                None => Arc::from(&[][..]),
-            };
-            Ok(EndianArcSlice::new(data, LittleEndian))
-        };
+        Self::from_sections(|name| match file.section_by_name(name) {
+            Some(s) => Ok(Arc::from(s.uncompressed_data().map_err(|e| format!("{name}: {e}"))?.as_ref())),
+            None => Ok(Arc::from(&[][..])),
+        })
+    }
+
+    /// Indexes DWARF sections given by name (`.debug_info`, `.debug_abbrev`,
+    /// …; one not there is empty): the executable's, or a fuzzer's.
+    pub fn from_sections(section: impl Fn(&str) -> Result<Arc<[u8]>, String>) -> Result<DwarfIndex, String> {
+        let load =
+            |id: gimli::SectionId| -> Result<R, String> { Ok(EndianArcSlice::new(section(id.name())?, LittleEndian)) };
         let dwarf = gimli::Dwarf::load(load)?;
         let mut units = Vec::new();
         let mut names: HashMap<String, Vec<Entry>> = HashMap::new();
         let mut iter = dwarf.units();
-        while let Some(header) = iter.next().map_err(|e| format!("DWARF unit header: {e}"))? {
+        // A unit that cannot be read is left out (its names are missing, and
+        // said), not the whole index: a damaged executable keeps the rest.
+        let (mut skipped, mut first_problem) = (0usize, None::<String>);
+        let mut problem = |what: String| {
+            skipped = skipped.saturating_add(1);
+            first_problem.get_or_insert(what);
+        };
+        loop {
+            let header = match iter.next() {
+                Ok(Some(h)) => h,
+                Ok(None) => break,
+                Err(e) => {
+                    // The next unit's start is unknown: the rest is lost.
+                    problem(format!("DWARF unit header: {e}"));
+                    break;
+                }
+            };
             let Some(off) = header.offset().as_debug_info_offset() else { continue };
-            let unit = dwarf.unit(header).map_err(|e| format!("DWARF unit: {e}"))?;
+            let unit = match dwarf.unit(header) {
+                Ok(u) => u,
+                Err(e) => {
+                    problem(format!("DWARF unit at {:#x}: {e}", off.0));
+                    continue;
+                }
+            };
             let ui = units.len();
             {
                 let mut cursor = unit.entries();
                 let mut depth = 0isize;
-                while let Some((delta, die)) = cursor.next_dfs().map_err(|e| format!("DWARF entry: {e}"))? {
+                loop {
+                    let (delta, die) = match cursor.next_dfs() {
+                        Ok(Some(x)) => x,
+                        Ok(None) => break,
+                        Err(e) => {
+                            problem(format!("DWARF entry in the unit at {:#x}: {e}", off.0));
+                            break;
+                        }
+                    };
                     depth = depth.saturating_add(delta);
                     if depth != 1 {
                         continue;
@@ -158,7 +194,18 @@ impl DwarfIndex {
             }
             units.push((off, unit));
         }
-        Ok(DwarfIndex { dwarf, units, names, global_types: Default::default(), map_globals: Default::default() })
+        if units.is_empty() {
+            return Err(first_problem.unwrap_or_else(|| "no DWARF compilation unit".into()));
+        }
+        let damage = first_problem.map(|first| (skipped, first));
+        Ok(DwarfIndex {
+            dwarf,
+            units,
+            names,
+            damage,
+            global_types: Default::default(),
+            map_globals: Default::default(),
+        })
     }
 
     fn lookup(&self, name: &str, want: impl Fn(gimli::DwTag) -> bool) -> Option<Entry> {
@@ -544,6 +591,12 @@ impl DwarfIndex {
         }
         out.sort();
         out
+    }
+
+    /// What could not be indexed (a damaged executable): how many units or
+    /// entry runs were left out, and the first one's error.
+    pub fn damage(&self) -> Option<(usize, &str)> {
+        self.damage.as_ref().map(|(n, e)| (*n, e.as_str()))
     }
 
     /// Number of indexed names (for diagnostics).

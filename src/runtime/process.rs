@@ -165,6 +165,12 @@ impl Process {
             }
         };
         let dwarf = if uses_dwarf { exe.dwarf().ok() } else { None };
+        if let Some((n, first)) = dwarf.and_then(|d| d.damage()) {
+            warnings.push(Warning::new(
+                WarningKind::MissingRuntimeData,
+                format!("the executable's DWARF is damaged: {n} of its units could not be read in full (first: {first}); names, layouts and variables in them are missing"),
+            ));
+        }
         let global = |name: &str| global_address(&exe, dwarf, bias, name);
         let stripped = exe.symbol("runtime.firstmoduledata").is_none() && exe.symbol("runtime.main").is_none();
         let md = match global("runtime.firstmoduledata") {

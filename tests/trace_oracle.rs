@@ -339,8 +339,8 @@ fn time_per_state_and_blocked_reasons_agree_with_gos_parser() {
                     failures.push(format!("{v}/{mode}: goroutine {} {what} {ours} ns vs Go's {theirs}", g.id));
                 }
             }
-            let reasons: std::collections::BTreeSet<&String> =
-                g.blocked_by_reason.keys().chain(o.by_reason.keys()).collect();
+            let reasons: std::collections::BTreeSet<&str> =
+                g.blocked_by_reason.keys().chain(o.by_reason.keys().map(String::as_str)).collect();
             for r in reasons {
                 let ours = g.blocked_by_reason.get(r).copied().unwrap_or(0);
                 let theirs = o.by_reason.get(r).copied().unwrap_or(0);

@@ -13,16 +13,18 @@ pub(super) use super::model::state_index;
 pub(super) struct GAcc {
     pub(super) start_function: Option<String>,
     pub(super) created_by: Option<CreatedBy>,
-    /// Σ exits − Σ entries per state, in trace ticks (i128 to hold both signs).
-    acc: [i128; 6],
-    /// Whole nanoseconds to add per state after converting ticks: Go's v1
-    /// converter ends a syscall that did not block 1 ns after it began,
-    /// finer than the trace's clock.
-    pub(super) ns_adjust: [i64; 6],
-    /// Entries per state (to close open intervals at the end).
-    open: [i64; 6],
+    /// Σ exits − Σ entries per state, in trace ticks (wrapping: the sums are exact modulo 2^64, and what they come to,
+    /// a state's time — at most the trace's duration — fits an i64).
+    acc: [i64; 6],
+    /// v1: syscalls that did not block. Go's v1 converter ends each 1 ns
+    /// after it began, finer than the trace's clock: a nanosecond moves from
+    /// running to syscall per such syscall, after converting ticks.
+    pub(super) quick_syscalls: u32,
+    /// Entries minus exits per state (to close open intervals at the end;
+    /// wrapping, exact modulo 2^32 like `acc`, and what it comes to is 0 or 1).
+    open: [i32; 6],
     /// Blocked time by interned reason id.
-    pub(super) blocked_reason: Vec<(u32, i128)>,
+    pub(super) blocked_reason: Vec<(u32, i64)>,
     pub(super) last: (u64, GoState),
     /// Last stack, resolved at the end of its generation: (ts, frames).
     pub(super) last_stack: (u64, TraceStack),
@@ -34,7 +36,7 @@ pub(super) struct GAcc {
     /// The reason of its open blocked interval.
     pub(super) blocked_since_reason: Option<u32>,
     /// Generation (index in the file) in which it was first seen.
-    pub(super) first_gen: Option<usize>,
+    pub(super) first_gen: Option<u32>,
     /// 1.22+: the blocked intervals it entered and left in this generation.
     pub(super) blocks: Blocks,
     /// For watched goroutines: its latest transitions (time, from, to, reason).
@@ -42,9 +44,9 @@ pub(super) struct GAcc {
     /// Its status event already counted as a transition.
     pub(super) status_counted: bool,
     /// v1: stack id of the start function, resolved at the end.
-    pub(super) pending_start: Option<u64>,
+    pub(super) pending_start: u64,
     /// v1: stack id of the creation, resolved at the end.
-    pub(super) pending_creation_stack: Option<u64>,
+    pub(super) pending_creation_stack: u64,
 }
 
 /// A part's interned reason id in the table it is merged into.
@@ -106,7 +108,7 @@ pub const TIMELINE_KEPT: usize = 4096;
 pub(super) struct Blocks {
     reason: Option<u32>,
     mixed: bool,
-    exit_sum: i128,
+    exit_sum: i64,
     exits: u64,
     pub(super) entry_log: Vec<(u64, u32)>,
     pub(super) exit_log: Vec<(u64, u64)>,
@@ -123,7 +125,7 @@ impl Blocks {
     }
     #[inline]
     pub(super) fn exit(&mut self, ts: u64) {
-        self.exit_sum = self.exit_sum.wrapping_add(ts as i128);
+        self.exit_sum = self.exit_sum.wrapping_add(ts as i64);
         self.exits = self.exits.saturating_add(1);
     }
     fn absorb(&mut self, p: &Blocks, reason_ids: &[u32]) {
@@ -290,6 +292,11 @@ impl GTable {
     pub(super) fn into_iter(self) -> impl Iterator<Item = (u64, GAcc)> {
         self.accs.into_iter()
     }
+
+    /// The accumulators with their goroutine ids, the index dropped.
+    pub(super) fn into_accs(self) -> Vec<(u64, GAcc)> {
+        self.accs
+    }
 }
 
 /// Figures of a decoded trace, for [`summarize`].
@@ -320,60 +327,69 @@ pub(super) fn summarize(
         }
         (ticks.max(0) as f64 * 1e9 / freq as f64) as u64
     };
-    let to_ns_adj = |ticks: i128, adj: i64| -> u64 { to_ns(ticks).saturating_add_signed(adj) };
-    let mut goroutines: Vec<TraceGoroutine> = gs
-        .into_iter()
-        .filter(|(id, _)| *id != 0)
-        .map(|(id, mut a)| {
-            // Close intervals still open at the end of the trace.
-            for (i, n) in a.open.iter().enumerate() {
-                a.acc[i] = a.acc[i].wrapping_add((*n as i128).wrapping_mul(max_ts as i128));
-            }
-            if let Some(r) = a.blocked_since_reason.take() {
-                add_reason(&mut a.blocked_reason, r, max_ts as i128);
-            }
-            let mut kept = a.recent.take().map(|k| *k).unwrap_or_default();
-            kept.keep_latest();
-            let timeline_cut = kept.cut;
-            let mut recent = kept.v;
-            recent.sort_by_key(|r| r.0);
-            TraceGoroutine {
-                id,
-                start_function: a.start_function,
-                created_by: a.created_by,
-                state_at_end: a.last.1,
-                last_stack: a.last_stack.1,
-                running_ns: to_ns_adj(a.acc[state_index(GoState::Running)], a.ns_adjust[state_index(GoState::Running)]),
-                runnable_ns: to_ns_adj(
-                    a.acc[state_index(GoState::Runnable)],
-                    a.ns_adjust[state_index(GoState::Runnable)],
-                ),
-                blocked_ns: to_ns_adj(a.acc[state_index(GoState::Waiting)], a.ns_adjust[state_index(GoState::Waiting)]),
-                syscall_ns: to_ns_adj(a.acc[state_index(GoState::Syscall)], a.ns_adjust[state_index(GoState::Syscall)]),
-                blocked_by_reason: a
-                    .blocked_reason
+    let to_ns_adj = |ticks: i64, adj: i64| -> u64 { to_ns(i128::from(ticks)).saturating_add_signed(adj) };
+    let convert = |id: u64, mut a: GAcc| -> TraceGoroutine {
+        // Close intervals still open at the end of the trace.
+        for (i, n) in a.open.iter().enumerate() {
+            a.acc[i] = a.acc[i].wrapping_add(i64::from(*n).wrapping_mul(max_ts as i64));
+        }
+        if let Some(r) = a.blocked_since_reason.take() {
+            add_reason(&mut a.blocked_reason, r, max_ts as i64);
+        }
+        let mut kept = a.recent.take().map(|k| *k).unwrap_or_default();
+        kept.keep_latest();
+        let timeline_cut = kept.cut;
+        let mut recent = kept.v;
+        recent.sort_by_key(|r| r.0);
+        TraceGoroutine {
+            id,
+            start_function: a.start_function,
+            created_by: a.created_by,
+            state_at_end: a.last.1,
+            last_stack: a.last_stack.1,
+            running_ns: to_ns_adj(a.acc[state_index(GoState::Running)], i64::from(a.quick_syscalls).wrapping_neg()),
+            runnable_ns: to_ns_adj(a.acc[state_index(GoState::Runnable)], 0),
+            blocked_ns: to_ns_adj(a.acc[state_index(GoState::Waiting)], 0),
+            syscall_ns: to_ns_adj(a.acc[state_index(GoState::Syscall)], i64::from(a.quick_syscalls)),
+            blocked_by_reason: super::model::ReasonTimes::new(
+                a.blocked_reason
                     .into_iter()
                     .filter(|(_, v)| *v > 0)
-                    .map(|(k, v)| (reasons.names.get(k as usize).cloned().unwrap_or_default(), to_ns(v)))
-                    .collect(),
-                transitions: a.transitions,
-                last_events: recent
-                    .iter()
-                    .skip(recent.len().saturating_sub(RECENT))
-                    .map(|&(ts, from, to, r)| TraceEvent {
-                        time_ns: to_ns((ts as i128).wrapping_sub(min_ts as i128)),
-                        from,
-                        to,
-                        reason: r.and_then(|r| reasons.names.get(r as usize).cloned()),
+                    .map(|(k, v)| {
+                        (reasons.names.get(k as usize).cloned().unwrap_or_else(|| "".into()), to_ns(i128::from(v)))
                     })
                     .collect(),
-                timeline: timeline(&recent, |ts| to_ns((ts as i128).wrapping_sub(min_ts as i128))),
-                timeline_cut,
-                last_thread: a.last_ran_on.map(|(_, r)| r.thread),
-                last_p: a.last_ran_on.and_then(|(_, r)| r.p),
-            }
-        })
-        .collect();
+            ),
+            transitions: a.transitions,
+            last_events: recent
+                .iter()
+                .skip(recent.len().saturating_sub(RECENT))
+                .map(|&(ts, from, to, r)| TraceEvent {
+                    time_ns: to_ns((ts as i128).wrapping_sub(min_ts as i128)),
+                    from,
+                    to,
+                    reason: r.and_then(|r| reasons.names.get(r as usize).map(|n| n.to_string())),
+                })
+                .collect(),
+            timeline: timeline(&recent, |ts| to_ns((ts as i128).wrapping_sub(min_ts as i128))),
+            timeline_cut,
+            last_thread: a.last_ran_on.map(|(_, r)| r.thread),
+            last_p: a.last_ran_on.and_then(|(_, r)| r.p),
+        }
+    };
+    // The accumulators are handed back as the summaries are made (the
+    // table shrinks while the list grows): at 100,000 goroutines the two
+    // at once cost ~80 MB more at the peak.
+    let mut accs = gs.into_accs();
+    let mut goroutines: Vec<TraceGoroutine> = Vec::with_capacity(accs.len());
+    while let Some((id, a)) = accs.pop() {
+        if accs.len() < accs.capacity() / 4 {
+            accs.shrink_to_fit();
+        }
+        if id != 0 {
+            goroutines.push(convert(id, a));
+        }
+    }
     goroutines.sort_by_key(|g| g.id);
     TraceSummary {
         trace_version,
@@ -435,24 +451,24 @@ pub(super) fn transition(
     let (gen, reason_mode) = (gs.gen, gs.reason_mode);
     let a = gs.get(g);
     // Remember the generation in which each goroutine first appears.
-    a.first_gen.get_or_insert(gen);
+    a.first_gen.get_or_insert(u32::try_from(gen).unwrap_or(u32::MAX));
     a.transitions = a.transitions.saturating_add(1);
     if from != GoState::Undetermined {
-        a.acc[state_index(from)] = a.acc[state_index(from)].wrapping_add(ts as i128);
+        a.acc[state_index(from)] = a.acc[state_index(from)].wrapping_add(ts as i64);
         a.open[state_index(from)] = a.open[state_index(from)].wrapping_sub(1);
     }
     if from == GoState::Waiting && reason_mode == ReasonMode::Sequential {
         if let Some(r) = a.blocked_since_reason.take() {
-            add_reason(&mut a.blocked_reason, r, ts as i128);
+            add_reason(&mut a.blocked_reason, r, ts as i64);
         }
     }
     if to != GoState::NotExist {
-        a.acc[state_index(to)] = a.acc[state_index(to)].wrapping_sub(ts as i128);
+        a.acc[state_index(to)] = a.acc[state_index(to)].wrapping_sub(ts as i64);
         a.open[state_index(to)] = a.open[state_index(to)].wrapping_add(1);
     }
     if to == GoState::Waiting {
         if let Some(r) = reason {
-            add_reason(&mut a.blocked_reason, r, (ts as i128).wrapping_neg());
+            add_reason(&mut a.blocked_reason, r, (ts as i64).wrapping_neg());
             if reason_mode == ReasonMode::Sequential {
                 a.blocked_since_reason = Some(r);
             }
@@ -483,23 +499,29 @@ pub(super) struct RanOn {
     pub(super) p: Option<u64>,
 }
 
-pub(super) fn add_reason(v: &mut Vec<(u32, i128)>, r: u32, d: i128) {
+pub(super) fn add_reason(v: &mut Vec<(u32, i64)>, r: u32, d: i64) {
     match v.iter_mut().find(|(k, _)| *k == r) {
         Some((_, x)) => *x = x.wrapping_add(d),
-        None => v.push((r, d)),
+        None => {
+            // Most goroutines block for one reason: room for one, not four.
+            if v.capacity() == 0 {
+                v.reserve_exact(1);
+            }
+            v.push((r, d))
+        }
     }
 }
 
 /// Interned block reasons (strings are per generation; reasons repeat).
 #[derive(Default)]
 pub(super) struct Reasons {
-    names: Vec<String>,
+    names: Vec<std::sync::Arc<str>>,
     ids: HashMap<Vec<u8>, u32>,
 }
 
 impl Reasons {
     /// The interned names, by id.
-    pub(super) fn names(&self) -> &[String] {
+    pub(super) fn names(&self) -> &[std::sync::Arc<str>] {
         &self.names
     }
 
@@ -508,7 +530,7 @@ impl Reasons {
             return i;
         }
         let i = self.names.len() as u32;
-        self.names.push(String::from_utf8_lossy(b).into_owned());
+        self.names.push(String::from_utf8_lossy(b).into());
         self.ids.insert(b.to_vec(), i);
         i
     }
@@ -611,7 +633,7 @@ impl GTable {
                     .map(|e| e.1)
                     .or(carried)
                     .unwrap_or(unknown);
-                add_reason(&mut a.blocked_reason, r, ts as i128);
+                add_reason(&mut a.blocked_reason, r, ts as i64);
             }
             // The interval still open, if the goroutine ends the generation blocked.
             a.blocked_since_reason =

@@ -89,7 +89,7 @@ pub struct TraceGoroutine {
     /// Nanoseconds blocked, total.
     pub blocked_ns: u64,
     /// Blocked time by reason.
-    pub blocked_by_reason: BTreeMap<String, u64>,
+    pub blocked_by_reason: ReasonTimes,
     /// Nanoseconds in syscalls.
     pub syscall_ns: u64,
     /// State transitions.
@@ -175,4 +175,72 @@ pub struct TraceEvent {
     pub to: GoState,
     /// Why it blocked (for transitions to waiting that say).
     pub reason: Option<String>,
+}
+
+/// Blocked time per reason, in nanoseconds, sorted by reason (a JSON object
+/// in the report): a few entries kept in one small list, the reason names
+/// shared by every goroutine, where a map per goroutine cost ~400 bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReasonTimes(Vec<(std::sync::Arc<str>, u64)>);
+
+impl ReasonTimes {
+    /// From (reason, nanoseconds) pairs in any order; a repeated reason's times add up.
+    pub fn new(mut v: Vec<(std::sync::Arc<str>, u64)>) -> Self {
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.dedup_by(|b, a| {
+            let same = a.0 == b.0;
+            if same {
+                a.1 = a.1.saturating_add(b.1);
+            }
+            same
+        });
+        v.shrink_to_fit();
+        ReasonTimes(v)
+    }
+
+    /// The time blocked for `reason`.
+    pub fn get(&self, reason: &str) -> Option<&u64> {
+        self.0.binary_search_by(|(r, _)| (**r).cmp(reason)).ok().and_then(|i| self.0.get(i)).map(|(_, ns)| ns)
+    }
+
+    /// The reasons, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(r, _)| &**r)
+    }
+
+    /// (reason, nanoseconds), sorted by reason.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &u64)> {
+        self.0.iter().map(|(r, ns)| (&**r, ns))
+    }
+
+    /// How many reasons.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// No time blocked.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a ReasonTimes {
+    type Item = (&'a str, &'a u64);
+    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a u64)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl serde::Serialize for ReasonTimes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReasonTimes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let m: BTreeMap<std::sync::Arc<str>, u64> = serde::Deserialize::deserialize(d)?;
+        Ok(ReasonTimes(m.into_iter().collect()))
+    }
 }

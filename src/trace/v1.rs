@@ -5,7 +5,7 @@
 //! status events until the first `Gomaxprocs`, a syscall that did not block is
 //! a begin and an end, block events carry the converter's reason strings.
 
-use super::account::{state_index, summarize, transition, Counts, GTable, RanOn, Reasons};
+use super::account::{summarize, transition, Counts, GTable, RanOn, Reasons};
 use super::model::{GoState, TraceSummary};
 use super::wire::{Cursor, Tables};
 use super::TraceError;
@@ -127,7 +127,6 @@ fn first_gomaxprocs(b: &[u8]) -> u64 {
 
 /// Settles a syscall once it is known whether it blocked: Go's converter makes
 /// a blocked one a begin, the others a begin and an end. Returns the events made.
-#[allow(clippy::indexing_slicing, reason = "state_index maps each GoState to an index below the arrays' fixed length")]
 fn resolve_syscall(gs: &mut GTable, (g, ts, stack): (u64, u64, u64), blocked: bool) -> u64 {
     transition(gs, g, ts, GoState::Running, GoState::Syscall, None, stack, None);
     if blocked {
@@ -136,8 +135,7 @@ fn resolve_syscall(gs: &mut GTable, (g, ts, stack): (u64, u64, u64), blocked: bo
     // Go's converter ends it 1 ns later, finer than a tick: the time moves
     // from Running to Syscall after conversion.
     let a = transition(gs, g, ts, GoState::Syscall, GoState::Running, None, 0, None);
-    a.ns_adjust[state_index(GoState::Syscall)] = a.ns_adjust[state_index(GoState::Syscall)].saturating_add(1);
-    a.ns_adjust[state_index(GoState::Running)] = a.ns_adjust[state_index(GoState::Running)].saturating_sub(1);
+    a.quick_syscalls = a.quick_syscalls.saturating_add(1);
     2
 }
 
@@ -232,17 +230,17 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
                     let (g, start) = (a(1), a(2));
                     if pre_init {
                         created_pre_init.push(g);
-                        gs.get(g).pending_start = Some(start);
+                        gs.get(g).pending_start = start;
                         events = events.saturating_sub(1);
                     } else {
                         transition(&mut gs, g, ts, Undetermined, Runnable, None, 0, None);
                         let acc = gs.get(g);
-                        acc.pending_start = Some(start);
+                        acc.pending_start = start;
                         acc.created_by = Some(super::model::CreatedBy {
                             goroutine: (cur != 0).then_some(cur),
                             stack: Default::default(),
                         });
-                        acc.pending_creation_stack = Some(stk);
+                        acc.pending_creation_stack = stk;
                     }
                 }
                 14 | 38 | 41 => {
@@ -354,11 +352,13 @@ pub fn read(b: &[u8], watch: Option<std::sync::Arc<super::account::Watch>>) -> R
                 acc.last_stack = (t, frames);
             }
         }
-        if let Some(id) = acc.pending_start.take() {
-            acc.start_function = t.first_function(id);
+        let (start, creation) =
+            (std::mem::take(&mut acc.pending_start), std::mem::take(&mut acc.pending_creation_stack));
+        if start != 0 {
+            acc.start_function = t.first_function(start);
         }
-        if let (Some(id), Some(cb)) = (acc.pending_creation_stack.take(), acc.created_by.as_mut()) {
-            cb.stack = stack(id);
+        if let (true, Some(cb)) = (creation != 0, acc.created_by.as_mut()) {
+            cb.stack = stack(creation);
         }
     }
     let wire_events = events.saturating_sub(cpu_samples);

@@ -600,7 +600,7 @@ fn events<const LOG: bool>(
                 let (g, gm, st) = (args[1], args[2], status(args[3]));
                 let stack = if ev == 0x30 { args[4] } else { 0 };
                 let gen = gs.gen;
-                let known_before = prior.peek(g).is_some_and(|a| a.first_gen.is_some_and(|f| f < gen));
+                let known_before = prior.peek(g).is_some_and(|a| a.first_gen.is_some_and(|f| (f as usize) < gen));
                 let a = gs.get(g);
                 let first = !known_before && !a.status_counted;
                 a.status_counted = true;
@@ -620,7 +620,7 @@ fn events<const LOG: bool>(
                         mask.add(g);
                     }
                 } else {
-                    a.first_gen.get_or_insert(gen);
+                    a.first_gen.get_or_insert(u32::try_from(gen).unwrap_or(u32::MAX));
                     status_again(a, ts, st, stack);
                     if let Some(r) = ran_on(thread, on_p).filter(|_| st == Running) {
                         a.ran(ts, r);

@@ -68,9 +68,16 @@ fn fixtures() -> std::path::PathBuf {
 impl Base {
     /// The `scenario` core of fixture `variant`, undamaged, with its anchors.
     pub fn open(variant: &str, scenario: &str) -> Base {
+        Self::open_with(variant, scenario, "crashzoo")
+    }
+
+    /// The same, for a scenario of another of the variant's programs.
+    pub fn open_with(variant: &str, scenario: &str, program: &str) -> Base {
         let dir = fixtures().join(variant);
         let core = gotopsy::corefile::CoreFile::open(&dir.join(format!("{scenario}.core.zst"))).expect("fixture core");
-        let exe = std::sync::Arc::new(gotopsy::exe::Executable::open(&dir.join("crashzoo.zst")).expect("fixture exe"));
+        let exe = std::sync::Arc::new(
+            gotopsy::exe::Executable::open(&dir.join(format!("{program}.zst"))).expect("fixture exe"),
+        );
         let p = gotopsy::runtime::Process::from_parts(core.clone(), exe.clone(), &Default::default()).expect("fixture");
         let mut anchors = Vec::new();
         let gs = gotopsy::runtime::goroutines::read_goroutines(&p, Default::default()).expect("goroutines");
@@ -81,7 +88,15 @@ impl Base {
         }
         anchors.extend(gs.ms.iter().map(|m| m.address));
         use gotopsy::memory::ReadExt;
-        for name in ["runtime.allgs", "runtime.allm", "runtime.sched", "runtime.mheap_", "runtime.firstmoduledata"] {
+        for name in [
+            "runtime.allgs",
+            "runtime.allm",
+            "runtime.sched",
+            "runtime.mheap_",
+            "runtime.firstmoduledata",
+            "runtime.trace",
+            "runtime/trace.tracing",
+        ] {
             if let Some(a) = p.global(name) {
                 anchors.push(a);
                 if name == "runtime.allgs" {
@@ -102,20 +117,40 @@ impl Base {
 /// over a real core whose memory the input damages: records of
 /// `[anchor, offset (2 bytes), length, bytes…]`, each writing its bytes at
 /// `anchors[anchor] − 1024 + offset`. The first byte picks the base: a Go 1.21
-/// core (classic maps) or a Go 1.27 one (Swiss maps).
+/// core (classic maps) or a Go 1.27 one (Swiss maps); with its bit 2 set, a
+/// Go 1.27 core whose program was tracing into a flight recorder when it
+/// died, whose trace (the recorder's generations and the runtime's unflushed
+/// buffers) is recovered and read too.
 pub fn walkers(data: &[u8]) {
-    if let Some(a) = damaged(data) {
+    if let Some((a, trace)) = damaged_with_trace(data) {
         let _ = a.signature();
         let _ = a.write_json(&mut std::io::sink());
+        if let Some(t) = trace {
+            let _ = gotopsy::trace::read(&t.bytes);
+        }
     }
 }
 
 /// The analysis of the core [`walkers`]' input picks, damaged as it says.
 pub fn damaged(data: &[u8]) -> Option<gotopsy::Analysis> {
-    static BASES: std::sync::OnceLock<[Base; 2]> = std::sync::OnceLock::new();
-    let bases = BASES.get_or_init(|| [Base::open("go1.21.13", "mapiterwrite"), Base::open("go1.27.3", "mapiterwrite")]);
+    damaged_with_trace(data).map(|(a, _)| a)
+}
+
+/// [`damaged`], and the trace recovered from the core when its base is the traced one.
+pub fn damaged_with_trace(
+    data: &[u8],
+) -> Option<(gotopsy::Analysis, Option<gotopsy::runtime::flight::RecoveredTrace>)> {
+    static BASES: std::sync::OnceLock<[Base; 3]> = std::sync::OnceLock::new();
+    let bases = BASES.get_or_init(|| {
+        [
+            Base::open("go1.21.13", "mapiterwrite"),
+            Base::open("go1.27.3", "mapiterwrite"),
+            Base::open_with("go1.27.3", "tracemapwrites", "crashtrace"),
+        ]
+    });
     let (&pick, mut rest) = data.split_first()?;
-    let base = &bases[usize::from(pick & 1)];
+    let traced = pick & 4 != 0;
+    let base = &bases[if traced { 2 } else { usize::from(pick & 1) }];
     let mut p = gotopsy::runtime::Process::from_parts(base.core.clone(), base.exe.clone(), &Default::default()).ok()?;
     while let [anchor, lo, hi, len, tail @ ..] = rest {
         let n = usize::from(*len).min(tail.len());
@@ -127,7 +162,9 @@ pub fn damaged(data: &[u8]) -> Option<gotopsy::Analysis> {
         rest = next;
     }
     let opts = gotopsy::AnalyzeOptions { include_dead: pick & 2 != 0, ..Default::default() };
-    gotopsy::analyze(&p, &opts, &gotopsy::model::NoProgress).ok()
+    let a = gotopsy::analyze(&p, &opts, &gotopsy::model::NoProgress).ok()?;
+    let trace = if traced { gotopsy::runtime::flight::recover(&p).ok() } else { None };
+    Some((a, trace))
 }
 
 /// The executable's function tables (`.gopclntab`: pcHeader, function names,

@@ -88,7 +88,7 @@ fn the_walkers_target_damages_the_core() {
         a.write_json(&mut v).unwrap();
         v
     };
-    for pick in [0u8, 1] {
+    for pick in [0u8, 1, 4] {
         let whole = targets::damaged(&[pick]).expect("the undamaged core is analyzed");
         let mut input = vec![pick];
         for anchor in 0..=255u8 {
@@ -163,4 +163,13 @@ fn a_damaged_dwarf_unit_loses_only_itself() {
     let (n, first) = cut.damage().expect("the damage is told");
     assert!(n >= 1 && first.contains("DWARF unit"), "{n}: {first}");
     assert!(!cut.is_empty() && cut.len() < whole.len(), "{} of {} names", cut.len(), whole.len());
+}
+
+/// The traced base's trace is recovered from the undamaged core, and read.
+#[test]
+fn the_walkers_traced_base_holds_a_trace() {
+    let (_, trace) = targets::damaged_with_trace(&[4]).expect("the traced core is analyzed");
+    let t = trace.expect("the flight recorder's trace is recovered");
+    let summary = gotopsy::trace::read(&t.bytes).expect("the recovered trace reads");
+    assert!(!summary.goroutines.is_empty(), "no goroutine in the recovered trace");
 }

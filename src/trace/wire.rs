@@ -154,6 +154,9 @@ pub(super) struct Tables<'a> {
     pub(super) freq: Option<u64>,
     /// The stacks resolved so far, of every generation.
     pub(super) interned: std::sync::Arc<Interned>,
+    /// This table's stacks already resolved, by id: a stack named by many
+    /// events (every goroutine a loop creates) is hashed once.
+    pub(super) by_id: std::sync::Mutex<rustc_hash::FxHashMap<u64, TraceStack>>,
 }
 
 /// Most stacks kept under one hash in [`Interned`].
@@ -182,6 +185,17 @@ impl Tables<'_> {
 
     /// The frames of stack `id` (none when the table lacks it), interned.
     pub(super) fn stack(&self, id: u64) -> TraceStack {
+        if let Some(s) = self.by_id.lock().ok().and_then(|m| m.get(&id).cloned()) {
+            return s;
+        }
+        let s = self.resolve(id);
+        if let Ok(mut m) = self.by_id.lock() {
+            m.insert(id, std::sync::Arc::clone(&s));
+        }
+        s
+    }
+
+    fn resolve(&self, id: u64) -> TraceStack {
         let Some(raw) = self.stacks.get(&id).filter(|fs| !fs.is_empty()) else { return TraceStack::default() };
         let mut h = rustc_hash::FxHasher::default();
         for &(pc, func, file, line) in raw {

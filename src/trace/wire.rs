@@ -189,7 +189,8 @@ impl Tables<'_> {
             return s;
         }
         let s = self.resolve(id);
-        if let Ok(mut m) = self.by_id.lock() {
+        // A miss is not kept: the table may yet gain the id.
+        if let (false, Ok(mut m)) = (s.is_empty(), self.by_id.lock()) {
             m.insert(id, std::sync::Arc::clone(&s));
         }
         s

@@ -133,6 +133,19 @@ pub fn walkers(data: &[u8]) {
     }
 }
 
+/// The real processes the structure-aware targets damage, opened once: Go
+/// 1.21 and 1.27 `mapiterwrite` cores, and a 1.27 flight-recorder core.
+fn bases() -> &'static [Base; 3] {
+    static BASES: std::sync::OnceLock<[Base; 3]> = std::sync::OnceLock::new();
+    BASES.get_or_init(|| {
+        [
+            Base::open("go1.21.13", "mapiterwrite"),
+            Base::open("go1.27.3", "mapiterwrite"),
+            Base::open_with("go1.27.3", "tracemapwrites", "crashtrace"),
+        ]
+    })
+}
+
 /// The analysis of the core [`walkers`]' input picks, damaged as it says.
 pub fn damaged(data: &[u8]) -> Option<gotopsy::Analysis> {
     damaged_with_trace(data).map(|(a, _)| a)
@@ -142,14 +155,7 @@ pub fn damaged(data: &[u8]) -> Option<gotopsy::Analysis> {
 pub fn damaged_with_trace(
     data: &[u8],
 ) -> Option<(gotopsy::Analysis, Option<gotopsy::runtime::flight::RecoveredTrace>)> {
-    static BASES: std::sync::OnceLock<[Base; 3]> = std::sync::OnceLock::new();
-    let bases = BASES.get_or_init(|| {
-        [
-            Base::open("go1.21.13", "mapiterwrite"),
-            Base::open("go1.27.3", "mapiterwrite"),
-            Base::open_with("go1.27.3", "tracemapwrites", "crashtrace"),
-        ]
-    });
+    let bases = bases();
     let (&pick, mut rest) = data.split_first()?;
     let traced = pick & 4 != 0;
     let base = &bases[if traced { 2 } else { usize::from(pick & 1) }];
@@ -185,11 +191,11 @@ pub fn pclntab_funcs(data: &[u8]) -> Option<usize> {
     static PROCS: std::sync::OnceLock<Vec<(gotopsy::runtime::Process, gotopsy::exe::SectionInfo)>> =
         std::sync::OnceLock::new();
     let procs = PROCS.get_or_init(|| {
-        [("go1.21.13", "mapiterwrite"), ("go1.27.3", "mapiterwrite")]
+        bases()[..2]
             .iter()
-            .map(|(v, s)| {
-                let b = Base::open(v, s);
-                let p = gotopsy::runtime::Process::from_parts(b.core, b.exe, &Default::default()).expect("fixture");
+            .map(|b| {
+                let p = gotopsy::runtime::Process::from_parts(b.core.clone(), b.exe.clone(), &Default::default())
+                    .expect("fixture");
                 let sec = p.exe.sections.get(".gopclntab").cloned().expect(".gopclntab");
                 (p, sec)
             })
@@ -233,6 +239,28 @@ pub fn pclntab_funcs(data: &[u8]) -> Option<usize> {
     Some(n)
 }
 
+/// The sections [`dwarf`]'s input records, in [`DWARF_SECTIONS`] order.
+pub fn dwarf_sections(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut parts: Vec<Vec<u8>> = vec![Vec::new(); DWARF_SECTIONS.len()];
+    let mut rest = data;
+    while let [i, lo, hi, tail @ ..] = rest {
+        let n = usize::from(u16::from_le_bytes([*lo, *hi])).min(tail.len());
+        let (bytes, next) = tail.split_at(n);
+        parts[usize::from(*i) % DWARF_SECTIONS.len()].extend_from_slice(bytes);
+        rest = next;
+    }
+    parts
+}
+
+/// The DWARF index over sections in [`DWARF_SECTIONS`] order.
+pub fn dwarf_index(parts: &[Vec<u8>]) -> Result<gotopsy::exe::dwarf::DwarfIndex, String> {
+    gotopsy::exe::dwarf::DwarfIndex::from_sections(|name| {
+        let i = DWARF_SECTIONS.iter().position(|s| *s == name);
+        Ok(i.and_then(|i| parts.get(i))
+            .map_or_else(|| std::sync::Arc::from(&[][..]), |p| std::sync::Arc::from(p.as_slice())))
+    })
+}
+
 /// The sections the dwarf target's records name, by index.
 pub const DWARF_SECTIONS: [&str; 11] = [
     ".debug_info",
@@ -259,19 +287,7 @@ pub fn dwarf(data: &[u8]) {
 
 /// How many names the index built from [`dwarf`]'s input holds (`None`: refused).
 pub fn dwarf_names(data: &[u8]) -> Option<usize> {
-    let mut parts: Vec<Vec<u8>> = vec![Vec::new(); DWARF_SECTIONS.len()];
-    let mut rest = data;
-    while let [i, lo, hi, tail @ ..] = rest {
-        let n = usize::from(u16::from_le_bytes([*lo, *hi])).min(tail.len());
-        let (bytes, next) = tail.split_at(n);
-        parts[usize::from(*i) % DWARF_SECTIONS.len()].extend_from_slice(bytes);
-        rest = next;
-    }
-    let d = gotopsy::exe::dwarf::DwarfIndex::from_sections(|name| {
-        let i = DWARF_SECTIONS.iter().position(|s| *s == name);
-        Ok(i.map_or_else(|| std::sync::Arc::from(&[][..]), |i| std::sync::Arc::from(parts[i].as_slice())))
-    })
-    .ok()?;
+    let d = dwarf_index(&dwarf_sections(data)).ok()?;
     let _ = gotopsy::runtime::layout::RuntimeLayout::from_dwarf(&d);
     let _ = (d.map_globals(), d.globals_with_type(|t| t.starts_with('*')));
     for name in ["runtime.g", "runtime.hmap", "internal/runtime/maps.Map", "main.main", "runtime.allgs"] {

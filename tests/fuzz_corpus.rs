@@ -141,19 +141,8 @@ fn the_dwarf_seeds_index_real_units() {
 #[test]
 fn a_damaged_dwarf_unit_loses_only_itself() {
     let data = std::fs::read(common::root().join("fuzz/corpus/dwarf/go1.27.3-first")).unwrap();
-    let mut parts: Vec<Vec<u8>> = vec![Vec::new(); targets::DWARF_SECTIONS.len()];
-    let mut rest = data.as_slice();
-    while let [i, lo, hi, tail @ ..] = rest {
-        let n = usize::from(u16::from_le_bytes([*lo, *hi])).min(tail.len());
-        parts[usize::from(*i)].extend_from_slice(&tail[..n]);
-        rest = &tail[n..];
-    }
-    let index = |parts: &[Vec<u8>]| {
-        gotopsy::exe::dwarf::DwarfIndex::from_sections(|name| {
-            let i = targets::DWARF_SECTIONS.iter().position(|s| *s == name);
-            Ok(i.map_or_else(|| std::sync::Arc::from(&[][..]), |i| std::sync::Arc::from(parts[i].as_slice())))
-        })
-    };
+    let mut parts = targets::dwarf_sections(&data);
+    let index = targets::dwarf_index;
     let whole = index(&parts).unwrap();
     assert!(whole.damage().is_none());
     let line = targets::DWARF_SECTIONS.iter().position(|s| *s == ".debug_line").unwrap();

@@ -8,7 +8,9 @@
 # unsafe code for AddressSanitizer to watch, and it made them 4x slower.
 # Usage: fuzz/run.sh [TARGET...]    RUNS=1000000 fuzz/run.sh core_file
 #        SECONDS_EACH=900 fuzz/run.sh trace    (stop after that long instead)
-#        SECONDS_EACH=3600 fuzz/run.sh walkers (the walkers: one CPU-hour)
+#        CPU_SECONDS=3600 fuzz/run.sh walkers  (stop after one CPU-hour of the
+#          fuzzer's own time, however busy the machine: it is interrupted then,
+#          and its final stats give the executions)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-10000000}
@@ -21,9 +23,26 @@ for t in "${targets[@]}"; do
   work=$(mktemp -d)
   cp fuzz/corpus/"$t"/* "$work"/
   start=$(date +%s)
-  nice cargo +nightly fuzz run -O -a -s none "$t" "$work" -- -runs="$runs" -max_len="${max_len[$t]:-65536}" -rss_limit_mb=2048 -timeout=10 "${limit[@]}" \
-    > "$work/log" 2>&1 || { echo "$t: FAILED (crash input under fuzz/artifacts/$t)"; tail -20 "$work/log"; exit 1; }
+  nice cargo +nightly fuzz run -O -a -s none "$t" "$work" -- -runs="$runs" -max_len="${max_len[$t]:-65536}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 "${limit[@]}" \
+    > "$work/log" 2>&1 &
+  fuzz=$!
+  if [ -n "${CPU_SECONDS:-}" ]; then
+    # The fuzzer is the process running the target's binary; stop it by SIGINT
+    # once its user+system time reaches CPU_SECONDS.
+    while kill -0 "$fuzz" 2>/dev/null; do
+      sleep 20
+      pid=$(pgrep -n -f "fuzz/target/.*/release/$t " || true)
+      [ -n "$pid" ] || continue
+      ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+      if [ $(( ticks / $(getconf CLK_TCK) )) -ge "$CPU_SECONDS" ]; then kill -INT "$pid"; touch "$work/stopped"; break; fi
+    done
+  fi
+  rc=0; wait "$fuzz" || rc=$?
+  if [ "$rc" -ne 0 ] && ! { [ -e "$work/stopped" ] && grep -q 'run interrupted' "$work/log"; }; then
+    echo "$t: FAILED (crash input under fuzz/artifacts/$t)"; tail -20 "$work/log"; exit 1
+  fi
   secs=$(( $(date +%s) - start ))
-  echo "$t: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$work/log" | tail -1) (wall ${secs}s, $(grep -o 'cov: [0-9]*' "$work/log" | tail -1), $(grep -o 'exec/s: [0-9]*' "$work/log" | tail -1))"
+  stat() { grep -o "$1: *[0-9]*" "$work/log" | tail -1 | grep -o '[0-9]*$' || true; }
+  echo "$t: $(stat number_of_executed_units) executions (wall ${secs}s, $(stat average_exec_per_sec) exec/s, cov $(stat cov)$([ -e "$work/stopped" ] && echo ", stopped at ${CPU_SECONDS} CPU seconds"))"
   rm -rf "$work"
 done

@@ -55,25 +55,79 @@ fn arm64_fixtures_are_qemu_user_cores_of_every_build() {
     assert!(common::scenarios("go1.27.3-arm64").len() >= 13, "go1.27.3-arm64 runs every crashzoo scenario");
 }
 
-/// Cores the arm64 kernel wrote (Debian's kernel in qemu-system-aarch64,
-/// fixtures/generate-arm64-kernel.sh) carry NT_FILE and the first page with
-/// the build-ID note, as cores of real arm64 hosts do.
+/// The scenarios run under the arm64 kernels (fixtures/generate-arm64-kernel.sh).
+const KERNEL_SCENARIOS: &[&str] = &["zoo", "nilderef", "fatal", "preempt", "mapiterwrite"];
+
+/// Checks a kernel-written core: NT_FILE and the first page with the build-ID
+/// note, as cores of real arm64 hosts carry; the page size the kernel gave the
+/// process (`AT_PAGESZ`), which the runtime took as `physPageSize`; and every
+/// mapping in the core starts and ends on such a page.
+fn check_kernel_core(v: &str, sc: &str, page: u64) {
+    assert!(common::has(v, sc), "fixture {v}/{sc} is missing");
+    let core = CoreFile::open(&common::core(v, sc)).unwrap();
+    assert_eq!(core.arch.goarch(), "arm64");
+    assert!(!core.files.is_empty(), "{v}/{sc}: the kernel writes NT_FILE");
+    assert_eq!(core.recorded_executable().as_deref(), Some("/crashzoo"), "{v}/{sc}");
+    assert_eq!(core.auxv(6), Some(page), "{v}/{sc}: AT_PAGESZ");
+    for seg in &core.segments {
+        let (start, end) = (seg.range.start.0, seg.range.end.0);
+        assert!(
+            start % page == 0 && end % page == 0,
+            "{v}/{sc}: mapping {start:#x}-{end:#x} is not on {page}-byte pages"
+        );
+    }
+    let p = open(v, sc, common::exe(v), false).unwrap();
+    assert_eq!(p.exe_match, ExeMatch::BuildId, "{v}/{sc}");
+    let phys = p.global("runtime.physPageSize").expect("runtime.physPageSize");
+    assert_eq!(gotopsy::memory::ReadExt::read_u64(p.mem(), phys).unwrap(), page, "{v}/{sc}: runtime.physPageSize");
+}
+
+/// Cores Debian's arm64 kernel (4 KiB pages) wrote in qemu-system-aarch64.
 #[test]
 fn kernel_written_arm64_cores_are_matched_by_build_id() {
     let mut seen = 0;
     for v in ["go1.21.13-arm64", "go1.27.3-arm64"] {
-        for sc in ["kernel-zoo", "kernel-nilderef", "kernel-fatal", "kernel-preempt", "kernel-mapiterwrite"] {
-            assert!(common::has(v, sc), "fixture {v}/{sc} is missing");
-            let core = CoreFile::open(&common::core(v, sc)).unwrap();
-            assert_eq!(core.arch.goarch(), "arm64");
-            assert!(!core.files.is_empty(), "{v}/{sc}: the kernel writes NT_FILE");
-            assert_eq!(core.recorded_executable().as_deref(), Some("/crashzoo"), "{v}/{sc}");
-            let p = open(v, sc, common::exe(v), false).unwrap();
-            assert_eq!(p.exe_match, ExeMatch::BuildId, "{v}/{sc}");
+        for sc in KERNEL_SCENARIOS {
+            check_kernel_core(v, &format!("kernel-{sc}"), 4096);
             seen += 1;
         }
     }
     assert_eq!(seen, 10);
+}
+
+/// Cores a 64 KiB-page arm64 kernel wrote (Debian's 6.1 source, built by
+/// the script): the runtime's heap, stacks and the core's mappings on 64 KiB
+/// pages. (Their goroutines and frames are compared with the runtime's
+/// traceback in `traceback_oracle.rs`, their map findings below.)
+#[test]
+fn cores_of_a_64k_page_kernel_are_read() {
+    let v = "go1.27.3-arm64";
+    for sc in KERNEL_SCENARIOS {
+        check_kernel_core(v, &format!("kernel-64k-{sc}"), 65536);
+    }
+    // The map races: the findings of the same scenarios under the 4 KiB-page
+    // kernel, naming every goroutine the runtime printed inside its map code.
+    for sc in ["fatal", "mapiterwrite"] {
+        let findings = |sc: &str| {
+            let p = open(v, sc, common::exe(v), false).unwrap_or_else(|e| panic!("{v}/{sc}: {e}"));
+            let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+            let m = analyze(&p, &gs, &crash::detect(&p, &gs));
+            assert!(m.warnings.is_empty(), "{v}/{sc}: {:?}", m.warnings);
+            m.findings
+        };
+        let (big, small) = (format!("kernel-64k-{sc}"), format!("kernel-{sc}"));
+        let kinds = |f: &[gotopsy::analysis::Finding]| {
+            let mut k: Vec<String> = f.iter().map(|f| format!("{} {}", f.kind, f.severity)).collect();
+            k.sort();
+            k
+        };
+        let f = findings(&big);
+        assert!(!f.is_empty(), "{v}/{big}: no finding");
+        assert_eq!(kinds(&f), kinds(&findings(&small)), "{v}/{big}");
+        let named: BTreeSet<u64> = f.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).collect();
+        let printed = common::printed_in_map_code(v, &big);
+        assert!(!printed.is_empty() && printed.is_subset(&named), "{v}/{big}: printed {printed:?}, named {named:?}");
+    }
 }
 
 #[test]

@@ -119,7 +119,11 @@ fn map_cores_agree(copy: fn(&std::path::Path) -> std::path::PathBuf, names: bool
     let mut compared = 0;
     for v in common::variants_with_dwarf() {
         for sc in common::scenarios(&v) {
-            if !(sc.starts_with("map") || sc.starts_with("kernel-map") || sc == "iterfuncs") {
+            if !(sc.starts_with("map")
+                || sc.starts_with("kernel-map")
+                || sc.starts_with("kernel-64k-map")
+                || sc == "iterfuncs")
+            {
                 continue;
             }
             let analyze = |exe: std::path::PathBuf| {

@@ -18,6 +18,9 @@ limit=(); [ -z "${SECONDS_EACH:-}" ] || limit=(-max_total_time="$SECONDS_EACH")
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(core_file build_info trace crash_log saved_report pclntab dwarf walkers)
 # Longest input per target: a core's headers and notes, a trace's first batches, a log's crash.
+# final LOG NAME: the last figure NAME has in a libFuzzer log.
+final() { grep -o "$2: *[0-9]*" "$1" | tail -1 | grep -o '[0-9]*$' || true; }
+tick=$(getconf CLK_TCK)
 declare -A max_len=([core_file]=65536 [build_info]=4096 [trace]=32768 [crash_log]=4096 [saved_report]=16384 [pclntab]=4096 [dwarf]=65536 [walkers]=4096)
 for t in "${targets[@]}"; do
   work=$(mktemp -d)
@@ -34,7 +37,7 @@ for t in "${targets[@]}"; do
       pid=$(pgrep -n -f "fuzz/target/.*/release/$t " || true)
       [ -n "$pid" ] || continue
       ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
-      if [ $(( ticks / $(getconf CLK_TCK) )) -ge "$CPU_SECONDS" ]; then kill -INT "$pid"; touch "$work/stopped"; break; fi
+      if [ $(( ticks / tick )) -ge "$CPU_SECONDS" ]; then kill -INT "$pid"; touch "$work/stopped"; break; fi
     done
   fi
   rc=0; wait "$fuzz" || rc=$?
@@ -42,7 +45,6 @@ for t in "${targets[@]}"; do
     echo "$t: FAILED (crash input under fuzz/artifacts/$t)"; tail -20 "$work/log"; exit 1
   fi
   secs=$(( $(date +%s) - start ))
-  stat() { grep -o "$1: *[0-9]*" "$work/log" | tail -1 | grep -o '[0-9]*$' || true; }
-  echo "$t: $(stat number_of_executed_units) executions (wall ${secs}s, $(stat average_exec_per_sec) exec/s, cov $(stat cov)$([ -e "$work/stopped" ] && echo ", stopped at ${CPU_SECONDS} CPU seconds"))"
+  echo "$t: $(final "$work/log" number_of_executed_units) executions (wall ${secs}s, $(final "$work/log" average_exec_per_sec) exec/s, cov $(final "$work/log" cov)$([ -e "$work/stopped" ] && echo ", stopped at ${CPU_SECONDS} CPU seconds"))"
   rm -rf "$work"
 done

@@ -108,22 +108,10 @@ fn cores_of_a_64k_page_kernel_are_read() {
     // The map races: the findings of the same scenarios under the 4 KiB-page
     // kernel, naming every goroutine the runtime printed inside its map code.
     for sc in ["fatal", "mapiterwrite"] {
-        let findings = |sc: &str| {
-            let p = open(v, sc, common::exe(v), false).unwrap_or_else(|e| panic!("{v}/{sc}: {e}"));
-            let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
-            let m = analyze(&p, &gs, &crash::detect(&p, &gs));
-            assert!(m.warnings.is_empty(), "{v}/{sc}: {:?}", m.warnings);
-            m.findings
-        };
         let (big, small) = (format!("kernel-64k-{sc}"), format!("kernel-{sc}"));
-        let kinds = |f: &[gotopsy::analysis::Finding]| {
-            let mut k: Vec<String> = f.iter().map(|f| format!("{} {}", f.kind, f.severity)).collect();
-            k.sort();
-            k
-        };
-        let f = findings(&big);
+        let f = map_findings(v, &big);
         assert!(!f.is_empty(), "{v}/{big}: no finding");
-        assert_eq!(kinds(&f), kinds(&findings(&small)), "{v}/{big}");
+        assert_eq!(finding_kinds(&f), finding_kinds(&map_findings(v, &small)), "{v}/{big}");
         let named: BTreeSet<u64> = f.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).collect();
         let printed = common::printed_in_map_code(v, &big);
         assert!(!printed.is_empty() && printed.is_subset(&named), "{v}/{big}: printed {printed:?}, named {named:?}");
@@ -175,27 +163,34 @@ fn without_exe_the_program_next_to_the_core_is_used_when_its_data_matches() {
     assert!(matches!(p.exe_match, ExeMatch::ReadOnlySegment(_)));
 }
 
+/// The map findings of a fixture core, which must come without warnings.
+fn map_findings(v: &str, sc: &str) -> Vec<gotopsy::analysis::Finding> {
+    let p = open(v, sc, common::exe(v), false).unwrap_or_else(|e| panic!("{v}/{sc}: {e}"));
+    let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
+    let m = analyze(&p, &gs, &crash::detect(&p, &gs));
+    assert!(m.warnings.is_empty(), "{v}/{sc}: {:?}", m.warnings);
+    m.findings
+}
+
+/// Each finding's kind and severity, sorted: what two builds' findings must share.
+fn finding_kinds(f: &[gotopsy::analysis::Finding]) -> Vec<String> {
+    let mut k: Vec<String> = f.iter().map(|f| format!("{} {}", f.kind, f.severity)).collect();
+    k.sort();
+    k
+}
+
 #[test]
 fn map_findings_are_those_of_the_amd64_build() {
     let mut failures = Vec::new();
     for (arm, amd) in PAIRS {
         for sc in ["fatal", "mapiterwrite", "mapreadwrite", "mapstale"] {
-            let findings = |v: &str| {
-                let p = open(v, sc, common::exe(v), false).unwrap_or_else(|e| panic!("{v}/{sc}: {e}"));
-                let gs = read_goroutines(&p, ReadOptions::default()).unwrap();
-                let c = crash::detect(&p, &gs);
-                let m = analyze(&p, &gs, &c);
-                assert!(m.warnings.is_empty(), "{v}/{sc}: {:?}", m.warnings);
-                m.findings
-            };
-            let (fa, fb) = (findings(arm), findings(amd));
-            let kinds = |f: &[gotopsy::analysis::Finding]| {
-                let mut k: Vec<String> = f.iter().map(|f| format!("{} {}", f.kind, f.severity)).collect();
-                k.sort();
-                k
-            };
-            if kinds(&fa) != kinds(&fb) {
-                failures.push(format!("{arm}/{sc}: findings {:?}, on amd64 {:?}", kinds(&fa), kinds(&fb)));
+            let (fa, fb) = (map_findings(arm, sc), map_findings(amd, sc));
+            if finding_kinds(&fa) != finding_kinds(&fb) {
+                failures.push(format!(
+                    "{arm}/{sc}: findings {:?}, on amd64 {:?}",
+                    finding_kinds(&fa),
+                    finding_kinds(&fb)
+                ));
             }
             // Every goroutine the runtime printed inside its map code is named by a finding.
             let named: BTreeSet<u64> = fa.iter().flat_map(|f| f.goroutines.iter().map(|g| g.id)).collect();

@@ -119,11 +119,8 @@ fn map_cores_agree(copy: fn(&std::path::Path) -> std::path::PathBuf, names: bool
     let mut compared = 0;
     for v in common::variants_with_dwarf() {
         for sc in common::scenarios(&v) {
-            if !(sc.starts_with("map")
-                || sc.starts_with("kernel-map")
-                || sc.starts_with("kernel-64k-map")
-                || sc == "iterfuncs")
-            {
+            let ran = common::crashzoo_scenario(&sc);
+            if !(ran.starts_with("map") || ran == "iterfuncs") {
                 continue;
             }
             let analyze = |exe: std::path::PathBuf| {

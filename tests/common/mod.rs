@@ -64,6 +64,13 @@ fn cache() -> PathBuf {
 }
 
 /// True when the variant has that scenario (some variants run only a subset).
+/// The crashzoo scenario a fixture ran: `kernel-64k-fatal` and `kernel-fatal`
+/// (runs under an arm64 kernel, fixtures/generate-arm64-kernel.sh) ran `fatal`.
+pub fn crashzoo_scenario(fixture: &str) -> &str {
+    let s = fixture.strip_prefix("kernel-").unwrap_or(fixture);
+    s.strip_prefix("64k-").unwrap_or(s)
+}
+
 pub fn has(variant: &str, scenario: &str) -> bool {
     fixtures_dir().join(variant).join(format!("{scenario}.core.zst")).exists()
 }

@@ -224,3 +224,40 @@ fn goroutines_prints_the_crash_as_the_runtime_did() {
     }
     assert!(checked >= 60, "{checked} crashes compared");
 }
+
+/// The committed fixtures stay within the brief's budget (80 MiB), and the
+/// manifest names exactly the cores on disk (a core added or removed by hand,
+/// not by fixtures/generate.sh, fails here).
+#[test]
+fn fixtures_fit_their_budget_and_their_manifest() {
+    fn walk(dir: &std::path::Path, total: &mut u64) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                walk(&e.path(), total);
+            } else if t.is_file() {
+                *total += e.metadata().unwrap().len();
+            }
+        }
+    }
+    let mut total = 0;
+    walk(&common::fixtures_dir(), &mut total);
+    assert!(total < 80 * 1024 * 1024, "fixtures take {total} bytes, over 80 MiB");
+    let manifest = std::fs::read_to_string(common::fixtures_dir().join("manifest.tsv")).unwrap();
+    let mut listed: Vec<String> = manifest
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            format!("{}/{}", f[0], f[4])
+        })
+        .collect();
+    listed.sort();
+    let mut on_disk: Vec<String> = common::variants()
+        .into_iter()
+        .flat_map(|v| common::scenarios(&v).into_iter().map(move |s| format!("{v}/{s}")))
+        .collect();
+    on_disk.sort();
+    assert_eq!(listed, on_disk, "fixtures/manifest.tsv and the cores on disk differ");
+}

@@ -124,7 +124,8 @@ pub fn subset(variant: &str) -> Option<&'static [&'static str]> {
             Some(&["mapiterwrite", "mapstale", "mapinsertrange", "mapstack", "mapbig", "mapreflect"])
         }
         "go1.21.13-arm64" | "go1.24.11-arm64" | "go1.24.11-noswissmap-arm64" => Some(ARM64),
-        "go1.27.3-stripped" => Some(&["zoo", "fatal", "mapiterwrite"]),
+        "go1.27.3-stripped" => Some(&["zoo", "mapiterwrite"]),
+        "go1.21.13-stripped" | "go1.25.5-noswissmap-stripped" => Some(&["mapiterwrite"]),
         _ => None,
     }
 }

@@ -107,8 +107,8 @@ fn goroutines_equal_the_runtime_traceback() {
 
 /// The same on copies of every fixture's executables stripped of their
 /// symbol table and DWARF (`objcopy --strip-all`, as `-ldflags="-s -w"`
-/// builds come): the module data, `allm`, `allgs` and `mheap_` are found by
-/// what they hold (`src/runtime/stripped.rs`).
+/// builds come): the module data, `allm`, `allgs`, `mheap_` and `sched` are
+/// found by what they hold (`src/runtime/stripped.rs`).
 #[test]
 fn stripped_executables_give_the_runtime_traceback() {
     oracle(true);
@@ -136,7 +136,9 @@ fn oracle(stripped: bool) {
             if stripped {
                 // What was found by content is where the symbol table says it is.
                 let unstripped = gotopsy::exe::Executable::open(&common::exe_for(&v, &sc)).unwrap();
-                for name in ["runtime.firstmoduledata", "runtime.allgs", "runtime.allm", "runtime.mheap_"] {
+                for name in
+                    ["runtime.firstmoduledata", "runtime.allgs", "runtime.allm", "runtime.mheap_", "runtime.sched"]
+                {
                     let want = unstripped.symbol(name).map(|(a, _)| a.add(p.bias));
                     let got = p.found_globals.iter().find(|(n, _)| *n == name).map(|&(_, a)| a);
                     // A build linked with -s -w has no symbols to check against: found is all we can ask.

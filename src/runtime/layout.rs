@@ -105,6 +105,12 @@ pub struct RuntimeLayout {
     pub panic_arg: Option<u64>,
     /// `runtime.sched.lastpoll` offset (a nanotime reading).
     pub sched_lastpoll: Option<u64>,
+    /// `runtime.sched.goidgen` offset (the last goroutine id handed out).
+    pub sched_goidgen: Option<u64>,
+    /// `runtime.sched.mnext` offset (the number of `m`s created: the next `m.id`).
+    pub sched_mnext: Option<u64>,
+    /// `runtime.sched.maxmcount` offset (the most threads allowed; 10000 unless `debug.SetMaxThreads`).
+    pub sched_maxmcount: Option<u64>,
     /// `synctestBubble.id` offset.
     pub bubble_id: Option<u64>,
 }
@@ -220,6 +226,9 @@ impl RuntimeLayout {
             func,
             panic_arg: d.field_offset("runtime._panic", "arg"),
             sched_lastpoll: atomic_field(d, "runtime.schedt", "lastpoll"),
+            sched_goidgen: atomic_field(d, "runtime.schedt", "goidgen"),
+            sched_mnext: d.field_offset("runtime.schedt", "mnext"),
+            sched_maxmcount: d.field_offset("runtime.schedt", "maxmcount"),
             bubble_id: d
                 .field_offset("internal/synctest.bubble", "id")
                 .or_else(|| d.field_offset("runtime.synctestBubble", "id")),

@@ -19,6 +19,12 @@
 //!   the first the main goroutine (id 1).
 //! - `runtime.mheap_`: the place in `.bss` where `mheap_.arenas` leads, through
 //!   the heap arena index, to in-use spans holding the goroutines found.
+//! - `runtime.sched`: the place in `.bss`/`.noptrbss` where, at the built-in
+//!   offsets of `schedt`, `goidgen` is at least every goroutine id in `allgs`
+//!   and within one goroutine-id batch per P of the largest, `mnext` exceeds
+//!   every `m.id` on `allm`'s chain, `maxmcount` is positive and `lastpoll`
+//!   not negative; the one candidate, or the one whose `maxmcount` is the
+//!   runtime's default 10000.
 
 use super::heap::HeapLayout;
 use super::Process;
@@ -34,6 +40,11 @@ const MAX_MS: usize = 10_000;
 const MAX_ALLGS: u64 = 1 << 26;
 /// Elements of a candidate `allgs` validated as goroutines.
 const CHECKED_GS: u64 = 64;
+/// How far `sched.goidgen` may run ahead of the largest goroutine id: each P
+/// takes ids in batches of 16 (`_GoidCacheBatch`), and at most 1024 Ps.
+const GOID_SLACK: u64 = 16 * 1024;
+/// `sched.maxmcount` unless the program called `debug.SetMaxThreads`.
+const DEFAULT_MAXMCOUNT: u64 = 10_000;
 
 /// The stated address of `runtime.firstmoduledata`, found without symbols.
 pub fn find_moduledata(exe: &Executable, ml: &ModuleDataLayout) -> Result<Addr, String> {
@@ -213,6 +224,68 @@ fn find_mheap(p: &Process, words: &[(Addr, u64)], objects: &[Addr]) -> Option<Ad
     None
 }
 
+/// Where `runtime.sched` is: the place whose `goidgen`, `mnext`,
+/// `maxmcount` and `lastpoll` agree with the goroutines and `m`s found
+/// (`max_goid`: the largest id in `allgs`; `max_mid`: the largest `m.id`).
+fn find_sched(p: &Process, words: &[(Addr, u64)], max_goid: u64, max_mid: u64) -> Option<Addr> {
+    let l = &p.layout;
+    let (Some(goidgen), Some(lastpoll), Some(mnext), Some(maxm)) =
+        (l.sched_goidgen, l.sched_lastpoll, l.sched_mnext, l.sched_maxmcount)
+    else {
+        return None;
+    };
+    // The field at `off` in the schedt whose goidgen is words[i], when the section runs that far.
+    let at = |i: usize, off: u64| -> Option<u64> {
+        let off = off.checked_sub(goidgen)?;
+        let j = i.checked_add(usize::try_from(off / 8).ok()?)?;
+        let &(a, w) = words.get(j)?;
+        let (base, _) = *words.get(i)?;
+        (a == base.add(off & !7)).then_some(if off % 8 == 0 { w } else { w >> 32 })
+    };
+    let mut candidates: Vec<(Addr, bool)> = Vec::new();
+    for (i, &(a, w)) in words.iter().enumerate() {
+        if a.0.checked_sub(goidgen).is_none() || w.checked_sub(max_goid).is_none_or(|d| d > GOID_SLACK) {
+            continue;
+        }
+        let (Some(next), Some(maxmc), Some(poll)) = (at(i, mnext), at(i, maxm), at(i, lastpoll)) else { continue };
+        let maxmc = maxmc & 0xffff_ffff;
+        if next > max_mid && next <= 1 << 24 && maxmc > 0 && maxmc < 1 << 31 && (poll as i64) >= 0 {
+            candidates.push((Addr(a.0.wrapping_sub(goidgen)), maxmc == DEFAULT_MAXMCOUNT));
+            if candidates.len() > 16 {
+                break;
+            }
+        }
+    }
+    let defaults: Vec<Addr> = candidates.iter().filter(|c| c.1).map(|c| c.0).collect();
+    match (candidates.as_slice(), defaults.as_slice()) {
+        ([(a, _)], _) | (_, [a]) => Some(*a),
+        _ => None,
+    }
+}
+
+/// The largest goroutine id in `allgs` (at `at`), and the largest `m.id` on
+/// `allm`'s chain (from its head at `allm`), as the core holds them.
+fn largest_ids(p: &Process, allgs: Addr, allm: Addr) -> Option<(u64, u64)> {
+    let mem = p.mem();
+    let (ptr, n) = (mem.read_ptr(allgs).ok()?, mem.read_u64(allgs.add(8)).ok()?);
+    let bytes = mem.read_vec(ptr, n.saturating_mul(8), MAX_ALLGS.saturating_mul(8)).ok()?;
+    let max_goid = bytes
+        .chunks_exact(8)
+        .filter_map(|w| mem.read_u64(Addr(u64::from_le_bytes(w.try_into().ok()?)).add(p.layout.g.goid)).ok())
+        .max()?;
+    let link = p.layout.m.alllink?;
+    let (mut m, mut max_mid) = (mem.read_ptr(allm).ok()?, None);
+    for _ in 0..MAX_MS {
+        if m.is_null() {
+            break;
+        }
+        let id = mem.read_u64(m.add(p.layout.m.id)).ok()?;
+        max_mid = max_mid.max(Some(id));
+        m = mem.read_ptr(m.add(link)).ok()?;
+    }
+    Some((max_goid, max_mid?))
+}
+
 /// The globals a stripped executable's symbols would have given, found in
 /// the core and validated, with a warning naming how (and what was not found).
 pub fn discover(p: &Process, valid: &dyn Fn(Addr) -> bool) -> (Vec<(&'static str, Addr)>, Vec<Warning>) {
@@ -238,6 +311,15 @@ pub fn discover(p: &Process, valid: &dyn Fn(Addr) -> bool) -> (Vec<(&'static str
     match find_mheap(p, &bss, &gs) {
         Some(a) => found.push(("runtime.mheap_", a)),
         None => missing.push("runtime.mheap_"),
+    }
+    let allm = found.iter().find(|(n, _)| *n == "runtime.allm").map(|&(_, a)| a);
+    let sched = allgs
+        .zip(allm)
+        .and_then(|(gs, m)| largest_ids(p, gs, m))
+        .and_then(|(goid, mid)| find_sched(p, &bss, goid, mid));
+    match sched {
+        Some(a) => found.push(("runtime.sched", a)),
+        None => missing.push("runtime.sched"),
     }
     let mut text = format!(
         "the executable has no symbol table (stripped): {} of its threads lead to the runtime's m; found by what they hold: {}",

@@ -146,7 +146,7 @@ impl DwarfIndex {
                     break;
                 }
             };
-            let Some(off) = header.offset().as_debug_info_offset() else { continue };
+            let Some(off) = header.offset().to_debug_info_offset(&header) else { continue };
             let unit = match dwarf.unit(header) {
                 Ok(u) => u,
                 Err(e) => {
@@ -157,9 +157,8 @@ impl DwarfIndex {
             let ui = units.len();
             {
                 let mut cursor = unit.entries();
-                let mut depth = 0isize;
                 loop {
-                    let (delta, die) = match cursor.next_dfs() {
+                    let die = match cursor.next_dfs() {
                         Ok(Some(x)) => x,
                         Ok(None) => break,
                         Err(e) => {
@@ -167,8 +166,7 @@ impl DwarfIndex {
                             break;
                         }
                     };
-                    depth = depth.saturating_add(delta);
-                    if depth != 1 {
+                    if die.depth() != 1 {
                         continue;
                     }
                     let tag = die.tag();
@@ -187,7 +185,7 @@ impl DwarfIndex {
                     ) {
                         continue;
                     }
-                    if let Some(name) = attr_string(&dwarf, &unit, die.attr_value(dw::DW_AT_name).ok().flatten()) {
+                    if let Some(name) = attr_string(&dwarf, &unit, die.attr_value(dw::DW_AT_name)) {
                         names.entry(name).or_default().push(Entry { unit: ui, offset: die.offset(), tag });
                     }
                 }
@@ -248,9 +246,9 @@ impl DwarfIndex {
         let root = tree.root().ok()?;
         let die = root.entry();
         let mut info = TypeInfo {
-            name: attr_string(&self.dwarf, unit, die.attr_value(dw::DW_AT_name).ok().flatten()).unwrap_or_default(),
+            name: attr_string(&self.dwarf, unit, die.attr_value(dw::DW_AT_name)).unwrap_or_default(),
             tag: die.tag(),
-            size: die.attr_value(dw::DW_AT_byte_size).ok().flatten().and_then(|v| v.udata_value()),
+            size: die.attr_value(dw::DW_AT_byte_size).and_then(|v| v.udata_value()),
             fields: Vec::new(),
             elem: self.type_attr(ui, die),
             count: None,
@@ -260,19 +258,14 @@ impl DwarfIndex {
             let c = child.entry();
             match c.tag() {
                 dw::DW_TAG_member => {
-                    let name =
-                        attr_string(&self.dwarf, unit, c.attr_value(dw::DW_AT_name).ok().flatten()).unwrap_or_default();
-                    let offset = c
-                        .attr_value(dw::DW_AT_data_member_location)
-                        .ok()
-                        .flatten()
-                        .and_then(|v| v.udata_value())
-                        .unwrap_or(0);
+                    let name = attr_string(&self.dwarf, unit, c.attr_value(dw::DW_AT_name)).unwrap_or_default();
+                    let offset =
+                        c.attr_value(dw::DW_AT_data_member_location).and_then(|v| v.udata_value()).unwrap_or(0);
                     info.fields.push(Field { name, offset, ty: self.type_attr(ui, c) });
                 }
                 dw::DW_TAG_subrange_type => {
-                    let count = c.attr_value(dw::DW_AT_count).ok().flatten().and_then(|v| v.udata_value());
-                    let upper = c.attr_value(dw::DW_AT_upper_bound).ok().flatten().and_then(|v| v.udata_value());
+                    let count = c.attr_value(dw::DW_AT_count).and_then(|v| v.udata_value());
+                    let upper = c.attr_value(dw::DW_AT_upper_bound).and_then(|v| v.udata_value());
                     info.count = count.or(upper.and_then(|u| u.checked_add(1)));
                 }
                 _ => {}
@@ -285,8 +278,8 @@ impl DwarfIndex {
         clippy::indexing_slicing,
         reason = "unit indices come from this index's own entries, built from the same units"
     )]
-    fn type_attr(&self, ui: usize, die: &gimli::DebuggingInformationEntry<'_, '_, R>) -> Option<TypeRef> {
-        match die.attr_value(dw::DW_AT_type).ok().flatten()? {
+    fn type_attr(&self, ui: usize, die: &gimli::DebuggingInformationEntry<R>) -> Option<TypeRef> {
+        match die.attr_value(dw::DW_AT_type)? {
             AttributeValue::UnitRef(o) => Some(TypeRef(self.units[ui].0 .0.checked_add(o.0)?)),
             AttributeValue::DebugInfoRef(o) => Some(TypeRef(o.0)),
             _ => None,
@@ -376,7 +369,7 @@ impl DwarfIndex {
         let e = self.lookup(name, |t| t == dw::DW_TAG_constant)?;
         let unit = &self.units[e.unit].1;
         let die = unit.entry(e.offset).ok()?;
-        match die.attr_value(dw::DW_AT_const_value).ok().flatten()? {
+        match die.attr_value(dw::DW_AT_const_value)? {
             AttributeValue::Sdata(v) => Some(v),
             AttributeValue::Udata(v) => Some(v as i64),
             AttributeValue::Data1(v) => Some(v as i64),
@@ -456,10 +449,10 @@ impl DwarfIndex {
                         if !is_map {
                             continue;
                         }
-                        let name = attr_string(&self.dwarf, unit, c.attr_value(dw::DW_AT_name).ok().flatten());
+                        let name = attr_string(&self.dwarf, unit, c.attr_value(dw::DW_AT_name));
                         let kind = if c.tag() == dw::DW_TAG_formal_parameter {
                             VarKind::Parameter
-                        } else if c.attr_value(DW_AT_GO_CLOSURE_OFFSET).ok().flatten().is_some() {
+                        } else if c.attr_value(DW_AT_GO_CLOSURE_OFFSET).is_some() {
                             VarKind::Closure
                         } else {
                             VarKind::Local
@@ -487,7 +480,7 @@ impl DwarfIndex {
         let unit = &self.units[e.unit].1;
         let Ok(die) = unit.entry(e.offset) else { return false };
         matches!(
-            die.attr_value(dw::DW_AT_frame_base).ok().flatten(),
+            die.attr_value(dw::DW_AT_frame_base),
             Some(AttributeValue::Exprloc(ref x)) if x.0.len() == 1 && gimli::Reader::read_u8(&mut x.0.clone()).ok() == Some(dw::DW_OP_call_frame_cfa.0)
         )
     }
@@ -497,10 +490,10 @@ impl DwarfIndex {
     fn location_at(
         &self,
         unit: &gimli::Unit<R>,
-        die: &gimli::DebuggingInformationEntry<'_, '_, R>,
+        die: &gimli::DebuggingInformationEntry<R>,
         pc: u64,
     ) -> Option<ParamLocation> {
-        let expr = match die.attr_value(dw::DW_AT_location).ok().flatten()? {
+        let expr = match die.attr_value(dw::DW_AT_location)? {
             AttributeValue::Exprloc(x) => x,
             v => {
                 let off = self.dwarf.attr_locations_offset(unit, v).ok().flatten()?;
@@ -537,7 +530,7 @@ impl DwarfIndex {
         let unit = &self.units[e.unit].1;
         let die = unit.entry(e.offset).ok()?;
         let ty = self.type_attr(e.unit, &die);
-        let AttributeValue::Exprloc(expr) = die.attr_value(dw::DW_AT_location).ok().flatten()? else { return None };
+        let AttributeValue::Exprloc(expr) = die.attr_value(dw::DW_AT_location)? else { return None };
         let mut ops = expr.operations(unit.encoding());
         match ops.next().ok()?? {
             gimli::Operation::Address { address } => Some((Addr(address), ty)),

@@ -224,12 +224,14 @@ pub fn pclntab_funcs(data: &[u8]) -> Option<usize> {
     };
     // A window of 32 functions, and 64 pcs across the text (a little past its end too).
     let n = tab.len();
-    for f in tab.funcs().skip((seed % n.max(1) as u64) as usize).take(32) {
+    let first = (seed % n.max(1) as u64) as usize;
+    for f in (first..first.saturating_add(32)).filter_map(|i| tab.func(i)) {
         let entry = f.entry;
         probe(f, entry.add(seed % 64));
     }
-    let text = tab.funcs().next().map_or(gotopsy::Addr(0), |f| f.entry);
-    let span = tab.funcs().last().map_or(0, |f| f.entry.0.wrapping_sub(text.0)).saturating_add(4096);
+    let text = tab.func(0).map_or(gotopsy::Addr(0), |f| f.entry);
+    let last = n.checked_sub(1).and_then(|i| tab.func(i));
+    let span = last.map_or(0, |f| f.entry.0.wrapping_sub(text.0)).saturating_add(4096);
     for k in 0..64u32 {
         let pc = text.add(seed.rotate_left(k) % span);
         if let Some(f) = tab.find_func(pc) {

@@ -274,10 +274,17 @@ impl Pclntab {
 
     /// Every function, in address order.
     pub fn funcs(&self) -> impl Iterator<Item = Func<'_>> + '_ {
-        (0..self.nftab).filter_map(move |i| {
-            let (entry_off, func_off) = self.ftab_entry(i)?;
-            Some(Func { tab: self, off: func_off as usize, entry: self.text.add(entry_off as u64) })
-        })
+        (0..self.nftab).filter_map(move |i| self.func(i))
+    }
+
+    /// The `i`th function in address order (`None` past the last, or where
+    /// the table is unreadable).
+    pub fn func(&self, i: usize) -> Option<Func<'_>> {
+        if i >= self.nftab {
+            return None;
+        }
+        let (entry_off, func_off) = self.ftab_entry(i)?;
+        Some(Func { tab: self, off: func_off as usize, entry: self.text.add(entry_off as u64) })
     }
 
     /// Name at `off` in `funcnametab`.

@@ -23,8 +23,8 @@
 //!   offsets of `schedt`, `goidgen` is at least every goroutine id in `allgs`
 //!   and within one goroutine-id batch per P of the largest, `mnext` exceeds
 //!   every `m.id` on `allm`'s chain, `maxmcount` is positive and `lastpoll`
-//!   not negative; the one candidate, or the one whose `maxmcount` is the
-//!   runtime's default 10000.
+//!   not negative; the one whose `maxmcount` is the runtime's default 10000,
+//!   else the one candidate (several: none).
 
 use super::heap::HeapLayout;
 use super::Process;
@@ -242,7 +242,9 @@ fn find_sched(p: &Process, words: &[(Addr, u64)], max_goid: u64, max_mid: u64) -
         let (base, _) = *words.get(i)?;
         (a == base.add(off & !7)).then_some(if off % 8 == 0 { w } else { w >> 32 })
     };
-    let mut candidates: Vec<(Addr, bool)> = Vec::new();
+    // The first place that agrees and how many do; the same for those whose
+    // maxmcount is the default (small programs' .bss holds many small words).
+    let (mut any, mut default) = ((None, 0u32), (None, 0u32));
     for (i, &(a, w)) in words.iter().enumerate() {
         if a.0.checked_sub(goidgen).is_none() || w.checked_sub(max_goid).is_none_or(|d| d > GOID_SLACK) {
             continue;
@@ -250,15 +252,17 @@ fn find_sched(p: &Process, words: &[(Addr, u64)], max_goid: u64, max_mid: u64) -
         let (Some(next), Some(maxmc), Some(poll)) = (at(i, mnext), at(i, maxm), at(i, lastpoll)) else { continue };
         let maxmc = maxmc & 0xffff_ffff;
         if next > max_mid && next <= 1 << 24 && maxmc > 0 && maxmc < 1 << 31 && (poll as i64) >= 0 {
-            candidates.push((Addr(a.0.wrapping_sub(goidgen)), maxmc == DEFAULT_MAXMCOUNT));
-            if candidates.len() > 16 {
-                break;
+            let base = Addr(a.0.wrapping_sub(goidgen));
+            for (slot, counts) in [(&mut any, true), (&mut default, maxmc == DEFAULT_MAXMCOUNT)] {
+                if counts {
+                    slot.0 = slot.0.or(Some(base));
+                    slot.1 = slot.1.saturating_add(1);
+                }
             }
         }
     }
-    let defaults: Vec<Addr> = candidates.iter().filter(|c| c.1).map(|c| c.0).collect();
-    match (candidates.as_slice(), defaults.as_slice()) {
-        ([(a, _)], _) | (_, [a]) => Some(*a),
+    match (any, default) {
+        (_, (Some(a), 1)) | ((Some(a), 1), (None, _)) => Some(a),
         _ => None,
     }
 }

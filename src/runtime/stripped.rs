@@ -148,19 +148,22 @@ fn data_words(p: &Process, sections: &[&str]) -> Vec<(Addr, u64)> {
     out
 }
 
-/// Where `runtime.allm` is: the word whose chain passes every thread's `m`.
-fn find_allm(p: &Process, words: &[(Addr, u64)], ms: &[ThreadM]) -> Option<Addr> {
+/// The `m`s on the `alllink` chain from `head` (at most [`MAX_MS`], a cycle ends it).
+fn alllink_chain(p: &Process, head: Addr) -> Option<Vec<Addr>> {
     let link = p.layout.m.alllink?;
     let mem = p.mem();
-    let chain = |head: Addr| -> Vec<Addr> {
-        let mut v = Vec::new();
-        let mut at = head;
-        while !at.is_null() && v.len() < MAX_MS && !v.contains(&at) {
-            v.push(at);
-            at = mem.read_ptr(at.add(link)).unwrap_or(Addr::NULL);
-        }
-        v
-    };
+    let mut v = Vec::new();
+    let mut at = head;
+    while !at.is_null() && v.len() < MAX_MS && !v.contains(&at) {
+        v.push(at);
+        at = mem.read_ptr(at.add(link)).unwrap_or(Addr::NULL);
+    }
+    Some(v)
+}
+
+/// Where `runtime.allm` is: the word whose chain passes every thread's `m`.
+fn find_allm(p: &Process, words: &[(Addr, u64)], ms: &[ThreadM]) -> Option<Addr> {
+    let mem = p.mem();
     // Any m's g0 names it back (the head may be an m no thread runs: cgo's spare extra M).
     let is_m = |m: Addr| {
         mem.read_ptr(m.add(p.layout.m.g0)).and_then(|g0| mem.read_ptr(g0.add(p.layout.g.m))).is_ok_and(|b| b == m)
@@ -170,7 +173,7 @@ fn find_allm(p: &Process, words: &[(Addr, u64)], ms: &[ThreadM]) -> Option<Addr>
         if w == 0 || w % 8 != 0 || !(ms.iter().any(|m| m.m.0 == w) || is_m(Addr(w))) {
             continue;
         }
-        let c = chain(Addr(w));
+        let c = alllink_chain(p, Addr(w))?;
         if ms.iter().all(|m| c.contains(&m.m)) && best.is_none_or(|(_, n)| c.len() > n) {
             best = Some((at, c.len()));
         }
@@ -180,8 +183,13 @@ fn find_allm(p: &Process, words: &[(Addr, u64)], ms: &[ThreadM]) -> Option<Addr>
 
 /// Where `runtime.allgs` is: a slice header whose array holds every
 /// thread's current goroutine, its elements valid goroutines, the first the
-/// main goroutine.
-fn find_allgs(p: &Process, words: &[(Addr, u64)], ms: &[ThreadM], valid: &dyn Fn(Addr) -> bool) -> Option<Addr> {
+/// main goroutine; with the goroutines it holds.
+fn find_allgs(
+    p: &Process,
+    words: &[(Addr, u64)],
+    ms: &[ThreadM],
+    valid: &dyn Fn(Addr) -> bool,
+) -> Option<(Addr, Vec<Addr>)> {
     let mem = p.mem();
     let curgs: Vec<Addr> = ms.iter().map(|m| m.curg).filter(|g| !g.is_null()).collect();
     for win in words.windows(3) {
@@ -197,7 +205,7 @@ fn find_allgs(p: &Process, words: &[(Addr, u64)], ms: &[ThreadM], valid: &dyn Fn
         let gs: Vec<Addr> =
             bytes.chunks_exact(8).map(|w| Addr(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))).collect();
         if curgs.iter().all(|g| gs.contains(g)) && gs.iter().take(CHECKED_GS as usize).all(|&g| valid(g)) {
-            return Some(*at);
+            return Some((*at, gs));
         }
     }
     None
@@ -244,7 +252,7 @@ fn find_sched(p: &Process, words: &[(Addr, u64)], max_goid: u64, max_mid: u64) -
     };
     // The first place that agrees and how many do; the same for those whose
     // maxmcount is the default (small programs' .bss holds many small words).
-    let (mut any, mut default) = ((None, 0u32), (None, 0u32));
+    let (mut any, mut default): ((Option<Addr>, u32), (Option<Addr>, u32)) = ((None, 0), (None, 0));
     for (i, &(a, w)) in words.iter().enumerate() {
         if a.0.checked_sub(goidgen).is_none() || w.checked_sub(max_goid).is_none_or(|d| d > GOID_SLACK) {
             continue;
@@ -253,11 +261,9 @@ fn find_sched(p: &Process, words: &[(Addr, u64)], max_goid: u64, max_mid: u64) -
         let maxmc = maxmc & 0xffff_ffff;
         if next > max_mid && next <= 1 << 24 && maxmc > 0 && maxmc < 1 << 31 && (poll as i64) >= 0 {
             let base = Addr(a.0.wrapping_sub(goidgen));
-            for (slot, counts) in [(&mut any, true), (&mut default, maxmc == DEFAULT_MAXMCOUNT)] {
-                if counts {
-                    slot.0 = slot.0.or(Some(base));
-                    slot.1 = slot.1.saturating_add(1);
-                }
+            any = (any.0.or(Some(base)), any.1.saturating_add(1));
+            if maxmc == DEFAULT_MAXMCOUNT {
+                default = (default.0.or(Some(base)), default.1.saturating_add(1));
             }
         }
     }
@@ -267,27 +273,14 @@ fn find_sched(p: &Process, words: &[(Addr, u64)], max_goid: u64, max_mid: u64) -
     }
 }
 
-/// The largest goroutine id in `allgs` (at `at`), and the largest `m.id` on
-/// `allm`'s chain (from its head at `allm`), as the core holds them.
-fn largest_ids(p: &Process, allgs: Addr, allm: Addr) -> Option<(u64, u64)> {
+/// The largest goroutine id among `gs` (`allgs`' elements), and the largest
+/// `m.id` on `allm`'s chain (its head read from `allm`).
+fn largest_ids(p: &Process, gs: &[Addr], allm: Addr) -> Option<(u64, u64)> {
     let mem = p.mem();
-    let (ptr, n) = (mem.read_ptr(allgs).ok()?, mem.read_u64(allgs.add(8)).ok()?);
-    let bytes = mem.read_vec(ptr, n.saturating_mul(8), MAX_ALLGS.saturating_mul(8)).ok()?;
-    let max_goid = bytes
-        .chunks_exact(8)
-        .filter_map(|w| mem.read_u64(Addr(u64::from_le_bytes(w.try_into().ok()?)).add(p.layout.g.goid)).ok())
-        .max()?;
-    let link = p.layout.m.alllink?;
-    let (mut m, mut max_mid) = (mem.read_ptr(allm).ok()?, None);
-    for _ in 0..MAX_MS {
-        if m.is_null() {
-            break;
-        }
-        let id = mem.read_u64(m.add(p.layout.m.id)).ok()?;
-        max_mid = max_mid.max(Some(id));
-        m = mem.read_ptr(m.add(link)).ok()?;
-    }
-    Some((max_goid, max_mid?))
+    let max_goid = gs.iter().filter_map(|g| mem.read_u64(g.add(p.layout.g.goid)).ok()).max()?;
+    let ms = alllink_chain(p, mem.read_ptr(allm).ok()?)?;
+    let max_mid = ms.iter().filter_map(|m| mem.read_u64(m.add(p.layout.m.id)).ok()).max()?;
+    Some((max_goid, max_mid))
 }
 
 /// The globals a stripped executable's symbols would have given, found in
@@ -302,25 +295,18 @@ pub fn discover(p: &Process, valid: &dyn Fn(Addr) -> bool) -> (Vec<(&'static str
         None => missing.push("runtime.allm"),
     }
     let allgs = find_allgs(p, &bss, &ms, valid);
-    match allgs {
-        Some(a) => found.push(("runtime.allgs", a)),
+    match &allgs {
+        Some((a, _)) => found.push(("runtime.allgs", *a)),
         None => missing.push("runtime.allgs"),
     }
     // Goroutines are heap objects: the first few anchor the heap's index.
-    let mem = p.mem();
-    let gs: Vec<Addr> = allgs
-        .and_then(|a| Some((mem.read_ptr(a).ok()?, mem.read_u64(a.add(8)).ok()?)))
-        .map(|(ptr, n)| (0..n.min(4)).filter_map(|i| mem.read_ptr(ptr.add(i.saturating_mul(8))).ok()).collect())
-        .unwrap_or_default();
-    match find_mheap(p, &bss, &gs) {
+    let gs: &[Addr] = allgs.as_ref().map_or(&[], |(_, gs)| gs);
+    match find_mheap(p, &bss, gs.get(..4).unwrap_or(gs)) {
         Some(a) => found.push(("runtime.mheap_", a)),
         None => missing.push("runtime.mheap_"),
     }
     let allm = found.iter().find(|(n, _)| *n == "runtime.allm").map(|&(_, a)| a);
-    let sched = allgs
-        .zip(allm)
-        .and_then(|(gs, m)| largest_ids(p, gs, m))
-        .and_then(|(goid, mid)| find_sched(p, &bss, goid, mid));
+    let sched = allm.and_then(|m| largest_ids(p, gs, m)).and_then(|(goid, mid)| find_sched(p, &bss, goid, mid));
     match sched {
         Some(a) => found.push(("runtime.sched", a)),
         None => missing.push("runtime.sched"),

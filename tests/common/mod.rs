@@ -63,7 +63,6 @@ fn cache() -> PathBuf {
     root().join("target").join("fixture-cache")
 }
 
-/// True when the variant has that scenario (some variants run only a subset).
 /// The crashzoo scenario a fixture ran: `kernel-64k-fatal` and `kernel-fatal`
 /// (runs under an arm64 kernel, fixtures/generate-arm64-kernel.sh) ran `fatal`.
 pub fn crashzoo_scenario(fixture: &str) -> &str {
@@ -71,6 +70,7 @@ pub fn crashzoo_scenario(fixture: &str) -> &str {
     s.strip_prefix("64k-").unwrap_or(s)
 }
 
+/// True when the variant has that scenario (some variants run only a subset).
 pub fn has(variant: &str, scenario: &str) -> bool {
     fixtures_dir().join(variant).join(format!("{scenario}.core.zst")).exists()
 }

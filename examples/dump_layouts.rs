@@ -5,8 +5,26 @@
 //! With `--strings CORE EXE...` (pairs), prints the runtime's status and
 //! wait-reason names each build holds, as the match arms of
 //! `src/runtime/strings_builtin.rs` (for executables without a symbol table).
+//!
+//! With `--trace EXE...`, prints the execution tracer's layout and, when the
+//! program links `runtime/trace` (1.25+), the flight recorder's, for
+//! `src/runtime/trace_builtin.rs`.
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--trace") {
+        use gotopsy::runtime::trace_layout::{FlightLayout, TraceLayout};
+        for a in &args[1..] {
+            let exe = gotopsy::exe::Executable::open(std::path::Path::new(a)).expect("executable");
+            let d = exe.dwarf().expect("dwarf");
+            println!("// {a} {}", exe.go_version().unwrap_or("?"));
+            println!("{:#?}", TraceLayout::from_dwarf(d).expect("tracer layout"));
+            match FlightLayout::from_dwarf(d) {
+                Ok(f) => println!("{f:#?}"),
+                Err(e) => println!("// no flight recorder layout: {e}"),
+            }
+        }
+        return;
+    }
     if args.first().map(String::as_str) == Some("--strings") {
         for pair in args[1..].chunks(2) {
             let [core, exe] = pair else { panic!("--strings takes CORE EXE pairs") };

@@ -176,3 +176,47 @@ fn built_in_status_and_wait_reason_names_equal_each_build() {
         assert_eq!(strs(&p.wait_reason_strings), waits, "{v}");
     }
 }
+
+#[test]
+fn built_in_tracer_and_flight_recorder_layouts_equal_dwarf_for_every_build() {
+    use gotopsy::runtime::trace_builtin::{builtin_flight_layout, builtin_trace_layout};
+    use gotopsy::runtime::trace_layout::{FlightLayout, TraceLayout};
+    let (mut traced, mut flights) = (Vec::new(), Vec::new());
+    for v in common::variants_with_dwarf() {
+        let mut exes = vec![common::exe(&v)];
+        if common::has(&v, "tracemapwrites") {
+            exes.push(common::exe_for(&v, "tracemapwrites"));
+        }
+        for path in exes {
+            let exe = Executable::open(&path).unwrap();
+            let minor = exe.build_info.as_ref().and_then(|b| b.major_minor()).unwrap().1;
+            let (d, goarch) = (exe.dwarf().unwrap(), exe.arch.goarch());
+            let at = format!("{v} {}", path.display());
+            match TraceLayout::from_dwarf(d) {
+                Ok(l) => {
+                    assert_eq!(
+                        builtin_trace_layout(minor, goarch),
+                        Some(l),
+                        "{at}: regenerate with dump_layouts --trace"
+                    );
+                    traced.push((minor, goarch));
+                }
+                Err(e) => assert!(minor < 22 && builtin_trace_layout(minor, goarch).is_none(), "{at}: {e}"),
+            }
+            match FlightLayout::from_dwarf(d) {
+                Ok(l) => {
+                    assert_eq!(builtin_flight_layout(minor), Some(l), "{at}: regenerate with dump_layouts --trace");
+                    flights.push(minor);
+                }
+                // crashzoo does not link runtime/trace; before 1.25 it has no flight recorder.
+                Err(_) => assert!(minor < 25 || !path.ends_with("crashtrace"), "{at}"),
+            }
+        }
+    }
+    for m in 22..=27 {
+        assert!(traced.contains(&(m, "amd64")), "no fixture checks the built-in tracer layout of go1.{m}");
+    }
+    assert!(traced.contains(&(24, "arm64")) && traced.contains(&(27, "arm64")));
+    assert!(flights.contains(&25) && flights.contains(&27), "{flights:?}");
+    assert!(builtin_trace_layout(21, "amd64").is_none() && builtin_flight_layout(24).is_none());
+}

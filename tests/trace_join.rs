@@ -96,6 +96,39 @@ fn flight_recorder_of(v: &str) {
         || g.last_stack.iter().any(|f| f.function == "main.pingPong")));
 }
 
+/// Without DWARF (built-in layouts) and without a symbol table as well (a
+/// copy stripped with `objcopy --strip-all`: `runtime.trace` and
+/// `runtime/trace.tracing` found by what they hold), the same trace and the
+/// same stack table come back out of the core.
+#[test]
+fn without_dwarf_or_symbols_the_same_trace_comes_back_out() {
+    use gotopsy::runtime::{flight, tracebufs, OpenOptions, Process};
+    for v in ["go1.23.9", "go1.25.5", "go1.27.3", "go1.27.3-arm64"] {
+        let exe = common::exe_for(v, "tracemapwrites");
+        let open = |exe: std::path::PathBuf, ignore_dwarf: bool| {
+            let opts = OpenOptions { exe: Some(exe), force: false, ignore_dwarf, symbols: None };
+            Process::open(&common::core(v, "tracemapwrites"), &opts).unwrap()
+        };
+        let recover = |p: &Process| {
+            let r = flight::recover(p).unwrap();
+            let gen = r.generations.last().copied().unwrap();
+            let mut warnings = Vec::new();
+            let stacks = tracebufs::stack_table(p, gen, &mut warnings);
+            assert!(!stacks.is_empty() && warnings.is_empty(), "{v}: {warnings:?}");
+            (r.bytes, r.generations, r.warnings, stacks)
+        };
+        let with = recover(&open(exe.clone(), false));
+        assert!(with.0.len() > 100_000 && !with.1.is_empty(), "{v}: {} bytes", with.0.len());
+        let stripped = open(common::stripped(&exe), false);
+        assert!(stripped.is_stripped());
+        for (how, p) in [("without DWARF", open(exe.clone(), true)), ("stripped", stripped)] {
+            assert!(p.dwarf().is_err());
+            let got = recover(&p);
+            assert!(got == with, "{v} {how}: {} bytes, generations {:?}, {:?}", got.0.len(), got.1, got.2);
+        }
+    }
+}
+
 #[test]
 fn without_a_flight_recorder_the_runtimes_unflushed_buffers_come_back_out() {
     let v = "go1.23.9";

@@ -3,13 +3,15 @@
 //! raw batches exactly as a trace file holds them); after a fatal error no user
 //! code runs to write them out, but the core has them. The active recorder is
 //! reachable from the package's `tracing` multiplexer
-//! (`tracing.flightRecorder.r`). Layouts come from DWARF.
+//! (`tracing.flightRecorder.r`). Layouts come from DWARF, else built in
+//! ([`super::trace_layout`]).
 //!
 //! The generation in progress is added from the recorder's `active` batches
 //! plus the runtime's own unflushed buffers ([`super::tracebufs`]); without a
 //! recorder (`trace.Start` only) those buffers are all the core holds.
 
 use super::process::Process;
+use super::trace_layout::BatchLayout;
 use super::tracebufs::{put_varint, write_batch, BatchHeader};
 use crate::addr::Addr;
 use crate::memory::ReadExt;
@@ -49,10 +51,6 @@ const MAX_GENERATIONS: u64 = 4096;
 const MAX_BATCHES: u64 = 1 << 20;
 const MAX_BATCH_BYTES: u64 = 1 << 22;
 const MAX_TOTAL: usize = 1 << 32;
-
-fn need(p: &Process, st: &str, f: &str) -> Result<u64, String> {
-    p.dwarf()?.require_field(st, f)
-}
 
 /// Recovers the trace the core holds: a flight recorder's generations, then
 /// the generation in progress.
@@ -134,6 +132,7 @@ fn append_in_progress(p: &Process, out: &mut RecoveredTrace, gen: u64, batches: 
             out.warnings.push(format!("generation {gen}: {ALONE_NO_SYNC}"));
         } else {
             // Linux's clock is nanotime: 1e9 / traceTimeDiv units per second.
+            // traceTimeDiv is 64 wherever the OS clock is fine-grained (Linux).
             let div = p.dwarf().ok().and_then(|d| d.constant("runtime.traceTimeDiv")).filter(|&d| d > 0).unwrap_or(64);
             let mut data = vec![0x08];
             put_varint(&mut data, 1_000_000_000u64.checked_div(div as u64).unwrap_or(0));
@@ -156,33 +155,22 @@ fn append_in_progress(p: &Process, out: &mut RecoveredTrace, gen: u64, batches: 
 #[allow(clippy::type_complexity)]
 fn recorder(p: &Process) -> Result<(RecoveredTrace, Option<(u64, Vec<Vec<u8>>)>), String> {
     let mem = p.mem();
-    let d = p.dwarf()?;
-    let tracing = p.global("runtime/trace.tracing").ok_or(
-        "the program has no runtime/trace.tracing: it never used runtime/trace (flight recorders exist from Go 1.25)",
-    )?;
-    let fr_field = need(p, "runtime/trace.traceMultiplexer", "flightRecorder")
-        .map_err(|_| "this Go version's runtime/trace has no flight recorder (Go 1.25+)".to_string())?;
-    let rec = mem.read_ptr(tracing.add(fr_field)).map_err(|e| format!("tracing unreadable: {e}"))?;
+    let l = super::trace_layout::flight_layout(p)?;
+    let tracing = super::trace_layout::tracing_global(p, &l)?;
+    let rec = mem.read_ptr(tracing.add(l.flight_recorder)).map_err(|e| format!("tracing unreadable: {e}"))?;
     if rec.is_null() {
         return Err("no flight recorder was running when the process died".into());
     }
-    let fr = mem
-        .read_ptr(rec.add(need(p, "runtime/trace.recorder", "r")?))
-        .map_err(|e| format!("recorder unreadable: {e}"))?;
-    let f = "runtime/trace.FlightRecorder";
-    let header: [u8; 16] =
-        mem.read_array(fr.add(need(p, f, "header")?)).map_err(|e| format!("FlightRecorder unreadable: {e}"))?;
+    let fr = mem.read_ptr(rec.add(l.recorder_r)).map_err(|e| format!("recorder unreadable: {e}"))?;
+    let header: [u8; 16] = mem.read_array(fr.add(l.header)).map_err(|e| format!("FlightRecorder unreadable: {e}"))?;
     if !header.starts_with(b"go 1.") {
         return Err(format!(
             "the flight recorder's header is {:?}, not a trace header (nothing recorded yet?)",
             String::from_utf8_lossy(&header)
         ));
     }
-    let rg = "runtime/trace.rawGeneration";
-    let gen_size = d.struct_named(rg).and_then(|t| t.size).ok_or("DWARF has no runtime/trace.rawGeneration")?;
-    let (gen_off, batches_off) = (need(p, rg, "gen")?, need(p, rg, "batches")?);
-    let layout = batch_layout(p)?;
-    let ring = fr.add(need(p, f, "ring")?);
+    let (gen_size, gen_off, batches_off, layout) = (l.generation_size, l.generation_gen, l.generation_batches, l.batch);
+    let ring = fr.add(l.ring);
     let (ring_ptr, ring_len) =
         (mem.read_ptr(ring).map_err(|e| e.to_string())?, mem.read_u64(ring.add(8)).map_err(|e| e.to_string())?);
     if ring_len > MAX_GENERATIONS {
@@ -206,7 +194,7 @@ fn recorder(p: &Process) -> Result<(RecoveredTrace, Option<(u64, Vec<Vec<u8>>)>)
             }
         }
     }
-    let active = fr.add(need(p, f, "active")?);
+    let active = fr.add(l.active);
     let active_gen = mem.read_u64(active.add(gen_off)).unwrap_or(0);
     let mut bytes = Vec::new();
     let batches = match read_batches(p, active.add(batches_off), layout, &mut bytes) {
@@ -231,37 +219,6 @@ fn split_batches(b: &[u8]) -> Vec<Vec<u8>> {
         rest = after;
     }
     out
-}
-
-/// How `rawGeneration.batches` holds each batch's bytes (header included),
-/// from DWARF: Go 1.26+ `[][]byte`, the element the byte slice itself; Go
-/// 1.25 `[]batch`, a `batch{m, time, data []byte}` each.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct BatchLayout {
-    /// Bytes per element of `batches`.
-    pub elem_size: u64,
-    /// Offset of the `[]byte` in an element.
-    pub data: u64,
-}
-
-/// Reads [`BatchLayout`] from the executable's DWARF.
-pub fn batch_layout(p: &Process) -> Result<BatchLayout, String> {
-    let d = p.dwarf()?;
-    let no = |what: &str| format!("DWARF: runtime/trace.rawGeneration.batches: {what}");
-    let (_, ty) = d.field_path("runtime/trace.rawGeneration", "batches").ok_or_else(|| no("no such field"))?;
-    let slice = ty.and_then(|t| d.resolve(t)).ok_or_else(|| no("no type"))?;
-    let array = slice.field("array").and_then(|f| f.ty).and_then(|t| d.resolve(t)).ok_or_else(|| no("not a slice"))?;
-    let elem = array.elem.and_then(|t| d.resolve(t)).ok_or_else(|| no("no element type"))?;
-    let elem_size = elem.size.ok_or_else(|| no("element without a size"))?;
-    let data = if elem.name.starts_with("[]") {
-        0
-    } else {
-        elem.field("data").map(|f| f.offset).ok_or_else(|| no(&format!("element {} has no data field", elem.name)))?
-    };
-    if data.checked_add(24).is_none_or(|end| end > elem_size) {
-        return Err(no(&format!("element {} of {elem_size} bytes cannot hold a []byte at {data}", elem.name)));
-    }
-    Ok(BatchLayout { elem_size, data })
 }
 
 /// Appends every batch of the `batches` slice at `slice`; all or nothing.

@@ -16,6 +16,8 @@ pub mod stack;
 pub mod strings_builtin;
 pub mod stripped;
 pub mod symbolize;
+pub mod trace_builtin;
+pub mod trace_layout;
 pub mod tracebufs;
 pub mod types;
 pub mod unwind;

@@ -172,7 +172,7 @@ impl Process {
             ));
         }
         let global = |name: &str| global_address(&exe, dwarf, bias, name);
-        let stripped = exe.symbol("runtime.firstmoduledata").is_none() && exe.symbol("runtime.main").is_none();
+        let stripped = is_stripped(&exe);
         let md = match global("runtime.firstmoduledata") {
             Some(md) => md,
             None if stripped => super::stripped::find_moduledata(&exe, &layout.moduledata)
@@ -251,6 +251,13 @@ impl Process {
     pub fn global(&self, name: &str) -> Option<Addr> {
         global_address(&self.exe, self.dwarf().ok(), self.bias, name)
             .or_else(|| self.found_globals.iter().find(|(n, _)| *n == name).map(|&(_, a)| a))
+    }
+
+    /// True when the executable has no symbol table (`-ldflags="-s -w"`,
+    /// `objcopy --strip-all`): the runtime's globals are found by what they
+    /// hold ([`super::stripped`]).
+    pub fn is_stripped(&self) -> bool {
+        is_stripped(&self.exe)
     }
 
     /// The executable's DWARF, unless absent or ignored.
@@ -531,4 +538,9 @@ fn compare_pages(exe: &Executable, image: &ProcessImage, bias: u64) -> (u64, u64
         }
     }
     (same, differ, first)
+}
+
+/// No symbol table: neither the module data's symbol nor `runtime.main`'s.
+fn is_stripped(exe: &Executable) -> bool {
+    exe.symbol("runtime.firstmoduledata").is_none() && exe.symbol("runtime.main").is_none()
 }

@@ -25,8 +25,15 @@
 //!   every `m.id` on `allm`'s chain, `maxmcount` is positive and `lastpoll`
 //!   not negative; the one whose `maxmcount` is the runtime's default 10000,
 //!   else the one candidate (several: none).
+//! - `runtime.trace` (sought only when a trace is recovered from the core):
+//!   the one place whose generation, `enabled` flag and that generation's
+//!   mark-worker label ids are those of a running tracer ([`find_trace`]).
+//! - `runtime/trace.tracing` (the same): the one place whose
+//!   `flightRecorder` leads to a flight recorder holding a trace header
+//!   ([`find_tracing`]).
 
 use super::heap::HeapLayout;
+use super::trace_layout::{FlightLayout, TraceLayout};
 use super::Process;
 use crate::addr::Addr;
 use crate::exe::pclntab::ModuleDataLayout;
@@ -320,4 +327,76 @@ pub fn discover(p: &Process, valid: &dyn Fn(Addr) -> bool) -> (Vec<(&'static str
         text.push_str(&format!("; not found: {}", missing.join(", ")));
     }
     (found, vec![Warning::new(WarningKind::MissingRuntimeData, text)])
+}
+
+/// Largest generation number a running tracer is believed to be at (one
+/// generation a second for a century is ~2^32).
+const MAX_TRACE_GEN: u64 = 1 << 32;
+
+/// Where `runtime.trace` is, when a tracer was running: the one place of
+/// `.bss`/`.noptrbss` where `trace.gen` is a generation (1 to 2^32),
+/// `trace.enabled` is set, and `trace.markWorkerLabels` of that
+/// generation's parity holds consecutive nonzero string ids no larger than
+/// the ids its string table has handed out (the runtime registers those
+/// labels first, `traceRegisterLabelsAndReasons`). Several such places:
+/// none.
+pub fn find_trace(p: &Process, l: &TraceLayout) -> Option<Addr> {
+    let mem = p.mem();
+    let (labels, label_stride) = l.mark_worker_labels;
+    let (strings, string_stride) = l.string_tab;
+    let count = (label_stride / 8).min(64);
+    let mut found = None;
+    for (at, w) in data_words(p, &[".bss", ".noptrbss"]) {
+        if w == 0 || w > MAX_TRACE_GEN {
+            continue;
+        }
+        let Some(base) = at.0.checked_sub(l.gen).map(Addr) else { continue };
+        if l.enabled.is_some_and(|e| mem.read_u8(base.add(e)).ok() != Some(1)) {
+            continue;
+        }
+        let parity = w % 2;
+        let ids = base.add(labels.saturating_add(parity.saturating_mul(label_stride)));
+        let Ok(ids) = (0..count).map(|i| mem.read_u64(ids.add(i.saturating_mul(8)))).collect::<Result<Vec<_>, _>>()
+        else {
+            continue;
+        };
+        let seq =
+            mem.read_u64(base.add(strings.saturating_add(parity.saturating_mul(string_stride))).add(l.string_seq));
+        let consecutive = ids.windows(2).all(|p| p.get(1).copied() == p.first().and_then(|a| a.checked_add(1)));
+        let handed_out = seq.is_ok_and(|seq| ids.last().is_some_and(|&last| last <= seq));
+        if count > 0 && ids.first().is_some_and(|&a| a > 0) && consecutive && handed_out {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(base);
+        }
+    }
+    found
+}
+
+/// Where `runtime/trace.tracing` is, when a flight recorder was running:
+/// the one place of `.bss`/`.noptrbss` whose `flightRecorder` leads to a
+/// `recorder` whose `FlightRecorder` holds a trace header ("go 1.…").
+/// Several such places: none.
+pub fn find_tracing(p: &Process, l: &FlightLayout) -> Option<Addr> {
+    let mem = p.mem();
+    let mut found = None;
+    for (at, w) in data_words(p, &[".bss", ".noptrbss"]) {
+        if w == 0 || w % 8 != 0 {
+            continue;
+        }
+        let Some(base) = at.0.checked_sub(l.flight_recorder).map(Addr) else { continue };
+        let Ok(fr) = mem.read_ptr(Addr(w).add(l.recorder_r)) else { continue };
+        if fr.is_null() || fr.0 % 8 != 0 {
+            continue;
+        }
+        let header: Result<[u8; 16], _> = mem.read_array(fr.add(l.header));
+        if header.is_ok_and(|h| h.starts_with(b"go 1.")) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(base);
+        }
+    }
+    found
 }

@@ -10,11 +10,11 @@
 //! generation. What it does not hold: the generation's stack table (a hash trie
 //! the runtime serializes when the generation ends) and, before Go 1.25, its
 //! frequency event (written at the end too; gotopsy writes one). Layouts come
-//! from DWARF.
+//! from DWARF, else built in ([`super::trace_layout`]).
 
 use super::process::Process;
+use super::trace_layout::TraceLayout;
 use crate::addr::Addr;
-use crate::exe::dwarf::DwarfIndex;
 use crate::memory::ReadExt;
 
 /// The current generation's batches still in the runtime's buffers.
@@ -35,72 +35,11 @@ const BYTES_PER_NUMBER: usize = 10;
 const MAX_MS: usize = 1 << 14;
 const MAX_QUEUE: usize = 1 << 16;
 
-/// Offsets of what is read, from DWARF.
-struct Layout {
-    /// `trace.gen` (an atomic's value).
-    gen: u64,
-    full: (u64, u64),
-    string_tab: (u64, u64),
-    string_buf: u64,
-    cpu_buf: Option<u64>,
-    reading: u64,
-    /// traceBuf: link, pos, lenPos, arr, arr's size.
-    link: u64,
-    pos: u64,
-    len_pos: u64,
-    arr: u64,
-    arr_size: u64,
-    /// `m.trace.buf`, `m.alllink`, and the number of buffers per generation.
-    m_bufs: u64,
-    m_bufs_per_gen: u64,
-    m_alllink: u64,
-}
-
-fn layout(d: &DwarfIndex) -> Result<(Layout, Addr), String> {
-    let (stated, ty) = d.global("runtime.trace").ok_or("DWARF has no runtime.trace: not a Go 1.22+ runtime?")?;
-    let ty = ty.ok_or("runtime.trace has no type in DWARF")?;
-    let at =
-        |path: &str| d.field_path_in(ty, path).ok_or_else(|| format!("DWARF has no field {path} in runtime.trace"));
-    let gen = at("gen.value").or_else(|_| at("gen"))?.0;
-    let array = |path: &str| -> Result<(u64, u64), String> {
-        let (off, t) = at(path)?;
-        let (elem, count, _) =
-            t.and_then(|t| d.array_of(t)).ok_or_else(|| format!("runtime.trace.{path} is not an array"))?;
-        if count != 2 {
-            return Err(format!("runtime.trace.{path} has {count} elements, not 2"));
-        }
-        Ok((off, elem))
-    };
-    let tb = "runtime.traceBuf";
-    let f = |path: &str| d.require_field(tb, path);
-    let (m_bufs, m_bufs_ty) =
-        d.field_path("runtime.m", "trace.buf").ok_or("DWARF has no field trace.buf in runtime.m")?;
-    let total = m_bufs_ty.and_then(|t| d.resolve(t)).and_then(|t| t.size).ok_or("runtime.m's trace.buf has no size")?;
-    let l = Layout {
-        gen,
-        full: array("full")?,
-        string_tab: array("stringTab")?,
-        string_buf: d.require_field("runtime.traceStringTable", "buf")?,
-        cpu_buf: at("cpuBuf").ok().map(|(o, _)| o),
-        reading: at("reading")?.0,
-        link: f("traceBufHeader.link")?,
-        pos: f("traceBufHeader.pos")?,
-        len_pos: f("traceBufHeader.lenPos")?,
-        arr: f("arr")?,
-        arr_size: d.field_size(tb, "arr").ok_or("DWARF gives no size for runtime.traceBuf's arr")?,
-        m_bufs,
-        m_bufs_per_gen: (total / 8 / 2).max(1),
-        m_alllink: d.require_field("runtime.m", "alllink")?,
-    };
-    Ok((l, stated))
-}
-
 /// Reads the current generation's unflushed batches.
 pub fn unflushed(p: &Process) -> Result<Unflushed, String> {
-    let d = p.dwarf()?;
-    let (l, _) = layout(d)?;
+    let l = super::trace_layout::trace_layout(p)?;
     let mem = p.mem();
-    let trace = p.global("runtime.trace").ok_or("the core has no runtime.trace")?;
+    let trace = super::trace_layout::trace_global(p, &l)?;
     let gen = mem.read_u64(trace.add(l.gen)).map_err(|e| format!("runtime.trace unreadable: {e}"))?;
     if gen == 0 {
         return Err("no trace was running when the process died (runtime.trace.gen is 0)".into());
@@ -132,6 +71,7 @@ pub fn unflushed(p: &Process) -> Result<Unflushed, String> {
     }
     // Each M's buffers of this generation.
     let mut m = p.global("runtime.allm").and_then(|a| mem.read_ptr(a).ok()).unwrap_or(Addr::NULL);
+    let alllink = p.layout.m.alllink.ok_or("this runtime's m has no alllink")?;
     let mut ms = 0usize;
     while !m.is_null() && ms < MAX_MS {
         for i in 0..l.m_bufs_per_gen {
@@ -142,7 +82,7 @@ pub fn unflushed(p: &Process) -> Result<Unflushed, String> {
                 take(buf, "M buffer", &mut out);
             }
         }
-        m = mem.read_ptr(m.add(l.m_alllink)).unwrap_or(Addr::NULL);
+        m = mem.read_ptr(m.add(alllink)).unwrap_or(Addr::NULL);
         ms = ms.saturating_add(1);
     }
     let strings = mem
@@ -166,7 +106,7 @@ pub fn unflushed(p: &Process) -> Result<Unflushed, String> {
 }
 
 /// One buffer as a complete batch, or `None` when it holds another generation's.
-fn read_batch(p: &Process, l: &Layout, buf: Addr, gen: u64) -> Result<Option<Vec<u8>>, String> {
+fn read_batch(p: &Process, l: &TraceLayout, buf: Addr, gen: u64) -> Result<Option<Vec<u8>>, String> {
     let mem = p.mem();
     let pos = mem.read_u64(buf.add(l.pos)).map_err(|e| e.to_string())?;
     let len_pos = mem.read_u64(buf.add(l.len_pos)).map_err(|e| e.to_string())?;
@@ -267,28 +207,16 @@ pub fn stack_table(p: &Process, gen: u64, warnings: &mut Vec<String>) -> Vec<Vec
 }
 
 fn stack_table_inner(p: &Process, gen: u64) -> Result<Vec<Vec<u8>>, String> {
-    let d = p.dwarf()?;
+    let l = super::trace_layout::trace_layout(p)?;
     let mem = p.mem();
-    let (_, ty) = d.global("runtime.trace").ok_or("DWARF has no runtime.trace")?;
-    let ty = ty.ok_or("runtime.trace has no type in DWARF")?;
-    let arr = |path: &str| -> Result<(u64, u64), String> {
-        let (off, t) =
-            d.field_path_in(ty, path).ok_or_else(|| format!("DWARF has no field {path} in runtime.trace"))?;
-        let (elem, _, _) =
-            t.and_then(|t| d.array_of(t)).ok_or_else(|| format!("runtime.trace.{path} is not an array"))?;
-        Ok((off, elem))
-    };
-    let (stack_tab, stack_elem) = arr("stackTab")?;
-    let (string_tab, string_elem) = arr("stringTab")?;
-    let root_off = d.require_field("runtime.traceStackTable", "tab.root")?;
-    let seq_off = d
-        .field_offset("runtime.traceStringTable", "tab.seq.value")
-        .or_else(|| d.field_offset("runtime.traceStringTable", "tab.seq"))
-        .ok_or("DWARF has no field tab.seq in runtime.traceStringTable")?;
-    let node = "runtime.traceMapNode";
-    let (children, id_off, data_off) =
-        (d.require_field(node, "children")?, d.require_field(node, "id")?, d.require_field(node, "data")?);
-    let trace = p.global("runtime.trace").ok_or("the core has no runtime.trace")?;
+    let trace = super::trace_layout::trace_global(p, &l)?;
+    let ((stack_tab, stack_elem), (string_tab, string_elem)) = (l.stack_tab, l.string_tab);
+    let trie = l
+        .stack_trie
+        .as_ref()
+        .ok_or("this runtime's stack table is a hash table (Go 1.22), which gotopsy does not read")?;
+    let (root_off, seq_off) = (trie.root, l.string_seq);
+    let (children, id_off, data_off) = (trie.children, trie.id, trie.data);
     let slot = gen % 2;
     let root = mem
         .read_ptr(trace.add(stack_tab.saturating_add(slot.saturating_mul(stack_elem)).saturating_add(root_off)))

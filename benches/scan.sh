@@ -26,7 +26,9 @@ for v in go1.21.13 go1.27.3; do
     out=$w/src/$v-$s.core
     [ -f "$out" ] || zstd -dqf "$c" -o "$out"
     cores+=("$out")
-    [ -f "$here/fixtures/$v/$s.txt" ] && logs+=("$here/fixtures/$v/$s.txt")
+    log=$w/src/$v-$s.log
+    [ -f "$log" ] || zstd -dqf "$here/fixtures/$v/$s.txt.zst" -o "$log"
+    logs+=("$log")
   done
 done
 for n in 250 500 1000; do

@@ -62,8 +62,9 @@ fn a_trace_of_another_process_is_flagged() {
 
 #[test]
 fn the_flight_recorders_last_generations_come_back_out_of_the_core() {
-    // Go 1.25's ring holds batch{m, time, data} structs, 1.26's []byte.
-    for v in ["go1.25.5", "go1.27.3", "go1.27.3-arm64"] {
+    // Go 1.25's ring holds batch{m, time, data} structs, 1.26's []byte;
+    // go1.26.6-stripped is a -s -w build (built-in layouts, globals found by content).
+    for v in ["go1.25.5", "go1.26.6-stripped", "go1.27.3", "go1.27.3-arm64"] {
         flight_recorder_of(v);
     }
 }

@@ -5,9 +5,13 @@
 //! fixtures use, built with `-trimpath` and `CGO_ENABLED=0`;
 //! `tests/layout_fallback.rs` checks them against every fixture's DWARF. The
 //! arm64 layouts of 1.22, 1.23, 1.25 and 1.26 and the flight recorder of 1.26
-//! come from such builds made for this table: no fixture holds them, so no test
-//! checks them (the tracer's structures differ between the architectures only
-//! by `cpu.CacheLinePad`'s size; the flight recorder's not at all).
+//! come from such builds made for this table: no fixture's DWARF holds them
+//! (the tracer's structures differ between the architectures only by
+//! `cpu.CacheLinePad`'s size; the flight recorder's not at all). The 1.26
+//! amd64 ones recover `fixtures/go1.26.6-stripped`'s flight recorder, a `-s -w`
+//! build (`tests/trace_join.rs`); the arm64 ones were checked once by hand:
+//! those builds' `tracemapwrites` cores (under qemu-aarch64) give the same
+//! trace, byte for byte, from the executable and from a stripped copy.
 
 use super::trace_layout::{BatchLayout, FlightLayout, StackTrieLayout, TraceLayout};
 

@@ -18,12 +18,17 @@ pub fn fixtures_dir() -> PathBuf {
     root().join("fixtures")
 }
 
-/// Variant directories (`go1.21.13`, `go1.27.3-pie`, …), sorted.
+/// Variant directories (`go1.21.13`, `go1.27.3-pie`, …), sorted: every one
+/// with a core (`go1.26.6-stripped` has only the trace program's).
 pub fn variants() -> Vec<String> {
+    let has_core = |d: &Path| {
+        fs::read_dir(d)
+            .is_ok_and(|mut r| r.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".core.zst"))))
+    };
     let mut v: Vec<String> = fs::read_dir(fixtures_dir())
         .expect("fixtures/ exists")
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("crashzoo.zst").exists())
+        .filter(|e| has_core(&e.path()))
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     v.sort();
@@ -107,7 +112,9 @@ pub fn core_zst(variant: &str, scenario: &str) -> PathBuf {
 
 /// What the runtime printed as it died.
 pub fn printed(variant: &str, scenario: &str) -> String {
-    fs::read_to_string(fixtures_dir().join(variant).join(format!("{scenario}.txt"))).unwrap()
+    let path = fixtures_dir().join(variant).join(format!("{scenario}.txt.zst"));
+    let bytes = zstd::decode_all(fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap();
+    String::from_utf8(bytes).unwrap()
 }
 
 /// Variants built with DWARF and a symbol table (all but the `-stripped`
@@ -126,6 +133,8 @@ pub fn subset(variant: &str) -> Option<&'static [&'static str]> {
         "go1.21.13-arm64" | "go1.24.11-arm64" | "go1.24.11-noswissmap-arm64" => Some(ARM64),
         "go1.27.3-stripped" => Some(&["zoo", "mapiterwrite"]),
         "go1.21.13-stripped" | "go1.25.5-noswissmap-stripped" => Some(&["mapiterwrite"]),
+        // The trace program alone (a -s -w build's flight recorder).
+        "go1.26.6-stripped" => Some(&["tracemapwrites"]),
         _ => None,
     }
 }

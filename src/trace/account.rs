@@ -625,14 +625,9 @@ impl GTable {
             let mut entries = std::mem::take(&mut a.blocks.entry_log);
             let exits = std::mem::take(&mut a.blocks.exit_log);
             entries.sort_unstable_by_key(|e| e.0);
+            let by_seq = EntriesBySeq::new(&entries);
             for &(seq, ts) in &exits {
-                let r = seq
-                    .checked_sub(1)
-                    .and_then(|k| entries.binary_search_by_key(&k, |e| e.0).ok())
-                    .and_then(|i| entries.get(i))
-                    .map(|e| e.1)
-                    .or(carried)
-                    .unwrap_or(unknown);
+                let r = seq.checked_sub(1).and_then(|k| by_seq.get(k)).or(carried).unwrap_or(unknown);
                 add_reason(&mut a.blocked_reason, r, ts as i64);
             }
             // The interval still open, if the goroutine ends the generation blocked.
@@ -640,5 +635,62 @@ impl GTable {
                 if a.last.1 == GoState::Waiting { entries.last().map(|e| e.1).or(carried) } else { None };
             a.blocks = Blocks::default();
         }
+    }
+}
+
+/// A goroutine's logged block entries (sorted by sequence number), looked up
+/// by sequence number: a table indexed by it when the numbers are dense (a
+/// goroutine's sequence numbers count its events, so they are, and most of
+/// them are entries or exits), else a binary search.
+enum EntriesBySeq<'a> {
+    Dense { first: u64, reasons: Vec<Option<u32>> },
+    Sparse(&'a [(u64, u32)]),
+}
+
+impl<'a> EntriesBySeq<'a> {
+    fn new(sorted: &'a [(u64, u32)]) -> Self {
+        let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else { return EntriesBySeq::Sparse(sorted) };
+        let span = last.0.saturating_sub(first.0);
+        // Dense only within a small multiple of the entries (the table's size is bounded by them).
+        let limit = (sorted.len() as u64).saturating_mul(4).saturating_add(64);
+        if span >= limit {
+            return EntriesBySeq::Sparse(sorted);
+        }
+        let mut reasons = vec![None; (span as usize).saturating_add(1)];
+        for &(seq, r) in sorted {
+            if let Some(slot) = usize::try_from(seq.saturating_sub(first.0)).ok().and_then(|i| reasons.get_mut(i)) {
+                *slot = Some(r);
+            }
+        }
+        EntriesBySeq::Dense { first: first.0, reasons }
+    }
+
+    fn get(&self, seq: u64) -> Option<u32> {
+        match self {
+            EntriesBySeq::Dense { first, reasons } => {
+                usize::try_from(seq.checked_sub(*first)?).ok().and_then(|i| reasons.get(i).copied().flatten())
+            }
+            EntriesBySeq::Sparse(s) => s.binary_search_by_key(&seq, |e| e.0).ok().and_then(|i| s.get(i)).map(|e| e.1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EntriesBySeq;
+
+    #[test]
+    fn entries_are_found_by_sequence_number_dense_or_sparse() {
+        // Dense: sequence numbers close together; sparse: one far away.
+        let dense: Vec<(u64, u32)> = vec![(10, 1), (12, 2), (13, 3), (20, 4)];
+        let sparse: Vec<(u64, u32)> = vec![(10, 1), (12, 2), (13, 3), (1 << 40, 4)];
+        let (d, s) = (EntriesBySeq::new(&dense), EntriesBySeq::new(&sparse));
+        assert!(matches!(d, EntriesBySeq::Dense { .. }) && matches!(s, EntriesBySeq::Sparse(_)));
+        for (seq, want) in [(9, None), (10, Some(1)), (11, None), (12, Some(2)), (13, Some(3)), (14, None)] {
+            assert_eq!(d.get(seq), want, "dense {seq}");
+            assert_eq!(s.get(seq), want, "sparse {seq}");
+        }
+        assert_eq!((d.get(20), s.get(1 << 40), d.get(u64::MAX), s.get(0)), (Some(4), Some(4), None, None));
+        assert_eq!(EntriesBySeq::new(&[]).get(0), None);
     }
 }

@@ -130,6 +130,25 @@ fn without_dwarf_or_symbols_the_same_trace_comes_back_out() {
     }
 }
 
+/// A core of a stripped build that traced nothing: `trace --from-core` says
+/// so in one line and exits 1 (no place found, nothing made up).
+#[test]
+fn a_stripped_core_that_traced_nothing_says_so_in_one_line() {
+    let v = "go1.27.3-stripped";
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gotopsy"))
+        .args(["trace", "--from-core", common::core_zst(v, "mapiterwrite").to_str().unwrap()])
+        .args(["--exe", common::exe(v).to_str().unwrap()])
+        .args(["-o", dir.path().join("t.trace").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("no flight recorder was running") && err.contains("no trace was running"), "{err}");
+    assert!(!dir.path().join("t.trace").exists());
+}
+
 #[test]
 fn without_a_flight_recorder_the_runtimes_unflushed_buffers_come_back_out() {
     let v = "go1.23.9";

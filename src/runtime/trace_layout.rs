@@ -240,8 +240,8 @@ pub fn trace_global(p: &Process, l: &TraceLayout) -> Result<Addr, String> {
         return Err("the core has no runtime.trace".into());
     }
     super::stripped::find_trace(p, l).ok_or_else(|| {
-        "the executable has no symbol table, and no place in .bss holds a running tracer's state (runtime.trace): \
-         no trace was running when the process died, or the core is damaged"
+        "no trace was running when the process died, or the core is damaged (no symbol table, and no place in .bss \
+         holds a running tracer's state, runtime.trace)"
             .into()
     })
 }
@@ -259,8 +259,8 @@ pub fn tracing_global(p: &Process, l: &FlightLayout) -> Result<Addr, String> {
         );
     }
     super::stripped::find_tracing(p, l).ok_or_else(|| {
-        "the executable has no symbol table, and no place in .bss leads to a flight recorder (runtime/trace.tracing): \
-         none was running when the process died"
+        "no flight recorder was running when the process died (no symbol table, and no place in .bss leads to one \
+         through runtime/trace.tracing)"
             .into()
     })
 }

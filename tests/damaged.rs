@@ -178,3 +178,44 @@ fn goroutines_survive_a_damaged_allgs() {
         assert_eq!(r["crash"], whole["crash"], "{v}");
     }
 }
+
+/// Without symbols the tracer's state is found by what it holds; a copy
+/// whose state no longer validates is not used. Damaged here: the
+/// generation's mark-worker label ids (the tracer is then not found: the
+/// generation in progress is left out, said so) and the flight recorder's
+/// trace header (the recorder is then not found: only the runtime's own
+/// buffers are recovered, said so).
+#[test]
+fn a_stripped_builds_tracer_state_that_fails_validation_is_not_used() {
+    use gotopsy::runtime::{flight, trace_layout};
+    let (v, sc) = ("go1.27.3", "tracemapwrites");
+    let (core, exe) = (common::core(v, sc), common::exe_for(v, sc));
+    let stripped = common::stripped(&exe);
+    let open = |core: &Path, exe: &Path| {
+        let opts = OpenOptions { exe: Some(exe.to_path_buf()), force: false, ignore_dwarf: false, symbols: None };
+        Process::open(core, &opts).unwrap()
+    };
+    let p = open(&core, &exe);
+    let (tl, fl) = (trace_layout::trace_layout(&p).unwrap(), trace_layout::flight_layout(&p).unwrap());
+    let trace = p.global("runtime.trace").unwrap();
+    let gen = gotopsy::memory::ReadExt::read_u64(p.mem(), trace.add(tl.gen)).unwrap();
+    let labels = trace.add(tl.mark_worker_labels.0 + (gen % 2) * tl.mark_worker_labels.1 + 8);
+    let tracing = p.global("runtime/trace.tracing").unwrap();
+    let rec = gotopsy::memory::ReadExt::read_ptr(p.mem(), tracing.add(fl.flight_recorder)).unwrap();
+    let fr = gotopsy::memory::ReadExt::read_ptr(p.mem(), rec.add(fl.recorder_r)).unwrap();
+    let whole = flight::recover(&open(&core, &stripped)).unwrap();
+    assert!(whole.in_progress.is_some() && whole.generations.len() > 1);
+    let dir = tempfile::tempdir().unwrap();
+
+    let no_labels = damage(&core, labels, 8, |_| 0xee, dir.path(), "labels.core");
+    let r = flight::recover(&open(&no_labels, &stripped)).unwrap();
+    assert!(r.in_progress.is_none(), "a tracer whose labels do not validate was used");
+    assert_eq!(r.generations, whole.generations[..whole.generations.len() - 1], "the recorder's ring is kept");
+    assert!(r.warnings.iter().any(|w| w.contains("no trace was running")), "{:?}", r.warnings);
+
+    let no_header = damage(&core, fr.add(fl.header), 4, |_| b'X', dir.path(), "header.core");
+    let r = flight::recover(&open(&no_header, &stripped)).unwrap();
+    assert!(r.in_progress.is_some(), "the runtime's own buffers are still found");
+    assert_eq!(r.generations, [whole.in_progress.unwrap().gen], "only the generation in progress");
+    assert!(r.warnings.iter().any(|w| w.contains("no flight recorder was running")), "{:?}", r.warnings);
+}

@@ -57,6 +57,9 @@ pub struct Process {
     /// Globals found by what they hold, for an executable without symbols
     /// ([`super::stripped`]): (name, actual address).
     pub found_globals: Vec<(&'static str, Addr)>,
+    /// The tracer's layout and `runtime.trace`'s address, worked out once
+    /// when a trace is first recovered ([`super::trace_layout::tracer`]).
+    pub(super) tracer: std::sync::OnceLock<std::result::Result<(super::trace_layout::TraceLayout, Addr), String>>,
 }
 
 impl Process {
@@ -237,6 +240,7 @@ impl Process {
             warnings,
             uses_dwarf,
             found_globals: Vec::new(),
+            tracer: std::sync::OnceLock::new(),
         };
         if stripped {
             let (found, w) = super::stripped::discover(&p, &|g| super::goroutines::plausible_g(&p, g));

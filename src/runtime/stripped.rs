@@ -362,7 +362,7 @@ pub fn find_trace(p: &Process, l: &TraceLayout) -> Option<Addr> {
         };
         let seq =
             mem.read_u64(base.add(strings.saturating_add(parity.saturating_mul(string_stride))).add(l.string_seq));
-        let consecutive = ids.windows(2).all(|p| p.get(1).copied() == p.first().and_then(|a| a.checked_add(1)));
+        let consecutive = ids.windows(2).all(|w| matches!(w, [a, b] if a.checked_add(1) == Some(*b)));
         let handed_out = seq.is_ok_and(|seq| ids.last().is_some_and(|&last| last <= seq));
         if count > 0 && ids.first().is_some_and(|&a| a > 0) && consecutive && handed_out {
             if found.is_some() {

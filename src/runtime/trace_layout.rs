@@ -230,9 +230,20 @@ pub fn flight_layout(p: &Process) -> Result<FlightLayout, String> {
     }
 }
 
+/// The tracer's layout and where `runtime.trace` is, worked out once per
+/// process (without symbols, finding it reads the whole of `.bss`).
+pub fn tracer(p: &Process) -> Result<(&TraceLayout, Addr), String> {
+    let found = p.tracer.get_or_init(|| {
+        let l = trace_layout(p)?;
+        let at = trace_global(p, &l)?;
+        Ok((l, at))
+    });
+    found.as_ref().map(|(l, at)| (l, *at)).map_err(Clone::clone)
+}
+
 /// Where `runtime.trace` is: its symbol, else (no symbol table) found by
 /// what a running tracer holds.
-pub fn trace_global(p: &Process, l: &TraceLayout) -> Result<Addr, String> {
+fn trace_global(p: &Process, l: &TraceLayout) -> Result<Addr, String> {
     if let Some(a) = p.global("runtime.trace") {
         return Ok(a);
     }

@@ -37,9 +37,8 @@ const MAX_QUEUE: usize = 1 << 16;
 
 /// Reads the current generation's unflushed batches.
 pub fn unflushed(p: &Process) -> Result<Unflushed, String> {
-    let l = super::trace_layout::trace_layout(p)?;
+    let (l, trace) = super::trace_layout::tracer(p)?;
     let mem = p.mem();
-    let trace = super::trace_layout::trace_global(p, &l)?;
     let gen = mem.read_u64(trace.add(l.gen)).map_err(|e| format!("runtime.trace unreadable: {e}"))?;
     if gen == 0 {
         return Err("no trace was running when the process died (runtime.trace.gen is 0)".into());
@@ -51,7 +50,7 @@ pub fn unflushed(p: &Process) -> Result<Unflushed, String> {
         if buf.is_null() || !seen.insert(buf) {
             return;
         }
-        match read_batch(p, &l, buf, gen) {
+        match read_batch(p, l, buf, gen) {
             Ok(Some(b)) => {
                 out.batches.push(b);
                 out.sources.push(what.to_string());
@@ -97,7 +96,7 @@ pub fn unflushed(p: &Process) -> Result<Unflushed, String> {
     }
     // The buffer the reader is copying out may already be in the trace file: left out.
     let reading = mem.read_ptr(trace.add(l.reading)).unwrap_or(Addr::NULL);
-    if !reading.is_null() && matches!(read_batch(p, &l, reading, gen), Ok(Some(_))) {
+    if !reading.is_null() && matches!(read_batch(p, l, reading, gen), Ok(Some(_))) {
         out.warnings.push(format!(
             "the buffer the trace reader was copying out ({reading}) is left out: it may already be in the trace file"
         ));
@@ -207,9 +206,8 @@ pub fn stack_table(p: &Process, gen: u64, warnings: &mut Vec<String>) -> Vec<Vec
 }
 
 fn stack_table_inner(p: &Process, gen: u64) -> Result<Vec<Vec<u8>>, String> {
-    let l = super::trace_layout::trace_layout(p)?;
+    let (l, trace) = super::trace_layout::tracer(p)?;
     let mem = p.mem();
-    let trace = super::trace_layout::trace_global(p, &l)?;
     let ((stack_tab, stack_elem), (string_tab, string_elem)) = (l.stack_tab, l.string_tab);
     let trie = l
         .stack_trie
